@@ -1,0 +1,81 @@
+"""What every command shares: settings from the global flags, the registry, error handling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from ferryman.config import Settings
+from ferryman.errors import FerrymanError
+from ferryman.registry import Registry
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class CliState:
+    """Global flags, and the registry built from them on first use."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+    _registry: Registry | None = None
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(Settings.load(**self.overrides))
+        return self._registry
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def registry(ctx: typer.Context) -> Registry:
+    return state(ctx).registry
+
+
+class FerrymanGroup(TyperGroup):
+    """Turns a FerrymanError anywhere below into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FerrymanError as exc:
+            if isinstance(ctx.obj, CliState) and ctx.obj.debug:
+                raise
+            err_console.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            if isinstance(ctx.obj, CliState) and ctx.obj.debug:
+                raise
+            err_console.print(f"error: {exc}", markup=False)
+            raise typer.Exit(1) from None
+
+
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
+    """``["a=1", "b=2"]`` into ``{"a": "1", "b": "2"}``; a malformed pair is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{what} {pair!r} must be KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def parse_numbers(pairs: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in parse_pairs(pairs, "metric").items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"metric {key!r} must be a number, got {value!r}") from None
+    return out

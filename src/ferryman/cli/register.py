@@ -1,0 +1,87 @@
+"""``ferryman register`` and ``ferryman predict``: model files in, predictions out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ferryman.cli.context import parse_numbers, parse_pairs, registry
+from ferryman.cli.output import console, print_json
+from ferryman.schema import read_table, write_table
+
+
+def register(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Model file: skops, ONNX, XGBoost or LightGBM.")],
+    name: Annotated[str, typer.Option("--name", help="Model name.")],
+    flavor: Annotated[
+        str | None, typer.Option(help="sklearn, xgboost, lightgbm or onnx; guessed if not given.")
+    ] = None,
+    train_data: Annotated[
+        Path | None, typer.Option(help="Training data (CSV or Parquet) for signature and profile.")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Target column in the training data.")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="NAME=NUMBER.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE.")] = None,
+    description: Annotated[str, typer.Option(help="What this version is.")] = "",
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="Point this alias at the new version, e.g. production.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Register a model file saved outside ferryman as the next version of NAME."""
+    if target is not None and train_data is None:
+        raise typer.BadParameter("--target needs --train-data")
+    reg = registry(ctx)
+    version = reg.register_file(
+        file,
+        name,
+        flavor=flavor,
+        train_data=train_data,
+        target=target,
+        metrics=parse_numbers(metric),
+        params=parse_pairs(param, "param"),
+        tags=parse_pairs(tag, "tag"),
+        description=description,
+        trusted_types=trust or [],
+    )
+    if alias:
+        reg.set_alias(name, alias, version.version)
+        version = reg.resolve(version.ref)
+    if json_output:
+        print_json(version)
+        return
+    console.print(
+        f"registered {version.ref} ({version.flavor}, sha256:{version.artifact_sha256[:12]})"
+    )
+
+
+def predict(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name, name@alias or name/3")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet file.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="CSV or Parquet file; stdout if not given."),
+    ] = None,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
+    ] = None,
+) -> None:
+    """Predict with a version on a file; prints CSV to stdout unless --output is given."""
+    reg = registry(ctx)
+    data = read_table(input)
+    model = reg.load(ref, trust or [])
+    result = model.predict_frame(data)
+    if output is None:
+        result.to_csv(sys.stdout, index=False)
+        return
+    write_table(result, output)
+    console.print(f"wrote {len(result)} predictions of {model.version.ref} to {output}")

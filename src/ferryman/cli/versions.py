@@ -1,0 +1,143 @@
+"""``ferryman versions``: list, show, tag and delete versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ferryman.cli.context import FerrymanGroup, parse_pairs, registry
+from ferryman.cli.output import console, next_page, pairs, print_json, table, when
+from ferryman.core.records import ModelVersion
+
+app = typer.Typer(cls=FerrymanGroup, help="Versions of a model.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@app.command("list")
+def list_versions(
+    ctx: typer.Context,
+    name: str,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE (repeatable).")] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="Filter such as 'accuracy>=0.9'.")
+    ] = None,
+    flavor: Annotated[str | None, typer.Option(help="Only this flavor.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Versions per page.")] = 50,
+    page_token: Annotated[str | None, typer.Option(help="Token printed by the last page.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """List a model's versions, newest first."""
+    page = registry(ctx).list_versions(
+        name,
+        tags=parse_pairs(tag, "tag"),
+        metrics=metric or [],
+        flavor=flavor,
+        limit=limit,
+        page_token=page_token,
+    )
+    if json_output:
+        print_json({"versions": page.items, "next_page_token": page.next_page_token})
+        return
+    out = table("version", "flavor", "aliases", "metrics", "tags", "created", "by")
+    for v in page:
+        out.add_row(
+            str(v.version),
+            v.flavor,
+            ", ".join(v.aliases),
+            pairs(v.metrics, "{:.4g}"),
+            pairs(v.tags),
+            when(v.created_at),
+            v.created_by,
+        )
+    console.print(out)
+    next_page(page.next_page_token)
+
+
+@app.command("show")
+def show_version(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name, name@alias or name/3")],
+    profile: Annotated[bool, typer.Option(help="Also show the training-data profile.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show one version: artifact, signature, metrics, environment, lineage."""
+    reg = registry(ctx)
+    version = reg.resolve(ref)
+    data_profile = reg.profile(version.ref) if profile else None
+    if json_output:
+        print_json({"version": version, "profile": data_profile} if profile else version)
+        return
+    _print_version(version)
+    if data_profile is not None:
+        out = table("column", "kind", "nulls", "summary", title="training-data profile")
+        for col in data_profile.columns.values():
+            if col.numeric is not None:
+                summary = f"min {col.numeric.minimum:.4g}  median "
+                summary += f"{col.numeric.quantiles.get('0.5', float('nan')):.4g}  max "
+                summary += f"{col.numeric.maximum:.4g}" if col.numeric.maximum is not None else ""
+            elif col.categorical is not None:
+                top = list(col.categorical.frequencies.items())[:4]
+                summary = pairs(dict(top))
+            else:
+                summary = ""
+            out.add_row(col.name, col.kind, str(col.nulls), summary)
+        console.print(out)
+
+
+def _print_version(v: ModelVersion) -> None:
+    console.print(f"[bold]{v.ref}[/bold]  {v.description}")
+    console.print(f"flavor:      {v.flavor}")
+    console.print(f"artifact:    sha256:{v.artifact_sha256} ({v.artifact_size} bytes)")
+    console.print(f"aliases:     {', '.join(v.aliases) or '-'}")
+    console.print(
+        f"output:      {v.output.kind}" + (f" {list(v.output.classes)}" if v.output.classes else "")
+    )
+    console.print(f"metrics:     {pairs(v.metrics, '{:.6g}') or '-'}")
+    console.print(f"params:      {pairs(v.params) or '-'}")
+    console.print(f"tags:        {pairs(v.tags) or '-'}")
+    console.print(f"data:        {v.data_fingerprint or '-'}")
+    console.print(f"git commit:  {v.git_commit or '-'}")
+    env = v.environment
+    packages = pairs(env.get("packages") or {})
+    console.print(f"environment: python {env.get('python', '?')}; {packages}")
+    console.print(f"created:     {when(v.created_at)} by {v.created_by}")
+    if v.signature is not None:
+        out = table("column", "kind", "nullable", "range / categories", title="signature")
+        for c in v.signature.columns:
+            if c.categories is not None:
+                shown = ", ".join(map(str, c.categories[:6])) + (
+                    " ..." if len(c.categories) > 6 else ""
+                )
+            elif c.minimum is not None:
+                shown = f"{c.minimum:.4g} .. {c.maximum:.4g}"
+            else:
+                shown = ""
+            out.add_row(c.name, c.kind, "yes" if c.nullable else "no", shown)
+        console.print(out)
+
+
+@app.command("tag")
+def tag_version(
+    ctx: typer.Context,
+    ref: str,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE to set.")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Key to remove.")] = None,
+) -> None:
+    """Set or remove a version's tags."""
+    version = registry(ctx).set_version_tags(ref, parse_pairs(tag, "tag"), remove or [])
+    console.print(f"{version.ref} tags: {pairs(version.tags) or '-'}")
+
+
+@app.command("delete")
+def delete_version(
+    ctx: typer.Context,
+    ref: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm deletion.")] = False,
+) -> None:
+    """Delete a version (its number is never reused; the audit log keeps it)."""
+    if not yes:
+        raise typer.BadParameter("deleting a version cannot be undone: add --yes to confirm")
+    registry(ctx).delete_version(ref)
+    console.print(f"deleted {ref}")

@@ -1,0 +1,173 @@
+"""ferryman's settings: one object, built once at the edge and passed down.
+
+Precedence, highest first: explicit values (CLI flags, keyword arguments), environment
+variables ``FERRYMAN_*``, a ``ferryman.toml`` file in the working folder (or the file named by
+``FERRYMAN_CONFIG``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ferryman.errors import ConfigError
+
+CONFIG_FILE_NAME = "ferryman.toml"
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the settings file; a missing default file is fine, a broken one is an error."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+        self.data = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            with self.path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {self.path}: {exc}") from exc
+        section = data.get("ferryman", data)
+        if not isinstance(section, dict):
+            raise ConfigError(f"settings file {self.path}: [ferryman] must be a table")
+        return section
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+class Settings(BaseSettings):
+    """Every setting of ferryman, typed and defaulted.
+
+    Build it with :meth:`Settings.load`, which also reads the settings file.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FERRYMAN_", extra="forbid", validate_default=True, frozen=True
+    )
+
+    home: Path = Field(
+        default=Path(".ferryman"),
+        description="Folder of the embedded store: the database file and the artifact folder.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database; default sqlite:///HOME/ferryman.db.",
+    )
+    artifact_root: str | None = Field(
+        default=None,
+        description="Path or fsspec URL where artifacts are kept; default HOME/artifacts.",
+    )
+    trusted_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra types that skops may load from model files (comma separated in env).",
+    )
+    sample_rows: int = Field(
+        default=10_000,
+        ge=0,
+        description="Most training rows kept as the reference sample of a version.",
+    )
+    actor: str | None = Field(
+        default=None, description="Name recorded in the audit log; default the login name."
+    )
+    model_cache_size: int = Field(
+        default=8, ge=0, description="Loaded models kept in memory per process (0 turns it off)."
+    )
+    record_git: bool = Field(
+        default=True, description="Record the git commit of the working folder with each version."
+    )
+
+    @field_validator("trusted_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls, _config_path()))
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build the settings; ``overrides`` whose value is None are ignored (unset flags)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from exc
+
+    # --- derived values -----------------------------------------------------------------------
+    @property
+    def home_path(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_path / 'ferryman.db'}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        return str(self.home_path / "artifacts")
+
+    @property
+    def resolved_actor(self) -> str:
+        if self.actor:
+            return self.actor
+        try:
+            return getpass.getuser()
+        except (OSError, KeyError):
+            return "unknown"
+
+
+def _config_path() -> Path:
+    explicit = os.environ.get("FERRYMAN_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise ConfigError(f"FERRYMAN_CONFIG names {path}, which does not exist")
+        return path
+    return Path.cwd() / CONFIG_FILE_NAME
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(sorted(Settings.model_fields))
+            parts.append(f"unknown setting {where!r} (known: {known})")
+        else:
+            parts.append(f"setting {where!r}: {err['msg']} (got {_short(err.get('input'))})")
+    return "invalid settings: " + "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, Mapping) else "a table"
+    return text if len(text) < 60 else text[:57] + "..."

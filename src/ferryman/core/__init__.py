@@ -1,0 +1,27 @@
+"""Plain data types shared by every part of ferryman (stdlib only)."""
+
+from ferryman.core.names import check_alias, check_name
+from ferryman.core.profile import CategoricalSummary, ColumnProfile, DataProfile, NumericSummary
+from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
+from ferryman.core.refs import DEFAULT_ALIAS, LATEST, ModelRef
+from ferryman.core.signature import ColumnSpec, OutputSpec, Signature
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "LATEST",
+    "AliasMove",
+    "AuditEvent",
+    "CategoricalSummary",
+    "ColumnProfile",
+    "ColumnSpec",
+    "DataProfile",
+    "ModelInfo",
+    "ModelRef",
+    "ModelVersion",
+    "NumericSummary",
+    "OutputSpec",
+    "Page",
+    "Signature",
+    "check_alias",
+    "check_name",
+]

@@ -1,0 +1,79 @@
+"""The training-data profile kept with a version (data only; see ferryman.schema.profiling)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class NumericSummary:
+    """Quantiles and a quantile-binned histogram of a numeric column."""
+
+    mean: float | None
+    std: float | None
+    minimum: float | None
+    maximum: float | None
+    quantiles: dict[str, float]
+    bin_edges: list[float]
+    bin_counts: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoricalSummary:
+    """Value frequencies of a categorical column (the most frequent ones, the rest summed)."""
+
+    frequencies: dict[str, int]
+    other_count: int
+    distinct: int
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnProfile:
+    """What one column of the training data looked like."""
+
+    name: str
+    kind: str
+    count: int
+    nulls: int
+    numeric: NumericSummary | None = None
+    categorical: CategoricalSummary | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnProfile:
+        num = data.get("numeric")
+        cat = data.get("categorical")
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            count=int(data["count"]),
+            nulls=int(data["nulls"]),
+            numeric=NumericSummary(**num) if num else None,
+            categorical=CategoricalSummary(**cat) if cat else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DataProfile:
+    """Per-column profile of a training set, plus where its row sample is kept."""
+
+    rows: int
+    columns: dict[str, ColumnProfile]
+    target: str | None = None
+    sample_rows: int = 0
+    sample_sha256: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataProfile:
+        return cls(
+            rows=int(data["rows"]),
+            columns={k: ColumnProfile.from_dict(v) for k, v in data["columns"].items()},
+            target=data.get("target"),
+            sample_rows=int(data.get("sample_rows", 0)),
+            sample_sha256=data.get("sample_sha256"),
+            extra=dict(data.get("extra") or {}),
+        )

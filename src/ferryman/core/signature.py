@@ -1,0 +1,100 @@
+"""The input signature and output description of a model version (data only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ColumnKind = Literal["integer", "float", "boolean", "string", "category", "datetime"]
+COLUMN_KINDS: tuple[str, ...] = ("integer", "float", "boolean", "string", "category", "datetime")
+OutputKind = Literal["classifier", "regressor", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One input column: its name, kind, and what was seen of it in training."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    nullable: bool = False
+    categories: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.categories is not None:
+            out["categories"] = list(self.categories)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
+        cats = data.get("categories")
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            dtype=data.get("dtype", data["kind"]),
+            nullable=bool(data.get("nullable", False)),
+            categories=tuple(cats) if cats is not None else None,
+            minimum=data.get("minimum"),
+            maximum=data.get("maximum"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """The columns a model takes, in order."""
+
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signature:
+        return cls(tuple(ColumnSpec.from_dict(c) for c in data["columns"]))
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """What a model answers: class labels for a classifier, a number for a regressor."""
+
+    kind: OutputKind = "other"
+    classes: tuple[Any, ...] | None = None
+    target: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.kind == "classifier"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "classes": list(self.classes) if self.classes is not None else None,
+            "target": self.target,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> OutputSpec:
+        if not data:
+            return cls()
+        classes = data.get("classes")
+        return cls(
+            kind=data.get("kind", "other"),
+            classes=tuple(classes) if classes is not None else None,
+            target=data.get("target"),
+            extra=dict(data.get("extra") or {}),
+        )

@@ -1,0 +1,91 @@
+"""The flavor plug-in interface: how a model format is saved, recognised, loaded and run."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ferryman.core.signature import OutputSpec
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What a flavor may use when loading: types the user trusts and what the registry knows."""
+
+    trusted_types: tuple[str, ...] = ()
+    output: OutputSpec = field(default_factory=OutputSpec)
+    feature_names: tuple[str, ...] | None = None
+
+
+class Predictor(ABC):
+    """A loaded model. Takes a DataFrame whose columns are in signature order."""
+
+    classes: tuple[Any, ...] | None = None
+
+    @property
+    @abstractmethod
+    def native(self) -> Any:
+        """The library's own model object."""
+
+    @abstractmethod
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predictions, one per row: class labels for classifiers, numbers for regressors."""
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Class probabilities (rows x classes, in ``classes`` order), or None if it has none."""
+        return None
+
+
+class Flavor(ABC):
+    """A model format. Subclass it and register it to add a format; see docs/flavors.md.
+
+    ``module_prefixes`` lets ferryman recognise a model object by its class's module without
+    importing optional libraries; ``packages`` are the distributions recorded with a version.
+    """
+
+    name: ClassVar[str]
+    file_suffix: ClassVar[str] = ""
+    module_prefixes: ClassVar[tuple[str, ...]] = ()
+    packages: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def handles(self, model: object) -> bool:
+        """True if ``model`` is an object this flavor can save."""
+
+    @abstractmethod
+    def save(self, model: object, path: Path) -> None:
+        """Write ``model`` to the file ``path`` (one file)."""
+
+    @abstractmethod
+    def describe(self, model: object) -> OutputSpec:
+        """Whether ``model`` is a classifier (and its classes) or a regressor."""
+
+    @abstractmethod
+    def sniff(self, path: Path) -> bool:
+        """True if the file at ``path`` looks like this flavor's format (cheap check)."""
+
+    @abstractmethod
+    def load(self, path: Path, context: LoadContext) -> Predictor:
+        """Load the file at ``path``; raise ModelFileError if it is not valid."""
+
+    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
+        """What a model file answers; by default, what its loaded predictor says."""
+        predictor = self.load(path, context)
+        if predictor.classes is not None:
+            return OutputSpec(kind="classifier", classes=predictor.classes)
+        return context.output
+
+
+def label_from_proba(proba: np.ndarray, classes: tuple[Any, ...]) -> np.ndarray:
+    """The most probable class label of each row."""
+    return np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+
+
+def plain_classes(values: Any) -> tuple[Any, ...]:
+    """Class labels as plain Python values (JSON-friendly)."""
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in np.asarray(values).tolist())

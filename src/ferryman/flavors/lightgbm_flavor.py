@@ -1,0 +1,100 @@
+"""LightGBM boosters and scikit-learn wrappers, in LightGBM's own text model format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from ferryman.core.signature import OutputSpec
+from ferryman.errors import ModelFileError
+from ferryman.flavors.base import Flavor, LoadContext, Predictor, label_from_proba, plain_classes
+
+
+def _output_for(booster: lgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:
+    objective = str(booster.dump_model(num_iteration=0).get("objective", ""))
+    extra = {"objective": objective}
+    if objective.startswith(("binary", "cross_entropy")):
+        return OutputSpec(kind="classifier", classes=classes or (0, 1), extra=extra)
+    if objective.startswith(("multiclass", "softmax", "multiclassova")):
+        count = booster.num_model_per_iteration()
+        return OutputSpec(kind="classifier", classes=classes or tuple(range(count)), extra=extra)
+    if objective.startswith(("lambdarank", "rank_xendcg")):
+        return OutputSpec(kind="other", extra=extra)
+    return OutputSpec(kind="regressor", extra=extra)
+
+
+class LightGBMPredictor(Predictor):
+    def __init__(self, booster: lgb.Booster, output: OutputSpec) -> None:
+        self._booster = booster
+        self.classes = output.classes if output.kind == "classifier" else None
+        self._names = booster.feature_name()
+
+    @property
+    def native(self) -> Any:
+        return self._booster
+
+    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+        if list(frame.columns) != self._names and set(self._names) <= set(frame.columns):
+            frame = frame[self._names]
+        return np.asarray(self._booster.predict(frame))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        if self.classes is None:
+            return None
+        raw = self._raw(frame)
+        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.classes is None:
+            return self._raw(frame)
+        proba = self.predict_proba(frame)
+        assert proba is not None
+        return label_from_proba(proba, self.classes)
+
+
+class LightGBMFlavor(Flavor):
+    name = "lightgbm"
+    file_suffix = ".txt"
+    module_prefixes = ("lightgbm",)
+    packages = ("lightgbm", "numpy")
+
+    def handles(self, model: object) -> bool:
+        return isinstance(model, (lgb.Booster, lgb.LGBMModel))
+
+    def _booster(self, model: object) -> lgb.Booster:
+        return model.booster_ if isinstance(model, lgb.LGBMModel) else model  # type: ignore[return-value]
+
+    def save(self, model: object, path: Path) -> None:
+        self._booster(model).save_model(str(path))
+
+    def describe(self, model: object) -> OutputSpec:
+        classes = getattr(model, "classes_", None) if isinstance(model, lgb.LGBMModel) else None
+        return _output_for(
+            self._booster(model), plain_classes(classes) if classes is not None else None
+        )
+
+    def sniff(self, path: Path) -> bool:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+        return head.startswith(b"tree\n") and b"version=" in head
+
+    def _read(self, path: Path) -> lgb.Booster:
+        try:
+            text = path.read_text(encoding="utf-8")
+            return lgb.Booster(model_str=text)
+        except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+            raise ModelFileError(f"cannot load {path.name} as a LightGBM model: {exc}") from exc
+
+    def load(self, path: Path, context: LoadContext) -> Predictor:
+        booster = self._read(path)
+        output = context.output
+        if output.kind == "other" and output.classes is None:
+            output = _output_for(booster, None)
+        return LightGBMPredictor(booster, output)
+
+    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
+        return _output_for(self._read(path), None)

@@ -1,0 +1,126 @@
+"""XGBoost boosters and scikit-learn wrappers, in XGBoost's own UBJSON model format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from ferryman.core.signature import OutputSpec
+from ferryman.errors import ModelFileError
+from ferryman.flavors.base import Flavor, LoadContext, Predictor, label_from_proba, plain_classes
+
+
+def _objective(booster: xgb.Booster) -> tuple[str, int]:
+    config = json.loads(booster.save_config())
+    learner = config["learner"]
+    objective = learner["objective"]["name"]
+    num_class = int(learner["learner_model_param"].get("num_class", "0") or 0)
+    return objective, num_class
+
+
+def _output_for(objective: str, num_class: int, classes: tuple[Any, ...] | None) -> OutputSpec:
+    extra = {"objective": objective}
+    if objective.startswith("binary:"):
+        return OutputSpec(kind="classifier", classes=classes or (0, 1), extra=extra)
+    if objective.startswith("multi:"):
+        return OutputSpec(
+            kind="classifier", classes=classes or tuple(range(num_class)), extra=extra
+        )
+    if objective.startswith(("reg:", "count:", "survival:")):
+        return OutputSpec(kind="regressor", extra=extra)
+    return OutputSpec(kind="other", extra=extra)
+
+
+class XGBoostPredictor(Predictor):
+    def __init__(self, booster: xgb.Booster, output: OutputSpec) -> None:
+        self._booster = booster
+        self._objective, _ = _objective(booster)
+        self.classes = output.classes if output.kind == "classifier" else None
+        self._names = booster.feature_names
+
+    @property
+    def native(self) -> Any:
+        return self._booster
+
+    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+        data = (
+            frame[self._names]
+            if self._names
+            else frame.set_axis([f"f{i}" for i in range(frame.shape[1])], axis=1)
+        )
+        matrix = xgb.DMatrix(data, enable_categorical=True)
+        return np.asarray(self._booster.predict(matrix))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        if self.classes is None or self._objective == "multi:softmax":
+            return None
+        raw = self._raw(frame)
+        if self._objective == "binary:logitraw":
+            raw = 1.0 / (1.0 + np.exp(-raw))
+        if raw.ndim == 1:
+            return np.column_stack([1.0 - raw, raw])
+        return raw
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.classes is None:
+            return self._raw(frame)
+        if self._objective == "multi:softmax":
+            index = self._raw(frame).astype(int)
+            return np.asarray(self.classes, dtype=object)[index]
+        proba = self.predict_proba(frame)
+        assert proba is not None
+        return label_from_proba(proba, self.classes)
+
+
+class XGBoostFlavor(Flavor):
+    name = "xgboost"
+    file_suffix = ".ubj"
+    module_prefixes = ("xgboost",)
+    packages = ("xgboost", "numpy")
+
+    def handles(self, model: object) -> bool:
+        return isinstance(model, (xgb.Booster, xgb.XGBModel))
+
+    def _booster(self, model: object) -> xgb.Booster:
+        return model.get_booster() if isinstance(model, xgb.XGBModel) else model  # type: ignore[return-value]
+
+    def save(self, model: object, path: Path) -> None:
+        raw = self._booster(model).save_raw(raw_format="ubj")
+        path.write_bytes(bytes(raw))
+
+    def describe(self, model: object) -> OutputSpec:
+        objective, num_class = _objective(self._booster(model))
+        classes = getattr(model, "classes_", None) if isinstance(model, xgb.XGBModel) else None
+        return _output_for(
+            objective, num_class, plain_classes(classes) if classes is not None else None
+        )
+
+    def sniff(self, path: Path) -> bool:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+        return b"learner" in head and (head.startswith(b"{") or path.suffix in (".ubj", ".json"))
+
+    def _read(self, path: Path) -> xgb.Booster:
+        booster = xgb.Booster()
+        try:
+            booster.load_model(bytearray(path.read_bytes()))
+        except (xgb.core.XGBoostError, ValueError) as exc:
+            raise ModelFileError(f"cannot load {path.name} as an XGBoost model: {exc}") from exc
+        return booster
+
+    def load(self, path: Path, context: LoadContext) -> Predictor:
+        booster = self._read(path)
+        output = context.output
+        if output.kind == "other" and output.classes is None:
+            objective, num_class = _objective(booster)
+            output = _output_for(objective, num_class, None)
+        return XGBoostPredictor(booster, output)
+
+    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
+        objective, num_class = _objective(self._read(path))
+        return _output_for(objective, num_class, None)

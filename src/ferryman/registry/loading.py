@@ -1,0 +1,118 @@
+"""A loaded model version: one prediction interface whatever its flavor, and the process cache."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from threading import Lock
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferryman.core.records import ModelVersion
+from ferryman.core.signature import Signature
+from ferryman.errors import FerrymanError, InvalidInputError
+from ferryman.flavors import Predictor
+from ferryman.schema import Problem, check_input, to_frame, validate
+from ferryman.schema.validation import Records
+
+
+class LoadedModel:
+    """A registered version, ready to predict on a DataFrame or a list of records.
+
+    Input is checked against the version's signature first; a problem raises
+    InvalidInputError listing each one with its row and column.
+    """
+
+    def __init__(self, version: ModelVersion, predictor: Predictor) -> None:
+        self.version = version
+        self.predictor = predictor
+
+    def __repr__(self) -> str:
+        return f"<LoadedModel {self.version.ref} ({self.version.flavor})>"
+
+    @property
+    def native(self) -> Any:
+        """The underlying library object (estimator, booster, ONNX session)."""
+        return self.predictor.native
+
+    @property
+    def signature(self) -> Signature | None:
+        return self.version.signature
+
+    @property
+    def classes(self) -> tuple[Any, ...] | None:
+        return self.predictor.classes
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.predictor.classes is not None
+
+    def validate(self, data: Records) -> list[Problem]:
+        """Every problem of ``data`` against the signature (empty when all is well)."""
+        if self.signature is None:
+            return []
+        return validate(self.signature, data)
+
+    def prepare(self, data: Records) -> pd.DataFrame:
+        if self.signature is None:
+            frame, problems = to_frame(data)
+            if problems:
+                raise InvalidInputError(problems[0].message, problems)
+            return frame
+        return check_input(self.signature, data)
+
+    def predict(self, data: Records) -> np.ndarray:
+        """One prediction per row: class labels for a classifier, numbers for a regressor."""
+        return self.predictor.predict(self.prepare(data))
+
+    def predict_proba(self, data: Records) -> np.ndarray:
+        """Class probabilities, one column per class in ``classes`` order."""
+        proba = self.predictor.predict_proba(self.prepare(data))
+        if proba is None:
+            raise FerrymanError(
+                f"model {self.version.ref} is not a classifier; it has no class probabilities"
+            )
+        return proba
+
+    def predict_frame(self, data: Records) -> pd.DataFrame:
+        """Predictions as a table: ``prediction``, then ``proba_<class>`` for classifiers."""
+        frame = self.prepare(data)
+        out = pd.DataFrame({"prediction": self.predictor.predict(frame)}, index=frame.index)
+        proba = self.predictor.predict_proba(frame)
+        if proba is not None and self.classes is not None:
+            for i, label in enumerate(self.classes):
+                out[f"proba_{label}"] = proba[:, i]
+        return out
+
+
+class PredictorCache:
+    """The most recently used predictors, keyed by artifact hash and load options."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Predictor] = OrderedDict()
+        self._lock = Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_load(self, key: Hashable, load: Callable[[], Predictor]) -> Predictor:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+        predictor = load()
+        with self._lock:
+            self.misses += 1
+            if self.size > 0:
+                self._items[key] = predictor
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return predictor
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -1,0 +1,150 @@
+"""Turning a model plus its training data into the parts of a new version."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferryman.core.names import check_name
+from ferryman.core.profile import DataProfile
+from ferryman.core.signature import OutputSpec, Signature
+from ferryman.errors import InvalidArgumentError, SchemaError
+from ferryman.schema import (
+    fingerprint_frame,
+    infer_signature,
+    profile_frame,
+    read_table,
+    sample_rows,
+)
+
+TrainData = pd.DataFrame | np.ndarray | str | Path
+
+
+@dataclass(frozen=True)
+class TrainingFacts:
+    """What registration learns from the training data."""
+
+    signature: Signature
+    profile: DataProfile
+    fingerprint: str
+    sample: pd.DataFrame
+
+
+def check_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in (metrics or {}).items():
+        check_name(key, "metric name")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise InvalidArgumentError(f"metric {key!r} must be a number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidArgumentError(f"metric {key!r} must be finite, got {number}")
+        out[key] = number
+    return out
+
+
+def check_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in (tags or {}).items():
+        check_name(key, "tag name")
+        if not isinstance(value, (str, int, float, bool)):
+            raise InvalidArgumentError(
+                f"tag {key!r} must be text (or a number), got {type(value).__name__}"
+            )
+        out[key] = str(value)
+    return out
+
+
+def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError(f"parameter names must be non-empty text, got {key!r}")
+        out[key] = _json_value(key, value)
+    return out
+
+
+def _json_value(key: str, value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(key, v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(key, v) for k, v in value.items()}
+    return repr(value)
+
+
+def as_frame(data: TrainData, model: object | None) -> pd.DataFrame:
+    """Training data as a DataFrame; arrays get the model's feature names, or f0, f1, ..."""
+    if isinstance(data, (str, Path)):
+        return read_table(data)
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise SchemaError(f"training data must be 2-D (rows x columns), got {data.ndim}-D")
+        names = getattr(model, "feature_names_in_", None)
+        columns = list(names) if names is not None and len(names) == data.shape[1] else None
+        return pd.DataFrame(data, columns=columns or [f"f{i}" for i in range(data.shape[1])])
+    raise SchemaError(
+        f"train_data must be a DataFrame, a 2-D NumPy array or a CSV/Parquet path, "
+        f"got {type(data).__name__}"
+    )
+
+
+def learn_from_data(
+    data: TrainData, target: str | None, model: object | None, sample_cap: int
+) -> TrainingFacts:
+    frame = as_frame(data, model)
+    if frame.empty:
+        raise SchemaError("training data has no rows")
+    frame = frame.rename(columns=str)
+    if target is not None and target not in frame.columns:
+        raise SchemaError(
+            f"target column {target!r} is not in the training data; its columns are "
+            f"{list(frame.columns)[:20]}"
+        )
+    features = frame.drop(columns=[target]) if target is not None else frame
+    signature = infer_signature(features)
+    _check_model_columns(model, signature)
+    fingerprint = fingerprint_frame(frame)
+    profile = profile_frame(frame, target)
+    sample = sample_rows(frame, sample_cap, seed=int(fingerprint[:8], 16))
+    return TrainingFacts(signature, profile, fingerprint, sample)
+
+
+def _check_model_columns(model: object | None, signature: Signature) -> None:
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return
+    missing = [str(n) for n in names if str(n) not in signature.names]
+    if missing:
+        raise SchemaError(
+            f"the model was fitted on columns the training data lacks: {missing[:10]}; pass the "
+            "same data the model was trained on (without the target)"
+        )
+
+
+def with_target(output: OutputSpec, target: str | None) -> OutputSpec:
+    return replace(output, target=target) if target is not None else output
+
+
+def write_sample(sample: pd.DataFrame, folder: Path) -> Path:
+    path = folder / "sample.parquet"
+    sample.to_parquet(path, index=False)
+    return path
+
+
+def scratch_folder() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="ferryman-register-")

@@ -1,0 +1,368 @@
+"""The registry: register, find, alias, roll back, load and audit model versions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ferryman.config import Settings
+from ferryman.core.names import check_alias, check_name
+from ferryman.core.profile import DataProfile
+from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
+from ferryman.core.refs import LATEST, ModelRef
+from ferryman.core.signature import OutputSpec
+from ferryman.errors import InvalidQueryError, ModelFileError
+from ferryman.flavors import Flavor, LoadContext, Predictor, catalog
+from ferryman.registry.environment import capture_environment, git_state
+from ferryman.registry.loading import LoadedModel, PredictorCache
+from ferryman.registry.registration import (
+    TrainData,
+    TrainingFacts,
+    check_metrics,
+    check_params,
+    check_tags,
+    learn_from_data,
+    scratch_folder,
+    with_target,
+    write_sample,
+)
+from ferryman.store import ArtifactStore, MetadataStore, MetricFilter, NewVersion
+
+_METRIC_FILTER = re.compile(r"\s*([A-Za-z0-9._-]+)\s*(<=|>=|!=|==|=|<|>)\s*(\S+)\s*")
+
+
+def parse_metric_filter(text: str) -> MetricFilter:
+    """Parse ``"accuracy>=0.9"`` into a MetricFilter."""
+    match = _METRIC_FILTER.fullmatch(text)
+    if not match:
+        raise InvalidQueryError(
+            f"invalid metric filter {text!r}: write NAME OP NUMBER, e.g. 'accuracy>=0.9' "
+            "(OP is one of < <= = != >= >)"
+        )
+    key, op, raw = match.groups()
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidQueryError(f"invalid metric filter {text!r}: {raw!r} is not a number") from exc
+    return MetricFilter(key, "=" if op == "==" else op, value)  # type: ignore[arg-type]
+
+
+class Registry:
+    """Models and their versions in one store (a database plus an artifact folder).
+
+    Build it from Settings; every method names models by name and versions by reference
+    (``name``, ``name@alias``, ``name/3``).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self.store = MetadataStore(self.settings.resolved_database_url)
+        self.artifacts = ArtifactStore(self.settings.resolved_artifact_root)
+        self.cache = PredictorCache(self.settings.model_cache_size)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def actor(self) -> str:
+        return self.settings.resolved_actor
+
+    # --- registering --------------------------------------------------------------------------
+    def register(
+        self,
+        model: object,
+        name: str,
+        *,
+        train_data: TrainData | None = None,
+        target: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+        flavor: str | None = None,
+    ) -> ModelVersion:
+        """Save ``model`` as the next version of ``name`` (created on first use)."""
+        check_name(name)
+        chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
+        if not chosen.handles(model):
+            raise ModelFileError(
+                f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
+                "unset to let ferryman choose"
+            )
+        checked = (check_metrics(metrics), check_params(params), check_tags(tags))
+        facts = self._facts(train_data, target, model)
+        output = with_target(chosen.describe(model), target)
+        with scratch_folder() as tmp:
+            path = Path(tmp) / f"model{chosen.file_suffix}"
+            chosen.save(model, path)
+            return self._record(name, chosen, path, output, facts, checked, description)
+
+    def register_file(
+        self,
+        path: str | Path,
+        name: str,
+        *,
+        flavor: str | None = None,
+        train_data: TrainData | None = None,
+        target: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+        trusted_types: Sequence[str] = (),
+    ) -> ModelVersion:
+        """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM)."""
+        check_name(name)
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"model file {path} does not exist (or is not a file)")
+        chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
+        checked = (check_metrics(metrics), check_params(params), check_tags(tags))
+        context = self._context(trusted_types, OutputSpec())
+        predictor = chosen.load(path, context)  # refuses corrupt or untrusted files now
+        output = chosen.describe_file(path, context)
+        if output.kind == "other" and predictor.classes is not None:
+            output = OutputSpec(kind="classifier", classes=predictor.classes)
+        facts = self._facts(train_data, target, predictor.native)
+        return self._record(
+            name, chosen, path, with_target(output, target), facts, checked, description
+        )
+
+    def _facts(
+        self, train_data: TrainData | None, target: str | None, model: object
+    ) -> TrainingFacts | None:
+        if train_data is None:
+            if target is not None:
+                raise InvalidQueryError("target is given but train_data is not; pass both")
+            return None
+        return learn_from_data(train_data, target, model, self.settings.sample_rows)
+
+    def _record(
+        self,
+        name: str,
+        flavor: Flavor,
+        model_path: Path,
+        output: OutputSpec,
+        facts: TrainingFacts | None,
+        checked: tuple[dict[str, float], dict[str, Any], dict[str, str]],
+        description: str,
+    ) -> ModelVersion:
+        metrics, params, tags = checked
+        # Artifacts first: a crash before the database write leaves only an unused blob.
+        sha, size = self.artifacts.put_file(model_path)
+        profile: dict[str, Any] | None = None
+        if facts is not None:
+            with scratch_folder() as tmp:
+                sample_sha, _ = self.artifacts.put_file(write_sample(facts.sample, Path(tmp)))
+            profile = replace(
+                facts.profile, sample_rows=len(facts.sample), sample_sha256=sample_sha
+            ).to_dict()
+        environment = capture_environment(flavor.packages)
+        commit = None
+        if self.settings.record_git:
+            state = git_state(Path.cwd())
+            if state is not None:
+                commit = state[0]
+                environment["git_dirty"] = state[1]
+        new = NewVersion(
+            model=name,
+            flavor=flavor.name,
+            artifact_sha256=sha,
+            artifact_size=size,
+            signature=facts.signature.to_dict() if facts else None,
+            output=output.to_dict(),
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            data_fingerprint=facts.fingerprint if facts else None,
+            profile=profile,
+            environment=environment,
+            git_commit=commit,
+        )
+        return self.store.insert_version(new, self.actor)
+
+    # --- finding ------------------------------------------------------------------------------
+    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+        """The version a reference names: ``name`` (production), ``name@alias``, ``name/3``."""
+        parsed = ModelRef.parse(ref)
+        if parsed.version is not None:
+            return self.store.get_version(parsed.name, parsed.version)
+        assert parsed.alias is not None
+        if parsed.alias == LATEST:
+            return self.store.latest_version(parsed.name)
+        return self.store.resolve_alias(parsed.name, parsed.alias)
+
+    def get_model(self, name: str) -> ModelInfo:
+        return self.store.get_model(check_name(name))
+
+    def create_model(
+        self, name: str, description: str = "", tags: Mapping[str, Any] | None = None
+    ) -> ModelInfo:
+        return self.store.create_model(check_name(name), self.actor, description, check_tags(tags))
+
+    def update_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        set_tags: Mapping[str, Any] | None = None,
+        remove_tags: Sequence[str] = (),
+    ) -> ModelInfo:
+        return self.store.update_model(
+            check_name(name),
+            self.actor,
+            description=description,
+            set_tags=check_tags(set_tags),
+            remove_tags=remove_tags,
+        )
+
+    def delete_model(self, name: str) -> None:
+        self.store.delete_model(check_name(name), self.actor)
+
+    def list_models(
+        self,
+        *,
+        name_contains: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        alias: str | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> Page[ModelInfo]:
+        """Models by name, a page at a time, filtered by name part, tags or alias."""
+        return self.store.list_models(
+            name_contains=name_contains,
+            tags=dict(tags or {}),
+            alias=alias,
+            limit=limit,
+            page_token=page_token,
+        )
+
+    def list_versions(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        metrics: Sequence[str | MetricFilter] = (),
+        flavor: str | None = None,
+        limit: int = 50,
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
+        """Versions of ``name``, newest first; ``metrics`` like ``["accuracy>=0.9"]``."""
+        filters = [m if isinstance(m, MetricFilter) else parse_metric_filter(m) for m in metrics]
+        return self.store.list_versions(
+            check_name(name),
+            tags=dict(tags or {}),
+            metrics=filters,
+            flavor=flavor,
+            limit=limit,
+            page_token=page_token,
+        )
+
+    def profile(self, ref: str | ModelRef) -> DataProfile | None:
+        """The training-data profile of a version, if it was registered with training data."""
+        version = self.resolve(ref)
+        raw = self.store.get_profile(version.model, version.version)
+        return DataProfile.from_dict(raw) if raw else None
+
+    def reference_sample(self, ref: str | ModelRef) -> pd.DataFrame | None:
+        """The sample of training rows kept with a version (None without training data)."""
+        profile = self.profile(ref)
+        if profile is None or profile.sample_sha256 is None:
+            return None
+        with self.artifacts.open(profile.sample_sha256) as fh:
+            return pq.read_table(fh).to_pandas()
+
+    # --- changing -----------------------------------------------------------------------------
+    def set_alias(self, name: str, alias: str, version: int) -> AliasMove:
+        """Point ``alias`` at ``version`` (promotion); the move is kept in its history."""
+        return self.store.set_alias(
+            check_name(name), check_alias(alias), _number(version), self.actor
+        )
+
+    def remove_alias(self, name: str, alias: str) -> AliasMove:
+        return self.store.remove_alias(check_name(name), check_name(alias, "alias"), self.actor)
+
+    def rollback(self, name: str, alias: str = "production") -> AliasMove:
+        """Move ``alias`` back to where it pointed before its last move (repeat to go further)."""
+        return self.store.rollback_alias(check_name(name), check_alias(alias), self.actor)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        return self.store.alias_moves(check_name(name), alias)
+
+    def set_version_tags(
+        self,
+        ref: str | ModelRef,
+        set_tags: Mapping[str, Any] | None = None,
+        remove_tags: Sequence[str] = (),
+    ) -> ModelVersion:
+        version = self.resolve(ref)
+        return self.store.update_version_tags(
+            version.model, version.version, self.actor, check_tags(set_tags), remove_tags
+        )
+
+    def delete_version(self, ref: str | ModelRef) -> None:
+        version = self.resolve(ref)
+        self.store.delete_version(version.model, version.version, self.actor)
+
+    def history(
+        self,
+        name: str,
+        *,
+        kinds: Sequence[str] = (),
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> Page[AuditEvent]:
+        """The audit log of ``name``, newest first."""
+        return self.store.events(check_name(name), kinds=kinds, limit=limit, page_token=page_token)
+
+    # --- loading ------------------------------------------------------------------------------
+    def load(self, ref: str | ModelRef, trusted_types: Sequence[str] = ()) -> LoadedModel:
+        """Load a version to predict; the second load of the same artifact comes from memory."""
+        version = self.resolve(ref)
+        return LoadedModel(version, self.load_predictor(version, trusted_types))
+
+    def load_predictor(self, version: ModelVersion, trusted_types: Sequence[str] = ()) -> Predictor:
+        flavor = catalog.get(version.flavor)
+        context = self._context(trusted_types, version.output, version)
+        key = (
+            version.artifact_sha256,
+            version.flavor,
+            context.trusted_types,
+            version.output.classes,
+        )
+
+        def load() -> Predictor:
+            path = self.artifacts.local_path(version.artifact_sha256, version.artifact_size)
+            if self.artifacts.is_local:
+                return flavor.load(path, context)
+            # remote blobs are downloaded to a cache; load from a copy with the right suffix
+            with scratch_folder() as tmp:
+                local = Path(tmp) / f"model{flavor.file_suffix}"
+                shutil.copyfile(path, local)
+                return flavor.load(local, context)
+
+        return self.cache.get_or_load(key, load)
+
+    def _context(
+        self, trusted_types: Sequence[str], output: OutputSpec, version: ModelVersion | None = None
+    ) -> LoadContext:
+        trusted = tuple(sorted({*self.settings.trusted_types, *trusted_types}))
+        names = tuple(version.signature.names) if version and version.signature else None
+        return LoadContext(trusted_types=trusted, output=output, feature_names=names)
+
+
+def _number(version: object) -> int:
+    if isinstance(version, bool) or not isinstance(version, (int, str)):
+        raise InvalidQueryError(f"a version is a whole number from 1 up, got {version!r}")
+    text = str(version)
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidQueryError(f"a version is a whole number from 1 up, got {version!r}")
+    return int(text)

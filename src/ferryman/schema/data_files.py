@@ -1,0 +1,57 @@
+"""Reading and writing tabular data files (CSV and Parquet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ferryman.errors import DataFileError
+
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED = "CSV (.csv) or Parquet (.parquet, .pq)"
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise DataFileError(f"cannot tell the format of {path}: use {SUPPORTED}")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a whole CSV or Parquet file; any failure is a DataFileError naming the file."""
+    path = Path(path)
+    kind = file_format(path)
+    if not path.is_file():
+        raise DataFileError(f"data file {path} does not exist (or is not a file)")
+    try:
+        if kind == "csv":
+            return pd.read_csv(path)
+        return pq.read_table(path).to_pandas()
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"cannot read {path} as CSV: {exc}") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFileError(f"cannot read {path} as Parquet: {exc}") from exc
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV or Parquet by the file's suffix, via a temporary file."""
+    path = Path(path)
+    kind = file_format(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if kind == "csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    except OSError as exc:
+        raise DataFileError(f"cannot write {path}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)

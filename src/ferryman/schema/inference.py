@@ -1,0 +1,110 @@
+"""Infer a Signature from training data: names, order, kinds, categories, nulls, ranges."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from ferryman.core.signature import ColumnKind, ColumnSpec, Signature
+from ferryman.errors import SchemaError, UnsupportedColumnTypeError
+
+# A text column is treated as categorical (unknown values are then refused) when it has few
+# distinct values: at most MAX_CATEGORIES, and either at most ALWAYS_CATEGORICAL or at most half
+# as many as it has values. Columns of near-unique text (ids, free text) stay plain strings.
+MAX_CATEGORIES = 1000
+ALWAYS_CATEGORICAL = 20
+
+
+def column_kind(series: pd.Series) -> ColumnKind:
+    """The ferryman kind of a column, or UnsupportedColumnTypeError naming it."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if ptypes.is_bool_dtype(dtype):
+        return "boolean"
+    if ptypes.is_integer_dtype(dtype):
+        return "integer"
+    if ptypes.is_float_dtype(dtype):
+        return "float"
+    if ptypes.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if ptypes.is_string_dtype(dtype) or ptypes.is_object_dtype(dtype):
+        return _object_kind(series)
+    raise UnsupportedColumnTypeError(
+        f"column {series.name!r} has type {dtype}, which ferryman cannot describe; convert it "
+        "to numbers, booleans, text, category or datetime before registering"
+    )
+
+
+def _object_kind(series: pd.Series) -> ColumnKind:
+    values = series.dropna()
+    kinds = {type(v) for v in values.head(100_000)}
+    if not kinds or kinds <= {str}:
+        return "string"
+    if kinds <= {bool, np.bool_}:
+        return "boolean"
+    names = ", ".join(sorted(k.__name__ for k in kinds))
+    raise UnsupportedColumnTypeError(
+        f"column {series.name!r} holds values of types {names}; a column must hold one kind "
+        "of value (numbers, booleans, text, category or datetime): convert it before registering"
+    )
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def infer_column(series: pd.Series) -> ColumnSpec:
+    kind = column_kind(series)
+    nullable = bool(series.isna().any())
+    categories: tuple[Any, ...] | None = None
+    minimum = maximum = None
+    if kind == "category":
+        categories = tuple(_plain(v) for v in series.cat.categories)
+    elif kind == "string":
+        distinct = series.dropna().unique()
+        count = int(series.notna().sum())
+        if len(distinct) <= MAX_CATEGORIES and (
+            len(distinct) <= ALWAYS_CATEGORICAL or len(distinct) * 2 <= count
+        ):
+            categories = tuple(sorted(str(v) for v in distinct))
+    elif kind in ("integer", "float"):
+        finite = series[np.isfinite(series.astype("float64"))] if kind == "float" else series
+        if finite.notna().any():
+            minimum, maximum = _number(finite.min()), _number(finite.max())
+    return ColumnSpec(
+        name=str(series.name),
+        kind=kind,
+        dtype=str(series.dtype),
+        nullable=nullable,
+        categories=categories,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+def infer_signature(frame: pd.DataFrame) -> Signature:
+    """Describe each column of ``frame``, in order."""
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise SchemaError(f"training data has duplicate column names: {', '.join(dupes)}")
+    if not names:
+        raise SchemaError("training data has no columns")
+    return Signature(tuple(infer_column(frame[c].rename(str(c))) for c in frame.columns))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python value for a category label."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value

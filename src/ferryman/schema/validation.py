@@ -1,0 +1,245 @@
+"""Check input against a Signature, listing every problem with its row and column."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from ferryman.core.signature import ColumnSpec, Signature
+from ferryman.errors import InvalidInputError
+
+Records = pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]
+SHOWN_IN_MESSAGE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input. ``row`` is None when the whole column is concerned."""
+
+    row: int | None
+    column: str | None
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def to_frame(data: Records) -> tuple[pd.DataFrame, list[Problem]]:
+    """Turn records into a DataFrame; for records, also report per-row missing/unknown keys."""
+    if isinstance(data, pd.DataFrame):
+        return data, []
+    if isinstance(data, Mapping):
+        data = [data]
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise InvalidInputError(
+            f"input must be a DataFrame, a record (mapping) or a list of records, "
+            f"got {type(data).__name__}"
+        )
+    problems: list[Problem] = []
+    for i, record in enumerate(data):
+        if not isinstance(record, Mapping):
+            problems.append(
+                Problem(
+                    i, None, "not_a_record", f"row {i} is {type(record).__name__}, not a record"
+                )
+            )
+    if problems:
+        return pd.DataFrame(), problems
+    return pd.DataFrame.from_records(list(data)), problems
+
+
+def validate(signature: Signature, data: Records) -> list[Problem]:
+    """Every problem of ``data`` against ``signature``: missing or unknown columns, wrong types,
+    nulls where training had none, unknown categories. An empty list means the input is fine.
+    """
+    frame, problems = to_frame(data)
+    if problems:
+        return problems
+    rows = None if isinstance(data, pd.DataFrame) else _as_rows(data)
+    expected = signature.names
+    present = [str(c) for c in frame.columns]
+    for name in present:
+        if name not in expected:
+            problems.append(
+                Problem(
+                    None, name, "unknown_column", f"unknown column {name!r}; expected {expected}"
+                )
+            )
+    missing_cells: dict[str, set[int]] = {}
+    for col in signature.columns:
+        if col.name not in present:
+            problems.append(
+                Problem(None, col.name, "missing_column", f"missing column {col.name!r}")
+            )
+            continue
+        if rows is not None:
+            absent = {i for i, r in enumerate(rows) if col.name not in r}
+            missing_cells[col.name] = absent
+            problems.extend(
+                Problem(i, col.name, "missing_value", f"row {i} has no value for {col.name!r}")
+                for i in sorted(absent)
+            )
+        problems.extend(_check_column(col, frame[col.name], missing_cells.get(col.name, set())))
+    return problems
+
+
+def _as_rows(data: Records) -> list[Mapping[str, Any]]:
+    if isinstance(data, Mapping):
+        return [data]
+    return [r for r in data if isinstance(r, Mapping)]
+
+
+def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Problem]:
+    problems: list[Problem] = []
+    values = series.to_numpy(dtype=object) if not _dtype_fits(col, series) else None
+    is_null = series.isna().to_numpy()
+    if values is not None:
+        for i, value in enumerate(values):
+            if is_null[i] or i in skip:
+                continue
+            if not _value_fits(col, value):
+                problems.append(
+                    Problem(
+                        i,
+                        col.name,
+                        "wrong_type",
+                        f"row {i}, column {col.name!r}: expected {col.kind}, got "
+                        f"{type(value).__name__} {_short(value)}",
+                    )
+                )
+    if not col.nullable:
+        problems.extend(
+            Problem(
+                int(i),
+                col.name,
+                "null",
+                f"row {int(i)}, column {col.name!r}: null, but training data had no nulls here",
+            )
+            for i in np.flatnonzero(is_null)
+            if int(i) not in skip
+        )
+    if col.categories is not None:
+        known = set(col.categories)
+        bad_type = {p.row for p in problems}
+        for i, value in enumerate(series.to_numpy(dtype=object)):
+            if is_null[i] or i in skip or i in bad_type:
+                continue
+            if _plain(value) not in known:
+                problems.append(
+                    Problem(
+                        i,
+                        col.name,
+                        "unknown_category",
+                        f"row {i}, column {col.name!r}: {_short(value)} was never seen in "
+                        f"training ({_preview(col.categories)})",
+                    )
+                )
+    return problems
+
+
+def _dtype_fits(col: ColumnSpec, series: pd.Series) -> bool:
+    dtype = series.dtype
+    if col.kind == "float":
+        return ptypes.is_float_dtype(dtype) or (
+            ptypes.is_integer_dtype(dtype) and not ptypes.is_bool_dtype(dtype)
+        )
+    if col.kind == "integer":
+        return ptypes.is_integer_dtype(dtype) and not ptypes.is_bool_dtype(dtype)
+    if col.kind == "boolean":
+        return ptypes.is_bool_dtype(dtype)
+    if col.kind == "datetime":
+        return ptypes.is_datetime64_any_dtype(dtype)
+    return False  # text and categories are checked value by value
+
+
+def _value_fits(col: ColumnSpec, value: Any) -> bool:
+    is_bool = isinstance(value, (bool, np.bool_))
+    if col.kind == "float":
+        return isinstance(value, (int, float, np.integer, np.floating)) and not is_bool
+    if col.kind == "integer":
+        if is_bool:
+            return False
+        if isinstance(value, (int, np.integer)):
+            return True
+        return isinstance(value, (float, np.floating)) and float(value).is_integer()
+    if col.kind == "boolean":
+        return is_bool
+    if col.kind == "string":
+        return isinstance(value, str)
+    if col.kind == "datetime":
+        if isinstance(value, (datetime, date, np.datetime64)):
+            return True
+        if isinstance(value, str):
+            try:
+                pd.Timestamp(value)
+            except ValueError:
+                return False
+            return True
+        return False
+    # category: the training categories decide; only the value's type is checked here
+    if col.categories:
+        return any(isinstance(value, type(c)) for c in col.categories) or isinstance(
+            value, (str, int, float, np.generic)
+        )
+    return True
+
+
+def check_input(signature: Signature, data: Records) -> pd.DataFrame:
+    """Validate ``data`` and return it as a frame in signature order with training dtypes.
+
+    Raises InvalidInputError carrying every problem when anything is wrong.
+    """
+    problems = validate(signature, data)
+    if problems:
+        raise InvalidInputError(describe_problems(problems), problems)
+    frame, _ = to_frame(data)
+    out = {}
+    for col in signature.columns:
+        out[col.name] = _cast(col, frame[col.name])
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _cast(col: ColumnSpec, series: pd.Series) -> pd.Series:
+    if col.kind == "float":
+        return series.astype("float64")
+    if col.kind == "integer":
+        return series.astype("float64" if series.isna().any() else "int64")
+    if col.kind == "boolean":
+        return series.astype("boolean" if series.isna().any() else "bool")
+    if col.kind == "category":
+        return pd.Series(
+            pd.Categorical(series, categories=list(col.categories or ())),
+            index=series.index,
+            name=series.name,
+        )
+    if col.kind == "datetime":
+        return pd.to_datetime(series)
+    return series.astype(object)
+
+
+def describe_problems(problems: Sequence[Problem]) -> str:
+    shown = "; ".join(p.message for p in problems[:SHOWN_IN_MESSAGE])
+    more = len(problems) - SHOWN_IN_MESSAGE
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"input does not match the model's signature ({len(problems)} problems): {shown}{tail}"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _preview(categories: Sequence[Any]) -> str:
+    shown = ", ".join(repr(c) for c in list(categories)[:8])
+    return f"known: {shown}" + (", ..." if len(categories) > 8 else "")

@@ -1,0 +1,121 @@
+"""The functions data scientists call: ``ferryman.register``, ``ferryman.load`` and friends.
+
+They use the store that the settings point at (``FERRYMAN_HOME``, ``ferryman.toml``, ...),
+read afresh on each call so that a changed environment takes effect; the Registry for a given
+store is built once per process and reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from threading import Lock
+from typing import Any
+
+from ferryman.config import Settings
+from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
+from ferryman.registry import LoadedModel, Registry
+from ferryman.registry.registration import TrainData
+
+_registries: dict[str, Registry] = {}
+_lock = Lock()
+
+
+def connect(**settings: Any) -> Registry:
+    """The Registry for the given settings (e.g. ``home="/data/ferryman"``), else the defaults."""
+    resolved = Settings.load(**settings)
+    key = resolved.model_dump_json() + str(resolved.home_path)
+    with _lock:
+        registry = _registries.get(key)
+        if registry is None:
+            registry = _registries[key] = Registry(resolved)
+        return registry
+
+
+def register(
+    model: object,
+    name: str,
+    *,
+    train_data: TrainData | None = None,
+    target: str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    description: str = "",
+    flavor: str | None = None,
+) -> ModelVersion:
+    """Register ``model`` as the next version of ``name``.
+
+    Parameters
+    ----------
+    model : estimator, booster or ONNX model
+        A fitted scikit-learn estimator or pipeline, an XGBoost or LightGBM model, or an
+        ``onnx.ModelProto``.
+    name : str
+        The model's name: letters, digits, ``-``, ``_`` and ``.``.
+    train_data : DataFrame, 2-D array or path, optional
+        The training data. Gives the input signature, the data profile and fingerprint, and a
+        sample of rows kept as the reference for drift.
+    target : str, optional
+        The target column in ``train_data``; left out of the signature.
+    metrics, params, tags : mapping, optional
+        Numbers, parameters and labels kept with the version.
+
+    Returns
+    -------
+    ModelVersion
+        The new version, with its number.
+    """
+    return connect().register(
+        model,
+        name,
+        train_data=train_data,
+        target=target,
+        metrics=metrics,
+        params=params,
+        tags=tags,
+        description=description,
+        flavor=flavor,
+    )
+
+
+def load(ref: str, trusted_types: Sequence[str] = ()) -> LoadedModel:
+    """Load a version (``name``, ``name@alias``, ``name/3``) to predict with."""
+    return connect().load(ref, trusted_types)
+
+
+def get_version(ref: str) -> ModelVersion:
+    """The version a reference names."""
+    return connect().resolve(ref)
+
+
+def get_model(name: str) -> ModelInfo:
+    return connect().get_model(name)
+
+
+def list_models(**filters: Any) -> Page[ModelInfo]:
+    """A page of models; see Registry.list_models for the filters."""
+    return connect().list_models(**filters)
+
+
+def list_versions(name: str, **filters: Any) -> Page[ModelVersion]:
+    """A page of a model's versions, newest first; see Registry.list_versions."""
+    return connect().list_versions(name, **filters)
+
+
+def set_alias(name: str, alias: str, version: int) -> AliasMove:
+    """Point ``alias`` of model ``name`` at ``version``."""
+    return connect().set_alias(name, alias, version)
+
+
+def remove_alias(name: str, alias: str) -> AliasMove:
+    return connect().remove_alias(name, alias)
+
+
+def rollback(name: str, alias: str = "production") -> AliasMove:
+    """Move ``alias`` back to the version it pointed at before its last move."""
+    return connect().rollback(name, alias)
+
+
+def history(name: str, **options: Any) -> Page[AuditEvent]:
+    """The audit log of model ``name``, newest first."""
+    return connect().history(name, **options)

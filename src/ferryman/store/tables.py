@@ -1,0 +1,146 @@
+"""The metadata tables. Changing them means adding an Alembic migration under migrations/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC datetimes on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+NAME = 128
+metadata = MetaData()
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(NAME), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("last_version", Integer, nullable=False, default=0),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("artifact_size", BigInteger, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("signature", JSON, nullable=True),
+    Column("output", JSON, nullable=True),
+    Column("params", JSON, nullable=True),
+    Column("data_fingerprint", String(64), nullable=True),
+    Column("profile", JSON, nullable=True),
+    Column("environment", JSON, nullable=True),
+    Column("git_commit", String(64), nullable=True),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
+)
+
+version_metrics = Table(
+    "version_metrics",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(NAME), primary_key=True),
+    Column("value", Float, nullable=False),
+    Index("ix_version_metrics_key_value", "key", "value"),
+)
+
+version_tags = Table(
+    "version_tags",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(NAME), primary_key=True),
+    Column("version_number", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+alias_moves = Table(
+    "alias_moves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(NAME), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("actor", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_alias_moves_model_alias", "model_id", "alias", "id"),
+)
+
+# Audit events name the model by text, not by key, so they outlive a deleted model.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_name", String(NAME), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("alias", String(NAME), nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_audit_events_model", "model_name", "id"),
+)
