@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,11 @@ class FerrymanGroup(TyperGroup):
                 raise
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # The reader went away (``| head``): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             if isinstance(ctx.obj, CliState) and ctx.obj.debug:
                 raise

@@ -45,6 +45,8 @@ def summary(event: AuditEvent) -> str:
         return f"{after.get('flavor')} sha256:{sha}" + (f" {metrics}" if metrics else "")
     if event.kind == "version.deleted":
         return "deleted"
+    if event.kind == "model.created":
+        return str(after.get("description") or "")
     if event.kind == "model.deleted":
         return f"deleted with versions {before.get('versions')}"
     changed = {k: after.get(k) for k in after if after.get(k) != before.get(k)}

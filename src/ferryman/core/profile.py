@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -65,7 +65,14 @@ class DataProfile:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "rows": self.rows,
+            "columns": {name: _column_dict(col) for name, col in self.columns.items()},
+            "target": self.target,
+            "sample_rows": self.sample_rows,
+            "sample_sha256": self.sample_sha256,
+            "extra": dict(self.extra),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataProfile:
@@ -77,3 +84,32 @@ class DataProfile:
             sample_sha256=data.get("sample_sha256"),
             extra=dict(data.get("extra") or {}),
         )
+
+
+def _column_dict(col: ColumnProfile) -> dict[str, Any]:
+    numeric = col.numeric
+    categorical = col.categorical
+    return {
+        "name": col.name,
+        "kind": col.kind,
+        "count": col.count,
+        "nulls": col.nulls,
+        "numeric": None
+        if numeric is None
+        else {
+            "mean": numeric.mean,
+            "std": numeric.std,
+            "minimum": numeric.minimum,
+            "maximum": numeric.maximum,
+            "quantiles": numeric.quantiles,
+            "bin_edges": numeric.bin_edges,
+            "bin_counts": numeric.bin_counts,
+        },
+        "categorical": None
+        if categorical is None
+        else {
+            "frequencies": categorical.frequencies,
+            "other_count": categorical.other_count,
+            "distinct": categorical.distinct,
+        },
+    }

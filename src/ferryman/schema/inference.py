@@ -61,11 +61,18 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def infer_column(series: pd.Series) -> ColumnSpec:
-    kind = column_kind(series)
-    nullable = bool(series.isna().any())
+def infer_column(
+    series: pd.Series,
+    kind: ColumnKind | None = None,
+    nullable: bool | None = None,
+    known_range: tuple[float | None, float | None] | None = None,
+) -> ColumnSpec:
+    """Describe one column; ``kind``, ``nullable`` and ``known_range`` skip work done already."""
+    kind = kind or column_kind(series)
+    if nullable is None:
+        nullable = bool(series.isna().any())
     categories: tuple[Any, ...] | None = None
-    minimum = maximum = None
+    minimum, maximum = known_range if known_range is not None else (None, None)
     if kind == "category":
         categories = tuple(_plain(v) for v in series.cat.categories)
     elif kind == "string":
@@ -75,7 +82,7 @@ def infer_column(series: pd.Series) -> ColumnSpec:
             len(distinct) <= ALWAYS_CATEGORICAL or len(distinct) * 2 <= count
         ):
             categories = tuple(sorted(str(v) for v in distinct))
-    elif kind in ("integer", "float"):
+    elif kind in ("integer", "float") and known_range is None:
         finite = series[np.isfinite(series.astype("float64"))] if kind == "float" else series
         if finite.notna().any():
             minimum, maximum = _number(finite.min()), _number(finite.max())
@@ -98,7 +105,18 @@ def infer_signature(frame: pd.DataFrame) -> Signature:
         raise SchemaError(f"training data has duplicate column names: {', '.join(dupes)}")
     if not names:
         raise SchemaError("training data has no columns")
-    return Signature(tuple(infer_column(frame[c].rename(str(c))) for c in frame.columns))
+    frame = frame.set_axis(names, axis=1)
+    kinds = {name: column_kind(frame[name]) for name in names}
+    nullable = frame.isna().any()
+    numeric = [n for n in names if kinds[n] in ("integer", "float")]
+    ranges: dict[str, tuple[float | None, float | None]] = {}
+    if numeric:
+        values = frame[numeric].astype("float64").replace([np.inf, -np.inf], np.nan)
+        lows, highs = values.min(), values.max()
+        ranges = {n: (_number(lows[n]), _number(highs[n])) for n in numeric}
+    return Signature(
+        tuple(infer_column(frame[n], kinds[n], bool(nullable[n]), ranges.get(n)) for n in names)
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -14,7 +14,7 @@ from pandas.api import types as ptypes
 from ferryman.core.signature import ColumnSpec, Signature
 from ferryman.errors import InvalidInputError
 
-Records = pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]
+Records = pd.DataFrame | np.ndarray | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 SHOWN_IN_MESSAGE = 5
 
 
@@ -31,10 +31,17 @@ class Problem:
         return asdict(self)
 
 
-def to_frame(data: Records) -> tuple[pd.DataFrame, list[Problem]]:
-    """Turn records into a DataFrame; for records, also report per-row missing/unknown keys."""
+def to_frame(
+    data: Records, columns: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Turn input into a DataFrame, with problems that stop it from being one.
+
+    A 2-D array's columns are taken to be ``columns`` (the signature's, in order).
+    """
     if isinstance(data, pd.DataFrame):
         return data, []
+    if isinstance(data, np.ndarray):
+        return _array_frame(data, columns)
     if isinstance(data, Mapping):
         data = [data]
     if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
@@ -55,14 +62,31 @@ def to_frame(data: Records) -> tuple[pd.DataFrame, list[Problem]]:
     return pd.DataFrame.from_records(list(data)), problems
 
 
+def _array_frame(
+    data: np.ndarray, columns: Sequence[str] | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    if data.ndim == 1:
+        data = data.reshape(1, -1)
+    if data.ndim != 2:
+        shape = f"{data.ndim}-D"
+        message = f"an array input must be 2-D (rows x columns), got {shape}"
+        return pd.DataFrame(), [Problem(None, None, "bad_shape", message)]
+    if columns is None:
+        columns = [f"f{i}" for i in range(data.shape[1])]
+    elif len(columns) != data.shape[1]:
+        message = f"the array has {data.shape[1]} columns; the model takes {len(columns)}"
+        return pd.DataFrame(), [Problem(None, None, "bad_shape", message)]
+    return pd.DataFrame(data, columns=list(columns)), []
+
+
 def validate(signature: Signature, data: Records) -> list[Problem]:
     """Every problem of ``data`` against ``signature``: missing or unknown columns, wrong types,
     nulls where training had none, unknown categories. An empty list means the input is fine.
     """
-    frame, problems = to_frame(data)
+    frame, problems = to_frame(data, signature.names)
     if problems:
         return problems
-    rows = None if isinstance(data, pd.DataFrame) else _as_rows(data)
+    rows = None if isinstance(data, (pd.DataFrame, np.ndarray)) else _as_rows(data)
     expected = signature.names
     present = [str(c) for c in frame.columns]
     for name in present:
@@ -90,7 +114,7 @@ def validate(signature: Signature, data: Records) -> list[Problem]:
     return problems
 
 
-def _as_rows(data: Records) -> list[Mapping[str, Any]]:
+def _as_rows(data: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if isinstance(data, Mapping):
         return [data]
     return [r for r in data if isinstance(r, Mapping)]
@@ -199,7 +223,7 @@ def check_input(signature: Signature, data: Records) -> pd.DataFrame:
     problems = validate(signature, data)
     if problems:
         raise InvalidInputError(describe_problems(problems), problems)
-    frame, _ = to_frame(data)
+    frame, _ = to_frame(data, signature.names)
     out = {}
     for col in signature.columns:
         out[col.name] = _cast(col, frame[col.name])

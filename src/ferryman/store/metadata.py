@@ -272,9 +272,15 @@ class MetadataStore:
         with self._write() as conn:
             row = self._model_row(conn, name, lock=True)
             ids = select(t.versions.c.id).where(t.versions.c.model_id == row.id)
-            numbers = conn.execute(
-                select(t.versions.c.number).where(t.versions.c.model_id == row.id)
-            ).scalars()
+            numbers = (
+                conn.execute(
+                    select(t.versions.c.number).where(
+                        t.versions.c.model_id == row.id, t.versions.c.deleted_at.is_(None)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             conn.execute(delete(t.version_metrics).where(t.version_metrics.c.version_id.in_(ids)))
             conn.execute(delete(t.version_tags).where(t.version_tags.c.version_id.in_(ids)))
             for table in (t.versions, t.aliases, t.alias_moves, t.model_tags):
@@ -677,7 +683,11 @@ class MetadataStore:
         with self._read() as conn:
             rows = conn.execute(query).all()
             if not rows and before is None:
-                self._model_row(conn, name)  # unknown and never seen: say so
+                seen = conn.execute(
+                    select(t.audit_events.c.id).where(t.audit_events.c.model_name == name).limit(1)
+                ).first()
+                if seen is None:
+                    self._model_row(conn, name)  # never existed: say so
         token = _rows.encode_token(rows[limit - 1].id) if len(rows) > limit else None
         return Page([_rows.to_event(r) for r in rows[:limit]], token)
 

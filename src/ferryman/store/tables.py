@@ -43,6 +43,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+# JSON that stores Python None as SQL NULL (plain JSON stores the text 'null'), so that
+# "IS NULL" means "absent".
+NullableJSON = JSON(none_as_null=True)
 NAME = 128
 metadata = MetaData()
 
@@ -76,12 +79,12 @@ versions = Table(
     Column("artifact_sha256", String(64), nullable=False),
     Column("artifact_size", BigInteger, nullable=False),
     Column("description", Text, nullable=False, default=""),
-    Column("signature", JSON, nullable=True),
-    Column("output", JSON, nullable=True),
-    Column("params", JSON, nullable=True),
+    Column("signature", NullableJSON, nullable=True),
+    Column("output", NullableJSON, nullable=True),
+    Column("params", NullableJSON, nullable=True),
     Column("data_fingerprint", String(64), nullable=True),
-    Column("profile", JSON, nullable=True),
-    Column("environment", JSON, nullable=True),
+    Column("profile", NullableJSON, nullable=True),
+    Column("environment", NullableJSON, nullable=True),
     Column("git_commit", String(64), nullable=True),
     Column("created_by", String(NAME), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -140,7 +143,7 @@ audit_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=True),
     Column("alias", String(NAME), nullable=True),
-    Column("before", JSON, nullable=True),
-    Column("after", JSON, nullable=True),
+    Column("before", NullableJSON, nullable=True),
+    Column("after", NullableJSON, nullable=True),
     Index("ix_audit_events_model", "model_name", "id"),
 )

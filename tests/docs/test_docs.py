@@ -1,0 +1,38 @@
+"""Every CLI command and every setting is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ferryman.cli import app
+from ferryman.config import Settings
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _commands(group: Any, prefix: str) -> list[str]:
+    out = []
+    for name, command in group.commands.items():
+        path = f"{prefix} {name}"
+        if hasattr(command, "commands"):  # a group (typer ships its own click)
+            out += _commands(command, path)
+        else:
+            out.append(path)
+    return out
+
+
+def test_every_cli_command_is_in_docs_cli() -> None:
+    text = (DOCS / "cli.md").read_text()
+    commands = _commands(typer.main.get_command(app), "ferryman")
+    assert len(commands) >= 15
+    missing = [c for c in commands if f"`{c}" not in text]
+    assert missing == []
+
+
+def test_every_setting_is_in_docs_configuration() -> None:
+    text = (DOCS / "configuration.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`{name}`" not in text]
+    assert missing == []

@@ -1,0 +1,59 @@
+"""The README's main job, run as a new user would: the example script, then the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FERRYMAN = Path(sys.executable).with_name("ferryman")
+
+
+def _run(args: list[str], home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRYMAN_")}
+    env["FERRYMAN_HOME"] = str(home)
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def test_example_registers_promotes_rolls_back_and_predicts(tmp_path: Path) -> None:
+    home = tmp_path / "store"
+    trained = _run([sys.executable, str(ROOT / "examples/breast_cancer/train.py")], home, tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "registered breast-cancer/1" in trained.stdout
+    assert "rolled back production" in trained.stdout
+
+    listed = _run([str(FERRYMAN), "versions", "list", "breast-cancer", "--json"], home, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    versions = json.loads(listed.stdout)["versions"]
+    assert [v["version"] for v in versions] == [2, 1]
+    best = max(versions, key=lambda v: v["metrics"]["roc_auc"])
+    assert best["aliases"] == ["production"]  # promoted, moved away, rolled back
+    assert all(v["signature"]["columns"][0]["name"] == "mean radius" for v in versions)
+
+    history = _run([str(FERRYMAN), "history", "breast-cancer", "--json"], home, tmp_path)
+    kinds = [e["kind"] for e in json.loads(history.stdout)["events"]]
+    assert kinds[:3] == ["alias.rollback", "alias.set", "alias.set"]
+
+    out = tmp_path / "predictions.csv"
+    predicted = _run(
+        [
+            str(FERRYMAN),
+            "predict",
+            "breast-cancer",
+            "--input",
+            str(home / "new_patients.csv"),
+            "--output",
+            str(out),
+        ],
+        home,
+        tmp_path,
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "prediction,proba_0,proba_1"
+    assert len(lines) == 21

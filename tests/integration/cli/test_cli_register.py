@@ -1,0 +1,134 @@
+"""``ferryman register``: each kind of model file, guessed or named flavor, and what is recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from pathlib import Path
+
+import pytest
+from cli_support import FEATURES, TARGET, Cli
+
+KINDS = ["skops", "onnx", "xgboost-json", "xgboost-ubj", "lightgbm"]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_register_guesses_the_flavor_of_each_file_kind(
+    run: Cli, model_files: dict[str, tuple[Path, str]], kind: str
+) -> None:
+    path, flavor = model_files[kind]
+
+    result = run.ok("register", path, "--name", "m")
+
+    assert result.stdout.startswith(f"registered m/1 ({flavor}, sha256:{sha256(path)[:12]})")
+    shown = run.json("versions", "show", "m/1")
+    assert shown["flavor"] == flavor
+    assert shown["artifact_sha256"] == sha256(path)
+    assert shown["artifact_size"] == path.stat().st_size
+    assert shown["output"]["kind"] == "classifier"
+    assert shown["output"]["classes"] == [0, 1]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_register_with_the_flavor_named(
+    run: Cli, model_files: dict[str, tuple[Path, str]], kind: str
+) -> None:
+    path, flavor = model_files[kind]
+
+    version = run.json("register", path, "--name", "m", "--flavor", flavor)
+
+    assert (version["model"], version["version"], version["flavor"]) == ("m", 1, flavor)
+    assert run.versions("m") == [1]
+
+
+def test_register_with_training_data_metrics_params_tags_and_alias(
+    run: Cli, skops_file: Path, train_csv: Path
+) -> None:
+    run.ok(
+        "register", skops_file, "--name", "churn",
+        "--train-data", train_csv, "--target", TARGET,
+        "--metric", "acc=0.9", "--metric", "auc=0.95",
+        "--param", "C=1", "--tag", "team=x", "--alias", "production",
+        "--description", "first try",
+    )  # fmt: skip
+
+    shown = run.json("versions", "show", "churn/1")
+    assert [c["name"] for c in shown["signature"]["columns"]] == FEATURES
+    assert {c["kind"] for c in shown["signature"]["columns"]} == {"float"}
+    assert shown["metrics"] == {"acc": 0.9, "auc": 0.95}
+    assert shown["params"] == {"C": "1"}
+    assert shown["tags"] == {"team": "x"}
+    assert shown["aliases"] == ["production"]
+    assert shown["description"] == "first try"
+    assert shown["flavor"] == "sklearn"
+    assert shown["artifact_sha256"] == sha256(skops_file)
+    assert shown["output"]["target"] == TARGET
+    assert shown["has_profile"] is True
+    assert shown["data_fingerprint"]
+    assert shown["created_by"] == "tester"
+    env = shown["environment"]
+    assert env["python"] == platform.python_version()
+    assert env["packages"]["scikit-learn"]
+    assert env["packages"]["skops"]
+
+
+def test_register_json_output_is_the_new_version(
+    run: Cli, lightgbm_file: Path, train_parquet: Path
+) -> None:
+    version = run.json(
+        "register", lightgbm_file, "--name", "m", "--train-data", train_parquet,
+        "--target", TARGET, "--alias", "staging",
+    )  # fmt: skip
+
+    assert version["version"] == 1
+    assert version["aliases"] == ["staging"]
+    assert [c["name"] for c in version["signature"]["columns"]] == FEATURES
+    assert version["environment"]["packages"]["lightgbm"]
+    assert version == run.json("versions", "show", "m@staging")
+
+
+def test_register_again_adds_the_next_version(
+    run: Cli, skops_file: Path, xgboost_ubj: Path
+) -> None:
+    run.ok("register", skops_file, "--name", "m")
+    run.ok("register", xgboost_ubj, "--name", "m")
+
+    assert run.versions("m") == [2, 1]
+    assert run.json("versions", "show", "m@latest")["flavor"] == "xgboost"
+    assert run.json("models", "show", "m")["latest_version"] == 2
+
+
+def test_register_the_same_file_twice_shares_one_artifact(run: Cli, skops_file: Path) -> None:
+    first = run.json("register", skops_file, "--name", "a")
+    second = run.json("register", skops_file, "--name", "b")
+
+    assert first["artifact_sha256"] == second["artifact_sha256"]
+    blobs = [p for p in (Path("store") / "artifacts").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+
+
+def test_register_without_training_data_has_no_signature(run: Cli, onnx_file: Path) -> None:
+    version = run.json("register", onnx_file, "--name", "m")
+
+    assert version["signature"] is None
+    assert version["has_profile"] is False
+    assert version["metrics"] == {}
+    assert version["tags"] == {}
+
+
+def test_register_trusted_custom_type(run: Cli, custom_skops: Path, input_csv: Path) -> None:
+    version = run.json(
+        "register", custom_skops, "--name", "custom", "--trust",
+        "cli_support.ThresholdClassifier",
+    )  # fmt: skip
+
+    assert version["flavor"] == "sklearn"
+    out = run.ok(
+        "predict", "custom/1", "--input", input_csv, "--trust",
+        "cli_support.ThresholdClassifier",
+    )  # fmt: skip
+    assert out.stdout.splitlines()[0] == "prediction"

@@ -1,0 +1,118 @@
+"""Schema migrations: create at head, keep data on reopen, refuse unknown or foreign files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import SQLAlchemyError
+
+from ferryman.errors import FerrymanError, SchemaVersionError, StoreError
+from ferryman.store.engine import create_store_engine
+from ferryman.store.metadata import MetadataStore, NewVersion
+from ferryman.store.migrate import current_revision, head_revision, upgrade_database
+
+VERSION = NewVersion(model="m", flavor="sklearn", artifact_sha256="a" * 64, artifact_size=3)
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def stored_revisions(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+
+
+def test_head_revision_is_known() -> None:
+    head = head_revision()
+    assert isinstance(head, str)
+    assert head
+
+
+def test_new_database_is_created_at_head(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "meta.db"
+    store = MetadataStore(url_of(path))
+    try:
+        assert current_revision(store.engine) == head_revision()
+    finally:
+        store.close()
+    assert path.is_file()
+    assert stored_revisions(path) == [head_revision()]
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"models", "versions", "aliases", "alias_moves", "audit_events"} <= tables
+
+
+def test_upgrade_of_a_current_database_is_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    engine = create_store_engine(url_of(path))
+    try:
+        assert current_revision(engine) is None
+        upgrade_database(engine)
+        upgrade_database(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+    assert stored_revisions(path) == [head_revision()]
+
+
+def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    first = MetadataStore(url_of(path))
+    first.insert_version(VERSION, "alice")
+    first.set_alias("m", "production", 1, "alice")
+    first.close()
+    second = MetadataStore(url_of(path))
+    try:
+        v = second.get_version("m", 1)
+        assert (v.artifact_sha256, v.created_by, v.aliases) == ("a" * 64, "alice", ("production",))
+        assert [e.kind for e in second.events("m")] == [
+            "alias.set",
+            "version.created",
+            "model.created",
+        ]
+    finally:
+        second.close()
+    assert stored_revisions(path) == [head_revision()]
+
+
+def test_unknown_revision_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    MetadataStore(url_of(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff9999'")
+    with pytest.raises(SchemaVersionError, match="schema revision 'ffff9999'") as info:
+        MetadataStore(url_of(path))
+    message = str(info.value)
+    assert "newer ferryman" in message
+    assert "Upgrade ferryman" in message
+    assert stored_revisions(path) == ["ffff9999"]  # left as it was
+
+
+def test_schema_version_error_is_a_store_error() -> None:
+    assert issubclass(SchemaVersionError, StoreError)
+    assert issubclass(StoreError, FerrymanError)
+
+
+def test_a_file_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    data = b"this is not a database at all, just some text\n" * 200
+    path.write_bytes(data)
+    with pytest.raises(StoreError, match="cannot open the metadata database") as info:
+        MetadataStore(url_of(path))
+    assert not isinstance(info.value, SQLAlchemyError)
+    assert "ferryman database" in str(info.value)
+    assert path.read_bytes() == data  # not overwritten
+
+
+def test_a_foreign_sqlite_database_gets_the_schema_beside_its_tables(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+    MetadataStore(url_of(path)).close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
+    assert stored_revisions(path) == [head_revision()]
