@@ -27,6 +27,17 @@ def _output_for(booster: lgb.Booster, classes: tuple[Any, ...] | None) -> Output
     return OutputSpec(kind="regressor", extra=extra)
 
 
+def _is_complete(text: str) -> bool:
+    """True if ``text`` has every section LightGBM writes, up to its last line."""
+    last = text.rstrip("\n").rsplit("\n", 1)[-1]
+    return (
+        text.startswith("tree\n")
+        and "\nend of trees\n" in text
+        and "\nend of parameters\n" in text
+        and last.startswith("pandas_categorical:")
+    )
+
+
 class LightGBMPredictor(Predictor):
     def __init__(self, booster: lgb.Booster, output: OutputSpec) -> None:
         self._booster = booster
@@ -85,8 +96,17 @@ class LightGBMFlavor(Flavor):
     def _read(self, path: Path) -> lgb.Booster:
         try:
             text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ModelFileError(f"cannot load {path.name} as a LightGBM model: {exc}") from exc
+        # LightGBM's parser can abort the process on a truncated file: check it is whole first.
+        if not _is_complete(text):
+            raise ModelFileError(
+                f"{path.name} is not a complete LightGBM model file (it is truncated or of "
+                "another format)"
+            )
+        try:
             return lgb.Booster(model_str=text)
-        except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+        except (lgb.basic.LightGBMError, ValueError) as exc:
             raise ModelFileError(f"cannot load {path.name} as a LightGBM model: {exc}") from exc
 
     def load(self, path: Path, context: LoadContext) -> Predictor:

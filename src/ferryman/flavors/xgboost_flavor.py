@@ -47,18 +47,23 @@ class XGBoostPredictor(Predictor):
     def native(self) -> Any:
         return self._booster
 
-    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def _raw(self, frame: pd.DataFrame, margin: bool = False) -> np.ndarray:
         data = (
             frame[self._names]
             if self._names
             else frame.set_axis([f"f{i}" for i in range(frame.shape[1])], axis=1)
         )
         matrix = xgb.DMatrix(data, enable_categorical=True)
-        return np.asarray(self._booster.predict(matrix))
+        return np.asarray(self._booster.predict(matrix, output_margin=margin))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
-        if self.classes is None or self._objective == "multi:softmax":
+        if self.classes is None:
             return None
+        if self._objective == "multi:softmax":
+            # softmax boosters answer labels; their margins give softprob's probabilities
+            margins = self._raw(frame, margin=True)
+            shifted = np.exp(margins - margins.max(axis=1, keepdims=True))
+            return shifted / shifted.sum(axis=1, keepdims=True)
         raw = self._raw(frame)
         if self._objective == "binary:logitraw":
             raw = 1.0 / (1.0 + np.exp(-raw))
@@ -106,9 +111,13 @@ class XGBoostFlavor(Flavor):
         return b"learner" in head and (head.startswith(b"{") or path.suffix in (".ubj", ".json"))
 
     def _read(self, path: Path) -> xgb.Booster:
+        raw = path.read_bytes()
+        # XGBoost aborts the process on some invalid input: refuse what is plainly not a model.
+        if not raw.startswith(b"{") or b"learner" not in raw[:4096]:
+            raise ModelFileError(f"{path.name} is not an XGBoost model file (JSON or UBJSON)")
         booster = xgb.Booster()
         try:
-            booster.load_model(bytearray(path.read_bytes()))
+            booster.load_model(bytearray(raw))
         except (xgb.core.XGBoostError, ValueError) as exc:
             raise ModelFileError(f"cannot load {path.name} as an XGBoost model: {exc}") from exc
         return booster

@@ -51,7 +51,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         else:
             frame.to_parquet(tmp, index=False)
         tmp.replace(path)
-    except OSError as exc:
+    except (OSError, pa.ArrowException) as exc:
         raise DataFileError(f"cannot write {path}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -89,6 +89,12 @@ def validate(signature: Signature, data: Records) -> list[Problem]:
     rows = None if isinstance(data, (pd.DataFrame, np.ndarray)) else _as_rows(data)
     expected = signature.names
     present = [str(c) for c in frame.columns]
+    duplicated = sorted({name for name in present if present.count(name) > 1})
+    if duplicated:
+        return [
+            Problem(None, name, "duplicate_column", f"column {name!r} appears more than once")
+            for name in duplicated
+        ]
     for name in present:
         if name not in expected:
             problems.append(

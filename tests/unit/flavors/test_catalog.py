@@ -141,7 +141,7 @@ def test_for_model_picks_the_right_flavor(
 
 
 def test_for_model_refuses_an_unsupported_object(catalog: FlavorCatalog) -> None:
-    with pytest.raises(FlavorError, match="builtins.dict") as info:
+    with pytest.raises(FlavorError, match=r"builtins\.dict") as info:
         catalog.for_model({"weights": [1, 2, 3]})
 
     for name in BUILTIN:
@@ -171,7 +171,9 @@ def test_for_file_recognises_each_flavors_file(
 
 
 @pytest.mark.parametrize("kind", ["random", "text", "empty", "plain-zip"])
-def test_for_file_refuses_an_unknown_file(catalog: FlavorCatalog, tmp_path: Path, kind: str) -> None:
+def test_for_file_refuses_an_unknown_file(
+    catalog: FlavorCatalog, tmp_path: Path, kind: str
+) -> None:
     path = tmp_path / "mystery"
     if kind == "random":
         path.write_bytes(np.random.default_rng(0).bytes(1000))
@@ -265,7 +267,7 @@ def test_registered_flavor_is_tried_before_builtins(
 
 
 def test_only_flavors_can_be_registered(catalog: FlavorCatalog) -> None:
-    with pytest.raises(FlavorError, match="not a ferryman.flavors.Flavor"):
+    with pytest.raises(FlavorError, match=r"not a ferryman\.flavors\.Flavor"):
         catalog.register(object())  # type: ignore[arg-type]
 
 

@@ -139,9 +139,7 @@ def test_wrong_number_of_columns_is_invalid_input(
         loaded.predict(frame.iloc[:, :3])
 
 
-def test_sniff(
-    flavor: OnnxFlavor, binary: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
-) -> None:
+def test_sniff(flavor: OnnxFlavor, binary: tuple[pd.DataFrame, np.ndarray], tmp_path: Path) -> None:
     frame, y = binary
     path = tmp_path / "model"
     flavor.save(convert(LogisticRegression().fit(frame.to_numpy(), y), frame, None), path)

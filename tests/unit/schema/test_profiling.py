@@ -69,6 +69,25 @@ def test_nulls_are_counted_and_left_out_of_the_histogram(numbers: np.ndarray) ->
     )
 
 
+def test_a_column_with_nulls_is_summarised_like_the_same_values_without(
+    numbers: np.ndarray,
+) -> None:
+    frame = pd.DataFrame({"clean": [*numbers, 0.0], "gappy": [*numbers, np.nan]})
+
+    profile = profile_frame(frame)
+    clean = profile_frame(pd.DataFrame({"x": numbers})).columns["x"].numeric
+    gappy = profile.columns["gappy"].numeric
+
+    assert clean is not None
+    assert gappy is not None
+    assert profile.columns["gappy"].nulls == 1
+    assert gappy.quantiles == pytest.approx(clean.quantiles)
+    assert gappy.bin_edges == pytest.approx(clean.bin_edges)
+    assert gappy.bin_counts == clean.bin_counts
+    assert gappy.mean == pytest.approx(clean.mean)
+    assert gappy.std == pytest.approx(clean.std)
+
+
 def test_integer_column_with_repeated_values() -> None:
     values = np.random.default_rng(3).integers(0, 5, size=300)
 
@@ -170,6 +189,17 @@ def test_datetime_summary_is_in_epoch_seconds(unit: str) -> None:
     assert column.numeric is not None
     assert column.numeric.minimum == pd.Timestamp("2024-01-01").timestamp()
     assert column.numeric.maximum == pd.Timestamp("2024-01-03").timestamp()
+
+
+def test_timezone_aware_datetimes_are_counted_from_utc() -> None:
+    stamps = pd.Series(pd.to_datetime(["2024-01-01 01:00", "2024-01-02 01:00"])).dt.tz_localize(
+        "Europe/Oslo"
+    )
+
+    summary = profile_frame(pd.DataFrame({"at": stamps})).columns["at"].numeric
+
+    assert summary is not None
+    assert summary.minimum == pd.Timestamp("2024-01-01 00:00", tz="UTC").timestamp()
 
 
 def test_profile_round_trips_through_a_dict(numbers: np.ndarray) -> None:

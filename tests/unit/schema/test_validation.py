@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.schema import Problem, check_input, describe_problems, infer_signature, validate
-from ferryman.core.signature import Signature
 
 
 @pytest.fixture
@@ -286,7 +286,7 @@ def test_check_input_parses_datetime_text() -> None:
 def test_check_input_on_a_frame_with_duplicate_columns_is_invalid_input(
     signature: Signature,
 ) -> None:
-    frame = pd.DataFrame([list(good().values()) + [41]], columns=[*good().keys(), "age"])
+    frame = pd.DataFrame([[*good().values(), 41]], columns=[*good().keys(), "age"])
 
     with pytest.raises(InvalidInputError):
         check_input(signature, frame)
@@ -310,3 +310,35 @@ def test_describe_problems_shows_all_when_few() -> None:
 
     assert "problem number 4" in text
     assert "more" not in text
+
+
+@pytest.fixture
+def numeric_signature() -> Signature:
+    return infer_signature(pd.DataFrame({"n": [1, 2, 3], "x": [0.1, 0.2, 0.3]}))
+
+
+def test_a_2d_array_takes_the_signature_columns(numeric_signature: Signature) -> None:
+    data = np.array([[1, 0.5], [2, 0.7]])
+
+    assert validate(numeric_signature, data) == []
+    frame = check_input(numeric_signature, data)
+    assert list(frame.columns) == ["n", "x"]
+    assert frame["n"].dtype == np.dtype("int64")
+    assert frame["n"].tolist() == [1, 2]
+
+
+def test_a_1d_array_is_one_row(numeric_signature: Signature) -> None:
+    assert len(check_input(numeric_signature, np.array([3, 0.25]))) == 1
+
+
+def test_array_problems_name_row_and_column(numeric_signature: Signature) -> None:
+    data = np.array([[1.0, 0.5], [1.5, np.nan]])
+
+    assert kinds(validate(numeric_signature, data)) == [(1, "n", "wrong_type"), (1, "x", "null")]
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (2, 2, 2)], ids=["wrong-width", "3-d"])
+def test_array_of_the_wrong_shape(numeric_signature: Signature, shape: tuple[int, ...]) -> None:
+    problems = validate(numeric_signature, np.zeros(shape))
+
+    assert kinds(problems) == [(None, None, "bad_shape")]

@@ -116,3 +116,9 @@ def test_a_foreign_sqlite_database_gets_the_schema_beside_its_tables(tmp_path: P
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
     assert stored_revisions(path) == [head_revision()]
+
+
+def test_schema_head_constant_matches_the_newest_migration() -> None:
+    from ferryman.store.migrate import SCHEMA_HEAD
+
+    assert head_revision() == SCHEMA_HEAD

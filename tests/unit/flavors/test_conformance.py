@@ -1,0 +1,195 @@
+"""check_flavor: passes a sound flavor, and names the rule a broken flavor breaks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferryman.core.signature import OutputSpec
+from ferryman.flavors import Flavor, LoadContext, Predictor, check_flavor
+
+
+class Weights:
+    """A tiny linear classifier: p(class 1) = sigmoid(frame @ weights)."""
+
+    def __init__(self, weights: list[float]) -> None:
+        self.weights = weights
+
+
+class WeightsPredictor(Predictor):
+    classes = (0, 1)
+
+    def __init__(self, weights: list[float]) -> None:
+        self.weights = np.asarray(weights)
+
+    @property
+    def native(self) -> Any:
+        return Weights(self.weights.tolist())
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        p = 1.0 / (1.0 + np.exp(-(frame.to_numpy() @ self.weights)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        proba = self.predict_proba(frame)
+        assert proba is not None
+        return np.argmax(proba, axis=1)
+
+
+class WeightsFlavor(Flavor):
+    name = "weights"
+    file_suffix = ".json"
+
+    def handles(self, model: object) -> bool:
+        return isinstance(model, Weights)
+
+    def save(self, model: object, path: Path) -> None:
+        assert isinstance(model, Weights)
+        path.write_text(json.dumps({"weights": model.weights}), encoding="utf-8")
+
+    def describe(self, model: object) -> OutputSpec:
+        return OutputSpec(kind="classifier", classes=(0, 1))
+
+    def sniff(self, path: Path) -> bool:
+        return "weights" in json.loads(path.read_text(encoding="utf-8"))
+
+    def load(self, path: Path, context: LoadContext) -> Predictor:
+        return WeightsPredictor(json.loads(path.read_text(encoding="utf-8"))["weights"])
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3)), columns=["a", "b", "c"])
+
+
+MODEL = Weights([0.5, -1.0, 2.0])
+
+
+def test_a_sound_flavor_passes(frame: pd.DataFrame) -> None:
+    check_flavor(WeightsFlavor(), MODEL, frame)
+
+
+def test_wrong_number_of_rows(frame: pd.DataFrame) -> None:
+    class ShortPredictor(WeightsPredictor):
+        def predict(self, frame: pd.DataFrame) -> np.ndarray:
+            return super().predict(frame)[:-1]
+
+    class Broken(WeightsFlavor):
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            return ShortPredictor(MODEL.weights)
+
+    with pytest.raises(AssertionError, match="predict returned 19 rows for 20 input rows"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_a_flavor_without_a_name() -> None:
+    class Broken(WeightsFlavor):
+        name = ""
+
+    with pytest.raises(AssertionError, match="non-empty name"):
+        check_flavor(Broken(), MODEL, pd.DataFrame({"a": [1.0]}))
+
+
+def test_a_flavor_that_does_not_handle_the_model(frame: pd.DataFrame) -> None:
+    with pytest.raises(AssertionError, match="does not handle dict"):
+        check_flavor(WeightsFlavor(), {"weights": [1.0]}, frame)
+
+
+def test_a_flavor_that_writes_no_file(frame: pd.DataFrame) -> None:
+    class Broken(WeightsFlavor):
+        def save(self, model: object, path: Path) -> None:
+            path.write_bytes(b"")
+
+    with pytest.raises(AssertionError, match="wrote no file"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_a_flavor_that_does_not_recognise_its_file(frame: pd.DataFrame) -> None:
+    class Broken(WeightsFlavor):
+        def sniff(self, path: Path) -> bool:
+            return False
+
+    with pytest.raises(AssertionError, match="does not recognise its own file"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_loads_that_predict_differently(frame: pd.DataFrame) -> None:
+    class Broken(WeightsFlavor):
+        loads = 0
+
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            self.loads += 1
+            return WeightsPredictor(
+                MODEL.weights if self.loads == 1 else [-w for w in MODEL.weights]
+            )
+
+    with pytest.raises(AssertionError, match="predict differently"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_a_classifier_without_probabilities(frame: pd.DataFrame) -> None:
+    class NoProba(WeightsPredictor):
+        def predict(self, frame: pd.DataFrame) -> np.ndarray:
+            return np.zeros(len(frame), dtype=int)
+
+        def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+            return None
+
+    class Broken(WeightsFlavor):
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            return NoProba(MODEL.weights)
+
+    with pytest.raises(AssertionError, match="must answer predict_proba"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_probabilities_of_the_wrong_shape(frame: pd.DataFrame) -> None:
+    class ThreeClasses(WeightsPredictor):
+        classes = (0, 1, 2)
+
+    class Broken(WeightsFlavor):
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            return ThreeClasses(MODEL.weights)
+
+    with pytest.raises(AssertionError, match=r"predict_proba shape \(20, 2\), expected \(20, 3\)"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_probabilities_that_do_not_sum_to_one(frame: pd.DataFrame) -> None:
+    class Doubled(WeightsPredictor):
+        def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+            proba = super().predict_proba(frame)
+            assert proba is not None
+            return proba * 2
+
+    class Broken(WeightsFlavor):
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            return Doubled(MODEL.weights)
+
+    with pytest.raises(AssertionError, match="sum to 1"):
+        check_flavor(Broken(), MODEL, frame)
+
+
+def test_a_regressor_needs_no_probabilities(frame: pd.DataFrame) -> None:
+    class Scores(WeightsPredictor):
+        classes = None
+
+        def predict(self, frame: pd.DataFrame) -> np.ndarray:
+            return frame.to_numpy() @ self.weights
+
+        def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+            return None
+
+    class Regressor(WeightsFlavor):
+        def describe(self, model: object) -> OutputSpec:
+            return OutputSpec(kind="regressor")
+
+        def load(self, path: Path, context: LoadContext) -> Predictor:
+            return Scores(MODEL.weights)
+
+    check_flavor(Regressor(), MODEL, frame)
