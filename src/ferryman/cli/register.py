@@ -10,6 +10,7 @@ import typer
 
 from ferryman.cli.context import parse_numbers, parse_pairs, registry
 from ferryman.cli.output import console, print_json
+from ferryman.core.names import check_alias
 from ferryman.schema import read_table, write_table
 
 
@@ -39,6 +40,8 @@ def register(
     """Register a model file saved outside ferryman as the next version of NAME."""
     if target is not None and train_data is None:
         raise typer.BadParameter("--target needs --train-data")
+    if alias is not None:
+        check_alias(alias)  # before anything is written
     reg = registry(ctx)
     version = reg.register_file(
         file,

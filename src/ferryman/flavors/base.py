@@ -28,6 +28,11 @@ class Predictor(ABC):
     classes: tuple[Any, ...] | None = None
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        """The input columns the model itself knows, in order, if it records them."""
+        return None
+
+    @property
     @abstractmethod
     def native(self) -> Any:
         """The library's own model object."""
@@ -72,6 +77,10 @@ class Flavor(ABC):
     @abstractmethod
     def load(self, path: Path, context: LoadContext) -> Predictor:
         """Load the file at ``path``; raise ModelFileError if it is not valid."""
+
+    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
+        """A predictor over an in-memory model, used to try it at registration (optional)."""
+        return None
 
     def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
         """What a model file answers; by default, what its loaded predictor says."""

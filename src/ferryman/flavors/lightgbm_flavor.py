@@ -45,6 +45,12 @@ class LightGBMPredictor(Predictor):
         self._names = booster.feature_name()
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        # Fitted on an array, LightGBM invents Column_0, Column_1, ...: those are not names.
+        generated = [f"Column_{i}" for i in range(len(self._names))]
+        return None if self._names == generated else tuple(self._names)
+
+    @property
     def native(self) -> Any:
         return self._booster
 
@@ -87,6 +93,9 @@ class LightGBMFlavor(Flavor):
         return _output_for(
             self._booster(model), plain_classes(classes) if classes is not None else None
         )
+
+    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
+        return LightGBMPredictor(self._booster(model), output)
 
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:

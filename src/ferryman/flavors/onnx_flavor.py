@@ -43,6 +43,12 @@ class OnnxPredictor(Predictor):
         self.classes = classes if len(self._outputs) > 1 else None
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        if len(self._inputs) > 1:  # one input per column: their names are the columns
+            return tuple(spec.name for spec in self._inputs)
+        return None
+
+    @property
     def native(self) -> Any:
         return self._session
 
@@ -62,7 +68,8 @@ class OnnxPredictor(Predictor):
         try:
             return self._session.run(self._outputs, self._feed(frame))
         except (InvalidArgument, Fail) as exc:
-            raise InvalidInputError(f"the ONNX model refused the input: {exc}") from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidInputError(f"the ONNX model refused the input: {first}") from exc
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         first = np.asarray(self._run(frame)[0])
@@ -102,7 +109,7 @@ class OnnxFlavor(Flavor):
             return True
         try:
             model = onnx.load_model(str(path), load_external_data=False)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any parse failure means "not ONNX"
             return False
         return len(model.graph.node) > 0
 

@@ -30,6 +30,10 @@ class SklearnPredictor(Predictor):
         self._feature_names = list(names) if names is not None else None
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        return tuple(self._feature_names) if self._feature_names is not None else None
+
+    @property
     def native(self) -> Any:
         return self._model
 
@@ -68,6 +72,9 @@ class SklearnFlavor(Flavor):
             return OutputSpec(kind="regressor")
         return OutputSpec()
 
+    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
+        return SklearnPredictor(model)
+
     def sniff(self, path: Path) -> bool:
         if not zipfile.is_zipfile(path):
             return False
@@ -84,7 +91,8 @@ class SklearnFlavor(Flavor):
             raise UntrustedTypeError(
                 f"the model file needs types that are not trusted: {', '.join(refused)}. Loading "
                 "them could run code from the file. If you trust its author, add them to "
-                "trusted_types in settings (FERRYMAN_TRUSTED_TYPES) or pass trusted_types=[...]",
+                "trusted_types in settings (FERRYMAN_TRUSTED_TYPES), pass --trust TYPE on the "
+                "command line, or trusted_types=[...] in Python",
                 refused,
             )
         try:

@@ -44,6 +44,10 @@ class XGBoostPredictor(Predictor):
         self._names = booster.feature_names
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        return tuple(self._names) if self._names else None
+
+    @property
     def native(self) -> Any:
         return self._booster
 
@@ -104,6 +108,9 @@ class XGBoostFlavor(Flavor):
         return _output_for(
             objective, num_class, plain_classes(classes) if classes is not None else None
         )
+
+    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
+        return XGBoostPredictor(self._booster(model), output)
 
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,10 @@ from ferryman.core.records import ModelVersion
 from ferryman.core.signature import Signature
 from ferryman.errors import FerrymanError, InvalidInputError
 from ferryman.flavors import Predictor
-from ferryman.schema import Problem, check_input, to_frame, validate
+from ferryman.schema import Problem, check_input, describe_problems, to_frame, validate
 from ferryman.schema.validation import Records
+
+T = TypeVar("T")
 
 
 class LoadedModel:
@@ -56,20 +58,48 @@ class LoadedModel:
         return validate(self.signature, data)
 
     def prepare(self, data: Records) -> pd.DataFrame:
-        if self.signature is None:
-            frame, problems = to_frame(data)
-            if problems:
-                raise InvalidInputError(problems[0].message, problems)
-            return frame
-        return check_input(self.signature, data)
+        """Input as the frame the model takes, or InvalidInputError listing every problem.
+
+        Without a signature (registered without training data), only the columns the model
+        itself records are checked.
+        """
+        if self.signature is not None:
+            return check_input(self.signature, data)
+        names = self.predictor.feature_names
+        frame, problems = to_frame(data, names)
+        if not problems and names:
+            problems = [
+                Problem(None, name, "missing_column", f"missing column {name!r}")
+                for name in names
+                if name not in frame.columns
+            ]
+        if problems:
+            raise InvalidInputError(describe_problems(problems), problems)
+        return frame[list(names)] if names else frame
+
+    def _run(self, method: Callable[[pd.DataFrame], T], frame: pd.DataFrame) -> T:
+        if self.signature is not None:
+            return method(frame)  # input was checked: a failure here is the model's own
+        try:
+            return method(frame)
+        except InvalidInputError:
+            raise
+        except Exception as exc:
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise InvalidInputError(
+                f"model {self.version.ref} cannot predict on this input: {first}. It was "
+                "registered without training data, so its input cannot be checked in advance; "
+                "register it with train_data for clear input checks"
+            ) from exc
 
     def predict(self, data: Records) -> np.ndarray:
         """One prediction per row: class labels for a classifier, numbers for a regressor."""
-        return self.predictor.predict(self.prepare(data))
+        return self._run(self.predictor.predict, self.prepare(data))
 
     def predict_proba(self, data: Records) -> np.ndarray:
         """Class probabilities, one column per class in ``classes`` order."""
-        proba = self.predictor.predict_proba(self.prepare(data))
+        proba = self._run(self.predictor.predict_proba, self.prepare(data))
         if proba is None:
             raise FerrymanError(
                 f"model {self.version.ref} is not a classifier; it has no class probabilities"
@@ -79,8 +109,10 @@ class LoadedModel:
     def predict_frame(self, data: Records) -> pd.DataFrame:
         """Predictions as a table: ``prediction``, then ``proba_<class>`` for classifiers."""
         frame = self.prepare(data)
-        out = pd.DataFrame({"prediction": self.predictor.predict(frame)}, index=frame.index)
-        proba = self.predictor.predict_proba(frame)
+        out = pd.DataFrame(
+            {"prediction": self._run(self.predictor.predict, frame)}, index=frame.index
+        )
+        proba = self._run(self.predictor.predict_proba, frame)
         if proba is not None and self.classes is not None:
             for i, label in enumerate(self.classes):
                 out[f"proba_{label}"] = proba[:, i]

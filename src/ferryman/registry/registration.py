@@ -16,7 +16,9 @@ from ferryman.core.names import check_name
 from ferryman.core.profile import DataProfile
 from ferryman.core.signature import OutputSpec, Signature
 from ferryman.errors import InvalidArgumentError, SchemaError
+from ferryman.flavors import Predictor
 from ferryman.schema import (
+    check_input,
     fingerprint_frame,
     infer_signature,
     profile_frame,
@@ -134,6 +136,20 @@ def _check_model_columns(model: object | None, signature: Signature) -> None:
             f"the model was fitted on columns the training data lacks: {missing[:10]}; pass the "
             "same data the model was trained on (without the target)"
         )
+
+
+def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
+    """Predict on a few training rows, so a model and data that do not fit fail now."""
+    rows = check_input(facts.signature, facts.sample[facts.signature.names].head(5))
+    try:
+        predictor.predict(rows)
+    except Exception as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise SchemaError(
+            f"the model cannot predict on its own training data ({first}); pass the data it "
+            "was fitted on as train_data, and name its target column"
+        ) from exc
 
 
 def with_target(output: OutputSpec, target: str | None) -> OutputSpec:

@@ -26,6 +26,7 @@ from ferryman.registry.registration import (
     TrainData,
     TrainingFacts,
     check_metrics,
+    check_model_accepts,
     check_params,
     check_tags,
     learn_from_data,
@@ -99,6 +100,9 @@ class Registry:
         checked = (check_metrics(metrics), check_params(params), check_tags(tags))
         facts = self._facts(train_data, target, model)
         output = with_target(chosen.describe(model), target)
+        predictor = chosen.predictor_for(model, output)
+        if facts is not None and predictor is not None:
+            check_model_accepts(predictor, facts)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
@@ -131,6 +135,8 @@ class Registry:
         if output.kind == "other" and predictor.classes is not None:
             output = OutputSpec(kind="classifier", classes=predictor.classes)
         facts = self._facts(train_data, target, predictor.native)
+        if facts is not None:
+            check_model_accepts(predictor, facts)
         return self._record(
             name, chosen, path, with_target(output, target), facts, checked, description
         )

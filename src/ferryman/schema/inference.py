@@ -47,6 +47,11 @@ def _object_kind(series: pd.Series) -> ColumnKind:
         return "string"
     if kinds <= {bool, np.bool_}:
         return "boolean"
+    if kinds & {list, tuple, dict, set, np.ndarray}:
+        raise UnsupportedColumnTypeError(
+            f"column {series.name!r} holds lists, arrays or mappings in its cells; each cell "
+            "must hold one value: split it into columns or encode it before registering"
+        )
     names = ", ".join(sorted(k.__name__ for k in kinds))
     raise UnsupportedColumnTypeError(
         f"column {series.name!r} holds values of types {names}; a column must hold one kind "

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from click.testing import Result
 from sklearn.base import BaseEstimator, ClassifierMixin
-from typer.testing import CliRunner
+from typer.main import get_command
+from typer.testing import CliRunner, Result
 
 from ferryman.cli import app
 from ferryman.cli.context import CliState
@@ -20,6 +21,10 @@ TARGET = "label"
 INPUT_ROWS = 7
 CUSTOM_TYPE = "cli_support.ThresholdClassifier"
 
+# Typer builds the click command from the app on every CliRunner.invoke (~0.1 s); a real
+# process builds it once, and so do these tests.
+COMMAND = get_command(app)
+
 
 @dataclass
 class Cli:
@@ -28,12 +33,34 @@ class Cli:
     runner: CliRunner
 
     def __call__(self, *args: str | Path) -> Result:
+        """Run ``ferryman ARGS`` as ``main()`` does: ``app(obj=CliState())``."""
         state = CliState()
+        exit_code, exception = 0, None
         try:
-            return self.runner.invoke(app, [str(a) for a in args], obj=state)
+            with self.runner.isolation() as (stdout, stderr, output):
+                try:
+                    COMMAND.main(args=[str(a) for a in args], prog_name="ferryman", obj=state)
+                except SystemExit as exc:
+                    exit_code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+                    exception = exc if exit_code else None
+                except Exception as exc:  # noqa: BLE001 - a runner records whatever escapes
+                    exit_code, exception = 1, exc
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                result = Result(
+                    runner=self.runner,
+                    stdout_bytes=stdout.getvalue(),
+                    stderr_bytes=stderr.getvalue(),
+                    output_bytes=output.getvalue(),
+                    return_value=None,
+                    exit_code=exit_code,
+                    exception=exception,
+                )
         finally:
             if state._registry is not None:
                 state._registry.close()
+        return result
 
     def ok(self, *args: str | Path) -> Result:
         """Run and insist on exit code 0."""
@@ -52,9 +79,9 @@ class Cli:
         result = self(*args)
         assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
         assert "Traceback" not in result.output
-        assert not isinstance(result.exception, Exception) or isinstance(
-            result.exception, SystemExit
-        ), result.exception
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
         assert lines[0].startswith("error: "), result.stderr

@@ -484,6 +484,7 @@ def test_console_script_exit_codes(home: Path) -> None:
     created = ferryman("models", "create", "m")
     unknown = ferryman("models", "show", "nope")
     misused = ferryman("models", "list", "--limit", "0")
+    debug = ferryman("--debug", "models", "show", "nope")
 
     assert (created.returncode, created.stdout.strip(), created.stderr) == (
         0,
@@ -499,14 +500,9 @@ def test_console_script_exit_codes(home: Path) -> None:
     assert "--limit" in misused.stderr
     for done in (created, unknown, misused):
         assert "Traceback" not in done.stdout + done.stderr
-
-
-def test_console_script_debug_prints_the_traceback(home: Path) -> None:
-    done = ferryman("--debug", "models", "show", "nope")
-
-    assert done.returncode == 1
-    assert "Traceback" in done.stderr
-    assert "ModelNotFoundError: no model named 'nope'" in done.stderr
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr
+    assert "ModelNotFoundError: no model named 'nope'" in debug.stderr
 
 
 def test_console_script_wrong_flavor_prints_one_line(home: Path, xgboost_json: Path) -> None:

@@ -102,12 +102,14 @@ def test_register_again_adds_the_next_version(
     assert run.json("models", "show", "m")["latest_version"] == 2
 
 
-def test_register_the_same_file_twice_shares_one_artifact(run: Cli, skops_file: Path) -> None:
+def test_register_the_same_file_twice_shares_one_artifact(
+    run: Cli, home: Path, skops_file: Path
+) -> None:
     first = run.json("register", skops_file, "--name", "a")
     second = run.json("register", skops_file, "--name", "b")
 
     assert first["artifact_sha256"] == second["artifact_sha256"]
-    blobs = [p for p in (Path("store") / "artifacts").rglob("*") if p.is_file()]
+    blobs = [p for p in (home / "artifacts").rglob("*") if p.is_file()]
     assert len(blobs) == 1
 
 
