@@ -63,6 +63,13 @@ class FlavorCatalog:
             if flavor.name not in self._custom:
                 self._custom.append(flavor.name)
 
+    def unregister(self, name: str) -> None:
+        """Forget a flavor added with ``register`` (built-in ones cannot be removed)."""
+        with self._lock:
+            if name in self._custom:
+                self._custom.remove(name)
+                self._flavors.pop(name, None)
+
     def names(self) -> list[str]:
         self._load_plugins()
         return sorted(set(_BUILTINS) | set(self._flavors))
