@@ -37,7 +37,7 @@ class _TomlFileSource(PydanticBaseSettingsSource):
         try:
             with self.path.open("rb") as fh:
                 data = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read settings file {self.path}: {exc}") from exc
         section = data.get("ferryman", data)
         if not isinstance(section, dict):
@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     trusted_types: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra types that skops may load from model files (comma separated in env).",
+    )
+    trust_sklearn_internals: bool = Field(
+        default=True,
+        description="Let skops load scikit-learn's own compiled helper types (tree structures, "
+        "neighbour indexes), without which tree ensembles cannot load.",
     )
     sample_rows: int = Field(
         default=10_000,

@@ -120,5 +120,13 @@ class InvalidInputError(FerrymanError, ValueError):
         self.problems = list(problems or [])
 
 
+class PredictionError(FerrymanError):
+    """The model itself failed on input that passed its checks."""
+
+
+class NotAClassifierError(FerrymanError):
+    """Class probabilities were asked of a model that is not a classifier."""
+
+
 class DataFileError(FerrymanError):
     """A data file (CSV or Parquet) is missing, unreadable or of an unknown kind."""

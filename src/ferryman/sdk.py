@@ -42,6 +42,8 @@ def register(
     tags: Mapping[str, Any] | None = None,
     description: str = "",
     flavor: str | None = None,
+    aliases: Sequence[str] = (),
+    trusted_types: Sequence[str] = (),
 ) -> ModelVersion:
     """Register ``model`` as the next version of ``name``.
 
@@ -59,6 +61,10 @@ def register(
         The target column in ``train_data``; left out of the signature.
     metrics, params, tags : mapping, optional
         Numbers, parameters and labels kept with the version.
+    aliases : list of str, optional
+        Aliases (e.g. ``["staging"]``) to point at the new version, in the same transaction.
+    trusted_types : list of str, optional
+        Extra types the saved skops file may load; it is loaded back before it is recorded.
 
     Returns
     -------
@@ -75,6 +81,8 @@ def register(
         tags=tags,
         description=description,
         flavor=flavor,
+        aliases=aliases,
+        trusted_types=trusted_types,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ferryman.cli.context import FerrymanGroup, parse_pairs, registry
-from ferryman.cli.output import console, next_page, pairs, print_json, table, when
+from ferryman.cli.output import console, heading, next_page, pairs, print_json, table, when
 
 app = typer.Typer(cls=FerrymanGroup, help="Registered models.", no_args_is_help=True)
 
@@ -58,7 +58,7 @@ def show_model(ctx: typer.Context, name: str, json_output: JsonFlag = False) -> 
     if json_output:
         print_json(model)
         return
-    console.print(f"[bold]{model.name}[/bold]  {model.description}")
+    heading(model.name, model.description)
     console.print(f"versions: {model.version_count} (latest {model.latest_version or '-'})")
     console.print(f"aliases:  {pairs(model.aliases) or '-'}")
     console.print(f"tags:     {pairs(model.tags) or '-'}")

@@ -11,9 +11,13 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Piped or logged output is not wrapped at 80 columns; a terminal uses its own width.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+# Markup is off: names, descriptions and tags are user text and print exactly as written.
+console = Console(
+    highlight=False, markup=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -30,6 +34,15 @@ def jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(jsonable(value), indent=2, sort_keys=False))
+
+
+def heading(title: str, rest: str = "") -> None:
+    """A bold title followed by plain text, neither read as markup."""
+    console.print(Text(title, style="bold") + Text(f"  {rest}" if rest else ""))
+
+
+def number(value: float | None, fmt: str = "{:.4g}") -> str:
+    return "-" if value is None else fmt.format(value)
 
 
 def when(value: datetime) -> str:
@@ -49,4 +62,4 @@ def pairs(mapping: dict[str, Any], fmt: str = "{}") -> str:
 
 def next_page(token: str | None) -> None:
     if token:
-        console.print(f"[dim]more: --page-token {token}[/dim]")
+        console.print(f"more: --page-token {token}", style="dim")

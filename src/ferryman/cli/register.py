@@ -6,12 +6,14 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from ferryman.cli.context import parse_numbers, parse_pairs, registry
 from ferryman.cli.output import console, print_json
-from ferryman.core.names import check_alias
 from ferryman.schema import read_table, write_table
+
+TEXT_KINDS = ("string", "category")
 
 
 def register(
@@ -33,15 +35,14 @@ def register(
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
     alias: Annotated[
-        str | None, typer.Option(help="Point this alias at the new version, e.g. production.")
+        list[str] | None,
+        typer.Option("--alias", help="Point this alias at the new version, e.g. production."),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Register a model file saved outside ferryman as the next version of NAME."""
     if target is not None and train_data is None:
         raise typer.BadParameter("--target needs --train-data")
-    if alias is not None:
-        check_alias(alias)  # before anything is written
     reg = registry(ctx)
     version = reg.register_file(
         file,
@@ -53,11 +54,9 @@ def register(
         params=parse_pairs(param, "param"),
         tags=parse_pairs(tag, "tag"),
         description=description,
+        aliases=alias or [],
         trusted_types=trust or [],
     )
-    if alias:
-        reg.set_alias(name, alias, version.version)
-        version = reg.resolve(version.ref)
     if json_output:
         print_json(version)
         return
@@ -74,15 +73,34 @@ def predict(
         Path | None,
         typer.Option("--output", "-o", help="CSV or Parquet file; stdout if not given."),
     ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Input column to copy into the output, e.g. an id."),
+    ] = None,
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
 ) -> None:
-    """Predict with a version on a file; prints CSV to stdout unless --output is given."""
+    """Predict with a version on a file; prints CSV to stdout unless --output is given.
+
+    The model's target column is ignored if the file has it; other extra columns are refused
+    unless named with --keep, which copies them into the output beside the predictions.
+    """
     reg = registry(ctx)
-    data = read_table(input)
     model = reg.load(ref, trust or [])
-    result = model.predict_frame(data)
+    signature = model.signature
+    text = [c.name for c in signature.columns if c.kind in TEXT_KINDS] if signature else []
+    data = read_table(input, text_columns=text)
+    kept = list(dict.fromkeys(keep or []))
+    missing = [c for c in kept if c not in data.columns]
+    if missing:
+        raise typer.BadParameter(f"--keep names columns the input lacks: {', '.join(missing)}")
+    features = [c for c in kept if signature is not None and c in signature.names]
+    result = model.predict_frame(data.drop(columns=[c for c in kept if c not in features]))
+    if kept:
+        result = pd.concat(
+            [data[kept].reset_index(drop=True), result.reset_index(drop=True)], axis=1
+        )
     if output is None:
         result.to_csv(sys.stdout, index=False)
         return

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from ferryman.cli.context import FerrymanGroup, parse_pairs, registry
-from ferryman.cli.output import console, next_page, pairs, print_json, table, when
+from ferryman.cli.output import (
+    console,
+    heading,
+    next_page,
+    number,
+    pairs,
+    print_json,
+    table,
+    when,
+)
 from ferryman.core.records import ModelVersion
 
 app = typer.Typer(cls=FerrymanGroup, help="Versions of a model.", no_args_is_help=True)
@@ -74,9 +83,10 @@ def show_version(
         out = table("column", "kind", "nulls", "summary", title="training-data profile")
         for col in data_profile.columns.values():
             if col.numeric is not None:
-                summary = f"min {col.numeric.minimum:.4g}  median "
-                summary += f"{col.numeric.quantiles.get('0.5', float('nan')):.4g}  max "
-                summary += f"{col.numeric.maximum:.4g}" if col.numeric.maximum is not None else ""
+                num = col.numeric
+                median = num.quantiles.get("0.5")
+                summary = f"min {number(num.minimum)}  median {number(median)}  max "
+                summary += number(num.maximum)
             elif col.categorical is not None:
                 top = list(col.categorical.frequencies.items())[:4]
                 summary = pairs(dict(top))
@@ -87,7 +97,7 @@ def show_version(
 
 
 def _print_version(v: ModelVersion) -> None:
-    console.print(f"[bold]{v.ref}[/bold]  {v.description}")
+    heading(v.ref, v.description)
     console.print(f"flavor:      {v.flavor}")
     console.print(f"artifact:    sha256:{v.artifact_sha256} ({v.artifact_size} bytes)")
     console.print(f"aliases:     {', '.join(v.aliases) or '-'}")
@@ -111,7 +121,7 @@ def _print_version(v: ModelVersion) -> None:
                     " ..." if len(c.categories) > 6 else ""
                 )
             elif c.minimum is not None:
-                shown = f"{c.minimum:.4g} .. {c.maximum:.4g}"
+                shown = f"{number(c.minimum)} .. {number(c.maximum)}"
             else:
                 shown = ""
             out.add_row(c.name, c.kind, "yes" if c.nullable else "no", shown)

@@ -62,6 +62,7 @@ class DataProfile:
     target: str | None = None
     sample_rows: int = 0
     sample_sha256: str | None = None
+    sample_size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class DataProfile:
             "target": self.target,
             "sample_rows": self.sample_rows,
             "sample_sha256": self.sample_sha256,
+            "sample_size": self.sample_size,
             "extra": dict(self.extra),
         }
 
@@ -82,6 +84,7 @@ class DataProfile:
             target=data.get("target"),
             sample_rows=int(data.get("sample_rows", 0)),
             sample_sha256=data.get("sample_sha256"),
+            sample_size=int(data.get("sample_size", 0)),
             extra=dict(data.get("extra") or {}),
         )
 

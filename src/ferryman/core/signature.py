@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 ColumnKind = Literal["integer", "float", "boolean", "string", "category", "datetime"]
-COLUMN_KINDS: tuple[str, ...] = ("integer", "float", "boolean", "string", "category", "datetime")
 OutputKind = Literal["classifier", "regressor", "other"]
 
 

@@ -78,16 +78,9 @@ class Flavor(ABC):
     def load(self, path: Path, context: LoadContext) -> Predictor:
         """Load the file at ``path``; raise ModelFileError if it is not valid."""
 
-    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
-        """A predictor over an in-memory model, used to try it at registration (optional)."""
-        return None
-
-    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
-        """What a model file answers; by default, what its loaded predictor says."""
-        predictor = self.load(path, context)
-        if predictor.classes is not None:
-            return OutputSpec(kind="classifier", classes=predictor.classes)
-        return context.output
+    def describe_loaded(self, predictor: Predictor) -> OutputSpec:
+        """What a model loaded from a file answers (by default, ``describe`` of its object)."""
+        return self.describe(predictor.native)
 
 
 def label_from_proba(proba: np.ndarray, classes: tuple[Any, ...]) -> np.ndarray:

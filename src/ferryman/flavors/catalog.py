@@ -45,6 +45,10 @@ _BUILTINS = {
 }
 
 
+# Files are recognised by the cheapest, most specific check first; ONNX parses the whole file.
+_FILE_ORDER = ("sklearn", "lightgbm", "xgboost", "onnx")
+
+
 class FlavorCatalog:
     """Finds flavors by name, by model object, or by model file."""
 
@@ -113,8 +117,10 @@ class FlavorCatalog:
         )
 
     def for_file(self, path: Path) -> Flavor:
-        """The flavor whose format the file at ``path`` has."""
-        for name in [*self._custom, *_BUILTINS]:
+        """The flavor whose format the file at ``path`` has (by content, not by name)."""
+        self._load_plugins()
+        plugins = [n for n in self._flavors if n not in _BUILTINS and n not in self._custom]
+        for name in [*self._custom, *plugins, *_FILE_ORDER]:
             if not self.is_available(name):
                 continue
             flavor = self.get(name)
@@ -154,7 +160,12 @@ class FlavorCatalog:
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             if entry.name in self._flavors or entry.name in _BUILTINS:
                 continue
-            flavor = entry.load()()
+            try:
+                flavor = entry.load()()
+            except Exception as exc:
+                raise FlavorError(
+                    f"the flavor plug-in {entry.name!r} ({entry.value}) cannot be loaded: {exc}"
+                ) from exc
             self._flavors[entry.name] = flavor
 
 

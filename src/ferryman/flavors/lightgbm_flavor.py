@@ -94,9 +94,6 @@ class LightGBMFlavor(Flavor):
             self._booster(model), plain_classes(classes) if classes is not None else None
         )
 
-    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
-        return LightGBMPredictor(self._booster(model), output)
-
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:
             head = fh.read(64)
@@ -124,6 +121,3 @@ class LightGBMFlavor(Flavor):
         if output.kind == "other" and output.classes is None:
             output = _output_for(booster, None)
         return LightGBMPredictor(booster, output)
-
-    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
-        return _output_for(self._read(path), None)

@@ -105,8 +105,6 @@ class OnnxFlavor(Flavor):
         return OutputSpec()
 
     def sniff(self, path: Path) -> bool:
-        if path.suffix == ".onnx":
-            return True
         try:
             model = onnx.load_model(str(path), load_external_data=False)
         except Exception:  # noqa: BLE001 - any parse failure means "not ONNX"
@@ -132,5 +130,7 @@ class OnnxFlavor(Flavor):
             raise ModelFileError(f"onnxruntime cannot run {path.name}: {exc}") from exc
         return OnnxPredictor(session, context.output.classes or _classes_of(model))
 
-    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
-        return self.describe(self._parse(path))
+    def describe_loaded(self, predictor: Predictor) -> OutputSpec:
+        if predictor.classes is not None:
+            return OutputSpec(kind="classifier", classes=predictor.classes)
+        return OutputSpec()

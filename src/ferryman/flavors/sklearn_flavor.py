@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from ferryman.core.signature import OutputSpec
-from ferryman.errors import ModelFileError, UntrustedTypeError
+from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
 from ferryman.flavors.base import Flavor, LoadContext, Predictor, plain_classes
 
 
@@ -63,6 +65,12 @@ class SklearnFlavor(Flavor):
         return isinstance(model, BaseEstimator) and hasattr(model, "predict")
 
     def save(self, model: object, path: Path) -> None:
+        try:
+            check_is_fitted(model)
+        except NotFittedError as exc:
+            raise FlavorError(
+                f"the {type(model).__name__} is not fitted: call fit before registering it"
+            ) from exc
         sio.dump(model, path)
 
     def describe(self, model: object) -> OutputSpec:
@@ -71,9 +79,6 @@ class SklearnFlavor(Flavor):
         if is_regressor(model):
             return OutputSpec(kind="regressor")
         return OutputSpec()
-
-    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
-        return SklearnPredictor(model)
 
     def sniff(self, path: Path) -> bool:
         if not zipfile.is_zipfile(path):
@@ -97,6 +102,11 @@ class SklearnFlavor(Flavor):
             )
         try:
             model = sio.load(path, trusted=list(needed))
+        except (ImportError, AttributeError) as exc:
+            raise ModelFileError(
+                f"cannot load {path.name}: a type it needs cannot be imported ({exc}); install "
+                "the package that defines it"
+            ) from exc
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
             raise ModelFileError(f"cannot load {path.name} as a skops file: {exc}") from exc
         if not hasattr(model, "predict"):

@@ -109,9 +109,6 @@ class XGBoostFlavor(Flavor):
             objective, num_class, plain_classes(classes) if classes is not None else None
         )
 
-    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
-        return XGBoostPredictor(self._booster(model), output)
-
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:
             head = fh.read(256)
@@ -126,7 +123,8 @@ class XGBoostFlavor(Flavor):
         try:
             booster.load_model(bytearray(raw))
         except (xgb.core.XGBoostError, ValueError) as exc:
-            raise ModelFileError(f"cannot load {path.name} as an XGBoost model: {exc}") from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid model"
+            raise ModelFileError(f"cannot load {path.name} as an XGBoost model: {first}") from exc
         return booster
 
     def load(self, path: Path, context: LoadContext) -> Predictor:
@@ -136,7 +134,3 @@ class XGBoostFlavor(Flavor):
             objective, num_class = _objective(booster)
             output = _output_for(objective, num_class, None)
         return XGBoostPredictor(booster, output)
-
-    def describe_file(self, path: Path, context: LoadContext) -> OutputSpec:
-        objective, num_class = _objective(self._read(path))
-        return _output_for(objective, num_class, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from threading import Lock
 from typing import Any, TypeVar
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from ferryman.core.records import ModelVersion
 from ferryman.core.signature import Signature
-from ferryman.errors import FerrymanError, InvalidInputError
+from ferryman.errors import InvalidInputError, NotAClassifierError, PredictionError
 from ferryman.flavors import Predictor
 from ferryman.schema import Problem, check_input, describe_problems, to_frame, validate
 from ferryman.schema.validation import Records
@@ -60,9 +60,10 @@ class LoadedModel:
     def prepare(self, data: Records) -> pd.DataFrame:
         """Input as the frame the model takes, or InvalidInputError listing every problem.
 
-        Without a signature (registered without training data), only the columns the model
-        itself records are checked.
+        A target column in the input is ignored. Without a signature (registered without
+        training data), only the columns the model itself records are checked.
         """
+        data = self._without_target(data)
         if self.signature is not None:
             return check_input(self.signature, data)
         names = self.predictor.feature_names
@@ -77,42 +78,68 @@ class LoadedModel:
             raise InvalidInputError(describe_problems(problems), problems)
         return frame[list(names)] if names else frame
 
+    def _without_target(self, data: Records) -> Records:
+        target = self.version.output.target
+        if target is None:
+            return data
+        if isinstance(data, pd.DataFrame):
+            return data.drop(columns=[target]) if target in data.columns else data
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if k != target} if target in data else data
+        if isinstance(data, list) and any(isinstance(r, Mapping) and target in r for r in data):
+            return [
+                {k: v for k, v in r.items() if k != target} if isinstance(r, Mapping) else r
+                for r in data
+            ]
+        return data
+
     def _run(self, method: Callable[[pd.DataFrame], T], frame: pd.DataFrame) -> T:
-        if self.signature is not None:
-            return method(frame)  # input was checked: a failure here is the model's own
         try:
             return method(frame)
-        except InvalidInputError:
+        except (InvalidInputError, PredictionError):
             raise
         except Exception as exc:
             text = str(exc).strip()
             first = text.splitlines()[0] if text else type(exc).__name__
-            raise InvalidInputError(
-                f"model {self.version.ref} cannot predict on this input: {first}. It was "
-                "registered without training data, so its input cannot be checked in advance; "
-                "register it with train_data for clear input checks"
-            ) from exc
+            if self.signature is None:  # unchecked input is what the library objects to
+                raise InvalidInputError(
+                    f"model {self.version.ref} cannot predict on this input: {first}. It was "
+                    "registered without training data, so its input cannot be checked in "
+                    "advance; register it with train_data for clear input checks"
+                ) from exc
+            raise PredictionError(f"model {self.version.ref} failed to predict: {first}") from exc
 
     def predict(self, data: Records) -> np.ndarray:
         """One prediction per row: class labels for a classifier, numbers for a regressor."""
-        return self._run(self.predictor.predict, self.prepare(data))
+        frame = self.prepare(data)
+        if frame.empty:
+            return np.empty(0, dtype=object if self.classes is not None else float)
+        return self._run(self.predictor.predict, frame)
 
     def predict_proba(self, data: Records) -> np.ndarray:
         """Class probabilities, one column per class in ``classes`` order."""
-        proba = self._run(self.predictor.predict_proba, self.prepare(data))
-        if proba is None:
-            raise FerrymanError(
+        if self.classes is None:
+            raise NotAClassifierError(
                 f"model {self.version.ref} is not a classifier; it has no class probabilities"
             )
+        frame = self.prepare(data)
+        if frame.empty:
+            return np.empty((0, len(self.classes)))
+        proba = self._run(self.predictor.predict_proba, frame)
+        if proba is None:
+            raise NotAClassifierError(f"model {self.version.ref} answers no class probabilities")
         return proba
 
     def predict_frame(self, data: Records) -> pd.DataFrame:
         """Predictions as a table: ``prediction``, then ``proba_<class>`` for classifiers."""
         frame = self.prepare(data)
+        if frame.empty:
+            columns = ["prediction"] + [f"proba_{c}" for c in self.classes or ()]
+            return pd.DataFrame(columns=columns, index=frame.index)
         out = pd.DataFrame(
             {"prediction": self._run(self.predictor.predict, frame)}, index=frame.index
         )
-        proba = self._run(self.predictor.predict_proba, frame)
+        proba = self._run(self.predictor.predict_proba, frame) if self.classes else None
         if proba is not None and self.classes is not None:
             for i, label in enumerate(self.classes):
                 out[f"proba_{label}"] = proba[:, i]
@@ -138,12 +165,16 @@ class PredictorCache:
         predictor = load()
         with self._lock:
             self.misses += 1
+        self.put(key, predictor)
+        return predictor
+
+    def put(self, key: Hashable, predictor: Predictor) -> None:
+        with self._lock:
             if self.size > 0:
                 self._items[key] = predictor
                 self._items.move_to_end(key)
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
-        return predictor
 
     def clear(self) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferryman.core.names import check_name
+from ferryman.core.names import check_alias, check_name
 from ferryman.core.profile import DataProfile
 from ferryman.core.signature import OutputSpec, Signature
 from ferryman.errors import InvalidArgumentError, SchemaError
@@ -37,6 +37,40 @@ class TrainingFacts:
     profile: DataProfile
     fingerprint: str
     sample: pd.DataFrame
+    head: pd.DataFrame  # the first rows, to try the model on
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A new version's user-given parts, checked before any work is done."""
+
+    name: str
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    tags: dict[str, str]
+    description: str
+    aliases: tuple[str, ...]
+
+    @classmethod
+    def checked(
+        cls,
+        name: str,
+        metrics: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+        tags: Mapping[str, Any] | None,
+        description: str,
+        aliases: Sequence[str],
+    ) -> Draft:
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        return cls(
+            name=check_name(name),
+            metrics=check_metrics(metrics),
+            params=check_params(params),
+            tags=check_tags(tags),
+            description=str(description or ""),
+            aliases=tuple(dict.fromkeys(check_alias(a) for a in aliases)),
+        )
 
 
 def check_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
@@ -119,28 +153,36 @@ def learn_from_data(
         )
     features = frame.drop(columns=[target]) if target is not None else frame
     signature = infer_signature(features)
-    _check_model_columns(model, signature)
     fingerprint = fingerprint_frame(frame)
     profile = profile_frame(frame, target)
     sample = sample_rows(frame, sample_cap, seed=int(fingerprint[:8], 16))
-    return TrainingFacts(signature, profile, fingerprint, sample)
+    return TrainingFacts(signature, profile, fingerprint, sample, features.head(5))
 
 
-def _check_model_columns(model: object | None, signature: Signature) -> None:
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return
-    missing = [str(n) for n in names if str(n) not in signature.names]
+def align_to_model(facts: TrainingFacts, names: Sequence[str] | None) -> TrainingFacts:
+    """Make the signature the model's own columns, in its order, when the model records them.
+
+    Training columns the model does not use are left out (the profile keeps them); columns
+    the model needs but the data lacks are an error. Models that record no names take the
+    training data's columns in order: that order is then the contract.
+    """
+    if not names:
+        return facts
+    missing = [n for n in names if n not in facts.signature.names]
     if missing:
         raise SchemaError(
             f"the model was fitted on columns the training data lacks: {missing[:10]}; pass the "
-            "same data the model was trained on (without the target)"
+            "data the model was trained on (with its target column named)"
         )
+    if list(names) == facts.signature.names:
+        return facts
+    signature = Signature(tuple(facts.signature.column(n) for n in names))
+    return replace(facts, signature=signature)
 
 
 def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
     """Predict on a few training rows, so a model and data that do not fit fail now."""
-    rows = check_input(facts.signature, facts.sample[facts.signature.names].head(5))
+    rows = check_input(facts.signature, facts.head[facts.signature.names])
     try:
         predictor.predict(rows)
     except Exception as exc:

@@ -10,24 +10,33 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ferryman.config import Settings
 from ferryman.core.names import check_alias, check_name
 from ferryman.core.profile import DataProfile
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
-from ferryman.core.refs import LATEST, ModelRef
+from ferryman.core.refs import LATEST, ModelRef, parse_version_number
 from ferryman.core.signature import OutputSpec
-from ferryman.errors import InvalidQueryError, ModelFileError
+from ferryman.errors import (
+    ArtifactError,
+    FlavorError,
+    InvalidArgumentError,
+    InvalidQueryError,
+    InvalidReferenceError,
+    ModelFileError,
+)
 from ferryman.flavors import Flavor, LoadContext, Predictor, catalog
+from ferryman.flavors.trust import SKLEARN_INTERNALS
 from ferryman.registry.environment import capture_environment, git_state
 from ferryman.registry.loading import LoadedModel, PredictorCache
 from ferryman.registry.registration import (
+    Draft,
     TrainData,
     TrainingFacts,
-    check_metrics,
+    align_to_model,
     check_model_accepts,
-    check_params,
     check_tags,
     learn_from_data,
     scratch_folder,
@@ -88,25 +97,29 @@ class Registry:
         tags: Mapping[str, Any] | None = None,
         description: str = "",
         flavor: str | None = None,
+        aliases: Sequence[str] = (),
+        trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
-        """Save ``model`` as the next version of ``name`` (created on first use)."""
-        check_name(name)
+        """Save ``model`` as the next version of ``name`` (created on first use).
+
+        ``aliases`` are pointed at the new version in the same transaction. The saved file is
+        loaded back before anything is recorded, so a model that needs types skops does not
+        trust is refused now (pass them in ``trusted_types``), not when it is first loaded.
+        """
+        draft = Draft.checked(name, metrics, params, tags, description, aliases)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
         if not chosen.handles(model):
-            raise ModelFileError(
+            raise FlavorError(
                 f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
                 "unset to let ferryman choose"
             )
-        checked = (check_metrics(metrics), check_params(params), check_tags(tags))
         facts = self._facts(train_data, target, model)
         output = with_target(chosen.describe(model), target)
-        predictor = chosen.predictor_for(model, output)
-        if facts is not None and predictor is not None:
-            check_model_accepts(predictor, facts)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
-            return self._record(name, chosen, path, output, facts, checked, description)
+            context = self._context(trusted_types, output)
+            return self._record(draft, chosen, path, chosen.load(path, context), context, facts)
 
     def register_file(
         self,
@@ -120,55 +133,55 @@ class Registry:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
         description: str = "",
+        aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
         """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM)."""
-        check_name(name)
+        draft = Draft.checked(name, metrics, params, tags, description, aliases)
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model file {path} does not exist (or is not a file)")
         chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
-        checked = (check_metrics(metrics), check_params(params), check_tags(tags))
-        context = self._context(trusted_types, OutputSpec())
-        predictor = chosen.load(path, context)  # refuses corrupt or untrusted files now
-        output = chosen.describe_file(path, context)
-        if output.kind == "other" and predictor.classes is not None:
-            output = OutputSpec(kind="classifier", classes=predictor.classes)
+        predictor = chosen.load(path, self._context(trusted_types, OutputSpec()))
+        output = with_target(chosen.describe_loaded(predictor), target)
         facts = self._facts(train_data, target, predictor.native)
-        if facts is not None:
-            check_model_accepts(predictor, facts)
-        return self._record(
-            name, chosen, path, with_target(output, target), facts, checked, description
-        )
+        context = self._context(trusted_types, output)
+        return self._record(draft, chosen, path, predictor, context, facts)
 
     def _facts(
         self, train_data: TrainData | None, target: str | None, model: object
     ) -> TrainingFacts | None:
         if train_data is None:
             if target is not None:
-                raise InvalidQueryError("target is given but train_data is not; pass both")
+                raise InvalidArgumentError("target is given but train_data is not; pass both")
             return None
         return learn_from_data(train_data, target, model, self.settings.sample_rows)
 
     def _record(
         self,
-        name: str,
+        draft: Draft,
         flavor: Flavor,
         model_path: Path,
-        output: OutputSpec,
+        predictor: Predictor,
+        context: LoadContext,
         facts: TrainingFacts | None,
-        checked: tuple[dict[str, float], dict[str, Any], dict[str, str]],
-        description: str,
     ) -> ModelVersion:
-        metrics, params, tags = checked
+        if facts is not None:
+            facts = align_to_model(facts, predictor.feature_names)
+            check_model_accepts(predictor, facts)
         # Artifacts first: a crash before the database write leaves only an unused blob.
         sha, size = self.artifacts.put_file(model_path)
         profile: dict[str, Any] | None = None
         if facts is not None:
             with scratch_folder() as tmp:
-                sample_sha, _ = self.artifacts.put_file(write_sample(facts.sample, Path(tmp)))
+                sample_sha, sample_size = self.artifacts.put_file(
+                    write_sample(facts.sample, Path(tmp))
+                )
             profile = replace(
-                facts.profile, sample_rows=len(facts.sample), sample_sha256=sample_sha
+                facts.profile,
+                sample_rows=len(facts.sample),
+                sample_sha256=sample_sha,
+                sample_size=sample_size,
             ).to_dict()
         environment = capture_environment(flavor.packages)
         commit = None
@@ -178,22 +191,26 @@ class Registry:
                 commit = state[0]
                 environment["git_dirty"] = state[1]
         new = NewVersion(
-            model=name,
+            model=draft.name,
             flavor=flavor.name,
             artifact_sha256=sha,
             artifact_size=size,
             signature=facts.signature.to_dict() if facts else None,
-            output=output.to_dict(),
-            metrics=metrics,
-            params=params,
-            tags=tags,
-            description=description,
+            output=context.output.to_dict(),
+            metrics=draft.metrics,
+            params=draft.params,
+            tags=draft.tags,
+            description=draft.description,
             data_fingerprint=facts.fingerprint if facts else None,
             profile=profile,
             environment=environment,
             git_commit=commit,
+            aliases=draft.aliases,
         )
-        return self.store.insert_version(new, self.actor)
+        version = self.store.insert_version(new, self.actor)
+        # The predictor just checked is what a load of this version would build: keep it.
+        self.cache.put(self._cache_key(version, context), predictor)
+        return version
 
     # --- finding ------------------------------------------------------------------------------
     def resolve(self, ref: str | ModelRef) -> ModelVersion:
@@ -283,8 +300,11 @@ class Registry:
         profile = self.profile(ref)
         if profile is None or profile.sample_sha256 is None:
             return None
-        with self.artifacts.open(profile.sample_sha256) as fh:
-            return pq.read_table(fh).to_pandas()
+        path = self.artifacts.local_path(profile.sample_sha256, profile.sample_size)
+        try:
+            return pq.read_table(path).to_pandas()
+        except pa.ArrowException as exc:
+            raise ArtifactError(f"the reference sample of {ref} cannot be read: {exc}") from exc
 
     # --- changing -----------------------------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: int) -> AliasMove:
@@ -337,13 +357,8 @@ class Registry:
 
     def load_predictor(self, version: ModelVersion, trusted_types: Sequence[str] = ()) -> Predictor:
         flavor = catalog.get(version.flavor)
-        context = self._context(trusted_types, version.output, version)
-        key = (
-            version.artifact_sha256,
-            version.flavor,
-            context.trusted_types,
-            version.output.classes,
-        )
+        context = self._context(trusted_types, version.output)
+        key = self._cache_key(version, context)
 
         def load() -> Predictor:
             path = self.artifacts.local_path(version.artifact_sha256, version.artifact_size)
@@ -357,18 +372,19 @@ class Registry:
 
         return self.cache.get_or_load(key, load)
 
-    def _context(
-        self, trusted_types: Sequence[str], output: OutputSpec, version: ModelVersion | None = None
-    ) -> LoadContext:
-        trusted = tuple(sorted({*self.settings.trusted_types, *trusted_types}))
-        names = tuple(version.signature.names) if version and version.signature else None
-        return LoadContext(trusted_types=trusted, output=output, feature_names=names)
+    def _context(self, trusted_types: Sequence[str], output: OutputSpec) -> LoadContext:
+        defaults = SKLEARN_INTERNALS if self.settings.trust_sklearn_internals else ()
+        trusted = tuple(sorted({*defaults, *self.settings.trusted_types, *trusted_types}))
+        return LoadContext(trusted_types=trusted, output=output)
+
+    @staticmethod
+    def _cache_key(version: ModelVersion, context: LoadContext) -> tuple[Any, ...]:
+        output = (version.output.kind, version.output.classes)
+        return (version.artifact_sha256, version.flavor, context.trusted_types, output)
 
 
 def _number(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, (int, str)):
-        raise InvalidQueryError(f"a version is a whole number from 1 up, got {version!r}")
-    text = str(version)
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidQueryError(f"a version is a whole number from 1 up, got {version!r}")
-    return int(text)
+    try:
+        return parse_version_number(version)
+    except InvalidReferenceError as exc:
+        raise InvalidQueryError(str(exc)) from None

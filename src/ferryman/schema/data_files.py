@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -24,20 +26,37 @@ def file_format(path: Path) -> str:
     raise DataFileError(f"cannot tell the format of {path}: use {SUPPORTED}")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a whole CSV or Parquet file; any failure is a DataFileError naming the file."""
+def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a whole CSV or Parquet file; any failure is a DataFileError naming the file.
+
+    In a CSV, ``text_columns`` are read as text, so codes such as "007" stay as written.
+    """
     path = Path(path)
     kind = file_format(path)
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist (or is not a file)")
     try:
         if kind == "csv":
-            return pd.read_csv(path)
+            _check_csv_header(path)
+            return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str) or None)
         return pq.read_table(path).to_pandas()
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataFileError(f"cannot read {path} as CSV: {exc}") from exc
-    except (pa.ArrowException, OSError) as exc:
+    except pa.ArrowException as exc:
         raise DataFileError(f"cannot read {path} as Parquet: {exc}") from exc
+
+
+def _check_csv_header(path: Path) -> None:
+    # pandas renames a repeated header ("a", "a.1"); say what the file really holds instead.
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        header = next(csv.reader(fh), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataFileError(
+            f"{path} has repeated column names in its header: {', '.join(repeated)}"
+        )
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:

@@ -22,6 +22,10 @@ ALWAYS_CATEGORICAL = 20
 def column_kind(series: pd.Series) -> ColumnKind:
     """The ferryman kind of a column, or UnsupportedColumnTypeError naming it."""
     dtype = series.dtype
+    if isinstance(dtype, pd.SparseDtype):
+        raise UnsupportedColumnTypeError(
+            f"column {series.name!r} is sparse ({dtype}); make it dense before registering"
+        )
     if isinstance(dtype, pd.CategoricalDtype):
         return "category"
     if ptypes.is_bool_dtype(dtype):

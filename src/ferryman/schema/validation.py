@@ -39,6 +39,8 @@ def to_frame(
     A 2-D array's columns are taken to be ``columns`` (the signature's, in order).
     """
     if isinstance(data, pd.DataFrame):
+        if not all(isinstance(c, str) for c in data.columns):
+            data = data.rename(columns=str)
         return data, []
     if isinstance(data, np.ndarray):
         return _array_frame(data, columns)
@@ -134,7 +136,11 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
         for i, value in enumerate(values):
             if is_null[i] or i in skip:
                 continue
-            if not _value_fits(col, value):
+            if col.kind == "float" and _is_infinite(value):
+                problems.append(
+                    Problem(i, col.name, "not_finite", f"row {i}, column {col.name!r}: infinite")
+                )
+            elif not _value_fits(col, value):
                 problems.append(
                     Problem(
                         i,
@@ -144,6 +150,12 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
                         f"{type(value).__name__} {_short(value)}",
                     )
                 )
+    if col.kind == "float" and values is None and ptypes.is_float_dtype(series.dtype):
+        infinite = np.flatnonzero(np.isinf(series.to_numpy()))
+        problems.extend(
+            Problem(int(i), col.name, "not_finite", f"row {int(i)}, column {col.name!r}: infinite")
+            for i in infinite
+        )
     if not col.nullable:
         problems.extend(
             Problem(
@@ -189,6 +201,10 @@ def _dtype_fits(col: ColumnSpec, series: pd.Series) -> bool:
     return False  # text and categories are checked value by value
 
 
+def _is_infinite(value: Any) -> bool:
+    return isinstance(value, (float, np.floating)) and bool(np.isinf(value))
+
+
 def _value_fits(col: ColumnSpec, value: Any) -> bool:
     is_bool = isinstance(value, (bool, np.bool_))
     if col.kind == "float":
@@ -196,9 +212,13 @@ def _value_fits(col: ColumnSpec, value: Any) -> bool:
     if col.kind == "integer":
         if is_bool:
             return False
-        if isinstance(value, (int, np.integer)):
-            return True
-        return isinstance(value, (float, np.floating)) and float(value).is_integer()
+        if isinstance(value, (float, np.floating)):
+            if not float(value).is_integer():
+                return False
+        elif not isinstance(value, (int, np.integer)):
+            return False
+        bounds = np.iinfo(_integer_dtype(col))
+        return bool(bounds.min <= value <= bounds.max)
     if col.kind == "boolean":
         return is_bool
     if col.kind == "string":
@@ -236,11 +256,18 @@ def check_input(signature: Signature, data: Records) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def _integer_dtype(col: ColumnSpec) -> str:
+    """The NumPy integer type the column had in training (int64 unless it was unsigned)."""
+    name = col.dtype.lower()
+    return "uint64" if name.startswith("uint") else "int64"
+
+
 def _cast(col: ColumnSpec, series: pd.Series) -> pd.Series:
     if col.kind == "float":
         return series.astype("float64")
     if col.kind == "integer":
-        return series.astype("float64" if series.isna().any() else "int64")
+        target = np.dtype("float64" if series.isna().any() else _integer_dtype(col))
+        return series.astype(target)
     if col.kind == "boolean":
         return series.astype("boolean" if series.isna().any() else "bool")
     if col.kind == "category":
@@ -258,7 +285,8 @@ def describe_problems(problems: Sequence[Problem]) -> str:
     shown = "; ".join(p.message for p in problems[:SHOWN_IN_MESSAGE])
     more = len(problems) - SHOWN_IN_MESSAGE
     tail = f"; and {more} more" if more > 0 else ""
-    return f"input does not match the model's signature ({len(problems)} problems): {shown}{tail}"
+    count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    return f"input does not match the model's signature ({count}): {shown}{tail}"
 
 
 def _plain(value: Any) -> Any:

@@ -71,7 +71,8 @@ def decode_token(token: str | None, kind: type) -> Any:
         raise InvalidQueryError(
             f"invalid page token {token!r}: pass back the token a listing returned"
         ) from exc
-    if not isinstance(value, kind) or isinstance(value, bool):
+    out_of_range = isinstance(value, int) and not 0 <= value < 2**62
+    if not isinstance(value, kind) or isinstance(value, bool) or out_of_range:
         raise InvalidQueryError(
             f"invalid page token {token!r}: pass back the token a listing returned"
         )

@@ -60,8 +60,8 @@ class ArtifactStore:
         """Store a local file; return its hash and size. Storing the same bytes twice is free."""
         sha, size = sha256_file(path)
         final = self.location(sha)
-        if self.fs.exists(final) and self.fs.size(final) == size:
-            return sha, size
+        if self._holds(sha, size):
+            return sha, size  # same bytes already stored (and still whole)
         try:
             if self.is_local:
                 self._put_local(path, Path(final))
@@ -78,6 +78,15 @@ class ArtifactStore:
             path = Path(tmp) / "blob"
             path.write_bytes(data)
             return self.put_file(path)
+
+    def _holds(self, sha256: str, size: int) -> bool:
+        """True if the blob is stored whole; a damaged copy is then rewritten by the caller."""
+        final = self.location(sha256)
+        if not self.fs.exists(final) or self.fs.size(final) != size:
+            return False
+        if not self.is_local:
+            return True  # object stores check integrity themselves
+        return sha256_file(Path(final))[0] == sha256
 
     @staticmethod
     def _put_local(source: Path, final: Path) -> None:
@@ -105,8 +114,17 @@ class ArtifactStore:
         Raises ArtifactError when the blob is missing, of the wrong size, or its bytes do not
         hash to ``sha256``.
         """
-        path = Path(self.location(sha256)) if self.is_local else self._download(sha256)
-        self._verify(path, sha256, size)
+        if self.is_local:
+            path = Path(self.location(sha256))
+            self._verify(path, sha256, size)
+            return path
+        path = self._download(sha256)
+        try:
+            self._verify(path, sha256, size)
+        except ArtifactError:
+            path.unlink(missing_ok=True)  # a bad cached copy: fetch once more
+            path = self._download(sha256)
+            self._verify(path, sha256, size)
         return path
 
     def open(self, sha256: str) -> BinaryIO:
@@ -117,7 +135,7 @@ class ArtifactStore:
         return handle
 
     def _download(self, sha256: str) -> Path:
-        cache = self._cache_dir or Path(tempfile.gettempdir()) / "ferryman-artifacts"
+        cache = self._cache_dir or Path(tempfile.gettempdir()) / f"ferryman-{os.getuid()}-cache"
         target = cache / self.key(sha256)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
 from ferryman.errors import (
@@ -65,6 +65,7 @@ class NewVersion:
     profile: dict[str, Any] | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,17 @@ _RESOLVE_ALIAS = (
             t.versions.c.number == t.aliases.c.version_number,
         ),
     )
-    .where(t.models.c.name == bindparam("name"), t.aliases.c.name == bindparam("alias"))
+    .where(
+        t.models.c.name == bindparam("name"),
+        t.models.c.deleted_at.is_(None),
+        t.aliases.c.name == bindparam("alias"),
+    )
 )
-_MODEL_BY_NAME = select(t.models).where(t.models.c.name == bindparam("name"))
+_MODEL_BY_NAME = select(t.models).where(
+    t.models.c.name == bindparam("name"), t.models.c.deleted_at.is_(None)
+)
+# Live or deleted: a deleted model's row keeps its last version number for a later revival.
+_ANY_MODEL_BY_NAME = select(t.models).where(t.models.c.name == bindparam("name"))
 _VERSION_BY_NUMBER = select(*_rows.VERSION_COLUMNS).where(
     t.versions.c.model_id == bindparam("model_id"),
     t.versions.c.number == bindparam("number"),
@@ -116,16 +125,18 @@ class MetadataStore:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"cannot read the metadata database: {exc.orig}") from exc
+        except DBAPIError as exc:
+            raise StoreError(_database_problem("read", exc)) from exc
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
             with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"cannot write the metadata database: {exc.orig}") from exc
+        except IntegrityError:
+            raise  # callers turn these into precise errors
+        except DBAPIError as exc:
+            raise StoreError(_database_problem("write", exc)) from exc
 
     def _event(
         self,
@@ -167,30 +178,42 @@ class MetadataStore:
     ) -> ModelInfo:
         try:
             with self._write() as conn:
-                if conn.execute(select(t.models.c.id).where(t.models.c.name == name)).first():
+                row = conn.execute(_ANY_MODEL_BY_NAME, {"name": name}).first()
+                if row is not None and row.deleted_at is None:
                     raise ModelExistsError(
                         f"a model named {name!r} already exists; register a new version of it, "
                         "or choose another name"
                     )
-                self._insert_model(conn, name, actor, description, tags or {})
+                self._create_model_row(conn, name, actor, description, tags or {}, row)
         except IntegrityError as exc:
             raise ModelExistsError(f"a model named {name!r} already exists") from exc
         return self.get_model(name)
 
-    def _insert_model(
-        self, conn: Connection, name: str, actor: str, description: str, tags: dict[str, str]
+    def _create_model_row(
+        self,
+        conn: Connection,
+        name: str,
+        actor: str,
+        description: str,
+        tags: dict[str, str],
+        tombstone: Any = None,
     ) -> int:
+        """Insert a model, or bring a deleted one back (keeping its version count)."""
         now = _now()
-        model_id = conn.execute(
-            insert(t.models).values(
-                name=name,
-                description=description,
-                last_version=0,
-                created_by=actor,
-                created_at=now,
-                updated_at=now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        fields = {
+            "description": description,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        if tombstone is not None:
+            model_id = tombstone.id
+            conn.execute(update(t.models).where(t.models.c.id == model_id).values(**fields))
+        else:
+            model_id = conn.execute(
+                insert(t.models).values(name=name, last_version=0, **fields)
+            ).inserted_primary_key[0]  # type: ignore[index]
         if tags:
             conn.execute(
                 insert(t.model_tags),
@@ -216,7 +239,12 @@ class MetadataStore:
     ) -> Page[ModelInfo]:
         limit = _check_limit(limit)
         after = _rows.decode_token(page_token, str)
-        query = select(t.models).order_by(t.models.c.name).limit(limit + 1)
+        query = (
+            select(t.models)
+            .where(t.models.c.deleted_at.is_(None))
+            .order_by(t.models.c.name)
+            .limit(limit + 1)
+        )
         if after is not None:
             query = query.where(t.models.c.name > after)
         if name_contains:
@@ -257,21 +285,26 @@ class MetadataStore:
                     update(t.models).where(t.models.c.id == row.id).values(description=description)
                 )
             _replace_key_values(conn, t.model_tags, "model_id", row.id, set_tags, remove_tags)
-            conn.execute(update(t.models).where(t.models.c.id == row.id).values(updated_at=_now()))
             new_tags = _rows.key_values(conn, t.model_tags, t.model_tags.c.model_id, [row.id])
             after = {
                 "description": row.description if description is None else description,
                 "tags": dict(new_tags.get(row.id, {})),
             }
             if after != before:
+                conn.execute(
+                    update(t.models).where(t.models.c.id == row.id).values(updated_at=_now())
+                )
                 self._event(conn, name, "model.updated", actor, before=before, after=after)
         return self.get_model(name)
 
     def delete_model(self, name: str, actor: str) -> None:
-        """Delete a model with its versions and aliases; its audit events are kept."""
+        """Delete a model with its versions and aliases; its audit events are kept.
+
+        The model's row stays as a tombstone, so a new model of the same name continues its
+        version numbers instead of reusing them.
+        """
         with self._write() as conn:
             row = self._model_row(conn, name, lock=True)
-            ids = select(t.versions.c.id).where(t.versions.c.model_id == row.id)
             numbers = (
                 conn.execute(
                     select(t.versions.c.number).where(
@@ -281,11 +314,19 @@ class MetadataStore:
                 .scalars()
                 .all()
             )
-            conn.execute(delete(t.version_metrics).where(t.version_metrics.c.version_id.in_(ids)))
-            conn.execute(delete(t.version_tags).where(t.version_tags.c.version_id.in_(ids)))
-            for table in (t.versions, t.aliases, t.alias_moves, t.model_tags):
+            now = _now()
+            conn.execute(
+                update(t.versions)
+                .where(t.versions.c.model_id == row.id, t.versions.c.deleted_at.is_(None))
+                .values(deleted_at=now)
+            )
+            for table in (t.aliases, t.alias_moves, t.model_tags):
                 conn.execute(delete(table).where(table.c.model_id == row.id))
-            conn.execute(delete(t.models).where(t.models.c.id == row.id))
+            conn.execute(
+                update(t.models)
+                .where(t.models.c.id == row.id)
+                .values(deleted_at=now, updated_at=now, description="")
+            )
             self._event(conn, name, "model.deleted", actor, before={"versions": sorted(numbers)})
 
     # --- versions -----------------------------------------------------------------------------
@@ -302,13 +343,10 @@ class MetadataStore:
         raise AssertionError("unreachable")
 
     def _insert_version(self, conn: Connection, new: NewVersion, actor: str) -> int:
-        row = conn.execute(
-            select(t.models.c.id, t.models.c.last_version)
-            .where(t.models.c.name == new.model)
-            .with_for_update()
-        ).first()
-        if row is None:
-            model_id, number = self._insert_model(conn, new.model, actor, "", {}), 1
+        row = conn.execute(_ANY_MODEL_BY_NAME.with_for_update(), {"name": new.model}).first()
+        if row is None or row.deleted_at is not None:
+            model_id = self._create_model_row(conn, new.model, actor, "", {}, row)
+            number = (row.last_version if row is not None else 0) + 1
         else:
             model_id, number = row.id, row.last_version + 1
         now = _now()
@@ -351,6 +389,9 @@ class MetadataStore:
                 "tags": new.tags,
             },
         )
+        for alias in new.aliases:
+            current = self._alias_target(conn, model_id, alias)
+            self._move(conn, model_id, new.model, alias, current, number, "set", actor)
         return int(number)
 
     def _version_row(self, conn: Connection, model_id: int, name: str, number: int) -> Any:
@@ -371,6 +412,8 @@ class MetadataStore:
         )
         if not numbers:
             have = "it has no versions yet"
+        elif len(numbers) == 1:
+            have = f"it has only version {numbers[0]}"
         elif numbers == list(range(numbers[0], numbers[-1] + 1)):
             have = f"it has versions {numbers[0]}-{numbers[-1]}"
         else:
@@ -690,6 +733,13 @@ class MetadataStore:
                     self._model_row(conn, name)  # never existed: say so
         token = _rows.encode_token(rows[limit - 1].id) if len(rows) > limit else None
         return Page([_rows.to_event(r) for r in rows[:limit]], token)
+
+
+def _database_problem(action: str, exc: DBAPIError) -> str:
+    return (
+        f"cannot {action} the metadata database: {exc.orig}; if it is damaged, restore it from a "
+        "backup (for SQLite, `sqlite3 ferryman.db .recover` can rescue what is left)"
+    )
 
 
 def _check_limit(limit: int) -> int:

@@ -59,6 +59,8 @@ models = Table(
     Column("created_by", String(NAME), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A deleted model stays as a tombstone so that its version numbers are never reused.
+    Column("deleted_at", UTCDateTime, nullable=True),
 )
 
 model_tags = Table(

@@ -69,7 +69,7 @@ def test_empty_reference_is_refused(text: str) -> None:
 
 @pytest.mark.parametrize("value", [None, 3, b"churn", ["churn"]])
 def test_non_string_reference_is_refused(value: object) -> None:
-    with pytest.raises(InvalidReferenceError, match="empty model reference") as info:
+    with pytest.raises(InvalidReferenceError, match="a model reference is text") as info:
         ModelRef.parse(value)
     assert repr(value) in str(info.value)
 
@@ -89,3 +89,18 @@ def test_version_zero_message_explains_the_rule() -> None:
 def test_too_long_name_is_refused() -> None:
     with pytest.raises(InvalidReferenceError, match="at most 128"):
         ModelRef.parse("a" * 129 + "/1")
+
+
+@pytest.mark.parametrize("text", ["a/99999999999999999999", "a/²", "a/٣"])
+def test_huge_and_non_ascii_version_numbers_are_refused(text: str) -> None:
+    with pytest.raises(InvalidReferenceError, match="whole number from 1 up"):
+        ModelRef.parse(text)
+
+
+def test_an_all_digit_alias_points_at_the_version_form() -> None:
+    with pytest.raises(InvalidReferenceError, match="write 'lr/3'"):
+        ModelRef.parse("lr@3")
+
+
+def test_latest_is_case_insensitive() -> None:
+    assert ModelRef.parse("m@LATEST") == ModelRef("m", alias="latest")

@@ -110,7 +110,7 @@ def test_multiclass_file_alone_gives_class_indices(
     path = tmp_path / "m.txt"
     flavor.save(lgb.LGBMClassifier(**FEW_TREES).fit(frame, y), path)
 
-    assert flavor.describe_file(path, LoadContext()).classes == (0, 1, 2)
+    assert flavor.describe_loaded(flavor.load(path, LoadContext())).classes == (0, 1, 2)
     assert flavor.load(path, LoadContext()).classes == (0, 1, 2)
 
 

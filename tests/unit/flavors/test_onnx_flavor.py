@@ -114,14 +114,14 @@ def test_regressor(flavor: OnnxFlavor, tmp_path: Path) -> None:
     np.testing.assert_allclose(prediction, model.predict(X), rtol=1e-4, atol=1e-3)
 
 
-def test_describe_file_reads_the_classes(
+def test_describe_loaded_reads_the_classes(
     flavor: OnnxFlavor, binary: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
     frame, y = binary
     path = tmp_path / "m.onnx"
     flavor.save(convert(LogisticRegression().fit(frame.to_numpy(), y), frame, None), path)
 
-    output = flavor.describe_file(path, LoadContext())
+    output = flavor.describe_loaded(flavor.load(path, LoadContext()))
 
     assert output.kind == "classifier"
     assert output.classes == (0, 1)

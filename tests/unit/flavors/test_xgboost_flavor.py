@@ -171,14 +171,14 @@ def test_softmax_booster_passes_the_conformance_check(
     check_flavor(flavor, booster, frame)
 
 
-def test_describe_file(
+def test_describe_loaded(
     flavor: XGBoostFlavor, three_class: tuple[pd.DataFrame, np.ndarray], tmp_path: Path
 ) -> None:
     frame, y = three_class
     path = tmp_path / "m.ubj"
     flavor.save(xgb.XGBClassifier(**FEW_TREES).fit(frame, y), path)
 
-    output = flavor.describe_file(path, LoadContext())
+    output = flavor.describe_loaded(flavor.load(path, LoadContext()))
 
     assert output.kind == "classifier"
     assert output.classes == (0, 1, 2)

@@ -62,10 +62,6 @@ class ThresholdFlavor(Flavor):
         column, cut = json.loads(path.read_text())["threshold"]
         return ThresholdPredictor(Threshold(column, cut))
 
-    def predictor_for(self, model: object, output: OutputSpec) -> Predictor | None:
-        assert isinstance(model, Threshold)
-        return ThresholdPredictor(model)
-
 
 @pytest.fixture
 def threshold_flavor() -> Iterator[ThresholdFlavor]:

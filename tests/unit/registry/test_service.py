@@ -251,10 +251,14 @@ def test_load_validates_input_against_the_signature(
 
 def test_second_load_comes_from_the_cache(registry: Registry, cancer_model: Pipeline) -> None:
     registry.register(cancer_model, "m")
+    # registering loads the saved file back to check it: that load is kept
+    registry.load("m/1")
+    assert (registry.cache.misses, registry.cache.hits) == (0, 1)
+    registry.cache.clear()
     first = registry.load("m/1")
     second = registry.load("m/1")
     assert second.predictor is first.predictor
-    assert (registry.cache.misses, registry.cache.hits) == (1, 1)
+    assert (registry.cache.misses, registry.cache.hits) == (1, 2)
 
 
 def test_regressor_has_no_probabilities(registry: Registry) -> None:
@@ -297,3 +301,40 @@ def test_models_fitted_on_arrays_do_not_warn_when_loaded(registry: Registry) -> 
     registry.register(model, "arr", train_data=x)
     loaded = registry.load("arr/1")  # warnings are errors in this suite
     assert loaded.predict(pd.DataFrame(x[:5], columns=[f"f{i}" for i in range(4)])).shape == (5,)
+
+
+def test_tree_ensembles_load_with_default_trust(
+    registry: Registry, cancer_frame: pd.DataFrame
+) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    features, target = cancer_frame.drop(columns="target"), cancer_frame["target"]
+    for model in (
+        RandomForestClassifier(n_estimators=5, random_state=0),
+        HistGradientBoostingClassifier(max_iter=5),
+    ):
+        model.fit(features, target)
+        version = registry.register(model, "trees", train_data=cancer_frame, target="target")
+        registry.cache.clear()
+        loaded = registry.load(version.ref)
+        np.testing.assert_array_equal(loaded.predict(features), model.predict(features))
+
+
+def test_without_sklearn_internals_a_forest_needs_explicit_trust(
+    home: object, cancer_frame: pd.DataFrame
+) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    from ferryman.config import Settings
+    from ferryman.errors import UntrustedTypeError
+
+    registry = Registry(Settings.load(trust_sklearn_internals=False, record_git=False))
+    features = cancer_frame.drop(columns="target")
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(
+        features, cancer_frame["target"]
+    )
+    with pytest.raises(UntrustedTypeError, match=r"sklearn\.tree\._tree\.Tree"):
+        registry.register(forest, "forest")
+    assert registry.list_models().items == []  # refused before anything was recorded
+    version = registry.register(forest, "forest", trusted_types=["sklearn.tree._tree.Tree"])
+    assert version.version == 1

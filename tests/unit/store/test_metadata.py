@@ -265,11 +265,31 @@ def test_model_deleted_event_lists_every_version(store: MetadataStore) -> None:
     assert event.before == {"versions": [1, 2, 3]}
 
 
-def test_deleted_model_name_can_be_used_again(store: MetadataStore) -> None:
-    add(store, "m", 2)
+def test_deleted_model_name_can_be_used_again_without_reusing_numbers(
+    store: MetadataStore,
+) -> None:
+    add(store, "m", 2, aliases=("production",))
     store.delete_model("m", ACTOR)
-    assert add(store, "m")[0].version == 1
-    assert store.get_model("m").version_count == 1
+    with pytest.raises(ModelNotFoundError):
+        store.get_model("m")
+    assert store.list_models().items == []
+    with pytest.raises(ModelNotFoundError):
+        store.get_version("m", 1)
+    assert add(store, "m")[0].version == 3  # numbers 1 and 2 belonged to the deleted model
+    model = store.get_model("m")
+    assert (model.version_count, model.aliases) == (1, {})
+    with pytest.raises(AliasNotFoundError):  # the old alias history went with the model
+        store.rollback_alias("m", "production", ACTOR)
+    kinds = [e.kind for e in store.events("m", limit=10).items]
+    assert kinds[:3] == ["version.created", "model.created", "model.deleted"]
+
+
+def test_a_version_can_be_added_with_aliases_in_one_transaction(store: MetadataStore) -> None:
+    add(store, "m", 1)
+    version = add(store, "m", aliases=("production", "staging"))[0]
+    assert set(version.aliases) == {"production", "staging"}
+    kinds = [e.kind for e in store.events("m", limit=3).items]
+    assert kinds == ["alias.set", "alias.set", "version.created"]
 
 
 # --- tags of versions -----------------------------------------------------------------------
