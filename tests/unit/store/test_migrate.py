@@ -122,3 +122,36 @@ def test_schema_head_constant_matches_the_newest_migration() -> None:
     from ferryman.store.migrate import SCHEMA_HEAD
 
     assert head_revision() == SCHEMA_HEAD
+
+
+def test_a_database_at_an_older_revision_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
+    from alembic import command
+
+    from ferryman.store.engine import WRITE
+    from ferryman.store.migrate import SCHEMA_HEAD, _config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_store_engine(url)
+    cfg = _config()
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")  # the schema as the first release wrote it
+    engine.dispose()
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute(
+        "INSERT INTO models (name, description, last_version, created_by, created_at, updated_at)"
+        " VALUES ('kept', 'from before', 4, 'old', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+    raw.commit()
+    raw.close()
+
+    store = MetadataStore(url)  # upgrades on open
+    assert current_revision(store.engine) == SCHEMA_HEAD != "0001"
+    model = store.get_model("kept")
+    assert (model.description, model.created_by) == ("from before", "old")
+    version = store.insert_version(
+        NewVersion(model="kept", flavor="sklearn", artifact_sha256="a" * 64, artifact_size=1),
+        "new",
+    )
+    assert version.version == 5  # the old row's counter carried on
+    store.close()
