@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_classification, make_regression
+from flavor_support import frame_of, load_in_child
+from sklearn.datasets import make_regression
 
 from ferryman.errors import ModelFileError
 from ferryman.flavors import LoadContext, check_flavor, get_flavor
 from ferryman.flavors.lightgbm_flavor import LightGBMFlavor
 
 FEW_TREES = {"n_estimators": 5, "num_leaves": 4, "n_jobs": 1, "verbose": -1}
-
-_LOAD_IN_CHILD = """
-import sys
-from pathlib import Path
-from ferryman.errors import ModelFileError
-from ferryman.flavors import LoadContext, get_flavor
-try:
-    get_flavor(sys.argv[1]).load(Path(sys.argv[2]), LoadContext())
-except ModelFileError:
-    print("ModelFileError")
-else:
-    print("loaded")
-"""
-
-
-def load_in_child(flavor: str, path: Path) -> subprocess.CompletedProcess[str]:
-    """Load in a separate process: some corrupt files crash the native library outright."""
-    return subprocess.run(
-        [sys.executable, "-c", _LOAD_IN_CHILD, flavor, str(path)],
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=120,
-        check=False,
-    )
-
-
-def frame_of(X: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-
-
-@pytest.fixture(scope="module")
-def binary() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(200, 5, random_state=0)
-    return frame_of(X), y
-
-
-@pytest.fixture(scope="module")
-def three_class() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(200, 5, n_informative=3, n_classes=3, random_state=0)
-    return frame_of(X), y
 
 
 @pytest.fixture

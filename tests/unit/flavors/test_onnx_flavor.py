@@ -9,8 +9,9 @@ import numpy as np
 import onnx
 import pandas as pd
 import pytest
+from flavor_support import frame_of
 from skl2onnx import to_onnx
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from ferryman.errors import InvalidInputError, ModelFileError
@@ -18,22 +19,6 @@ from ferryman.flavors import LoadContext, check_flavor, get_flavor
 from ferryman.flavors.onnx_flavor import OnnxFlavor
 
 ZIPMAP = {"with-zipmap": None, "without-zipmap": {"zipmap": False}}
-
-
-def frame_of(X: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-
-
-@pytest.fixture(scope="module")
-def binary() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(200, 5, random_state=0)
-    return frame_of(X), y
-
-
-@pytest.fixture(scope="module")
-def three_class() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(200, 5, n_informative=3, n_classes=3, random_state=0)
-    return frame_of(X), y
 
 
 @pytest.fixture
