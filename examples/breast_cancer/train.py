@@ -80,7 +80,7 @@ def main() -> None:
     model = ferryman.load(NAME)
     sample = test.drop(columns="target").head(5)
     predictions = model.predict(sample)
-    print(f"{model.version.ref} predicts {list(predictions)} for 5 held-out patients")
+    print(f"{model.version.ref} predicts {predictions.tolist()} for 5 held-out patients")
 
     new_patients = Path(ferryman.connect().settings.home_path) / "new_patients.csv"
     test.drop(columns="target").head(20).to_csv(new_patients, index=False)
