@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
+import time
+import traceback
 from pathlib import Path
 
 from ferryman.config import Settings
@@ -13,20 +16,39 @@ VERSIONS_EACH = 5
 
 
 def _register_many(home: str, worker: int, barrier: object, results: object) -> None:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    try:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
 
-    rng = np.random.default_rng(worker)
-    x = rng.normal(size=(50, 3))
-    model = LogisticRegression().fit(x, x[:, 0] > 0)
-    barrier.wait()  # type: ignore[attr-defined]
-    # Opening the store at the same moment also races the schema creation.
-    registry = Registry(Settings.load(home=home, actor=f"worker-{worker}", record_git=False))
-    numbers = [
-        registry.register(model, "shared", metrics={"worker": worker}).version
-        for _ in range(VERSIONS_EACH)
-    ]
-    results.put((worker, numbers))  # type: ignore[attr-defined]
+        rng = np.random.default_rng(worker)
+        x = rng.normal(size=(50, 3))
+        model = LogisticRegression().fit(x, x[:, 0] > 0)
+        barrier.wait(timeout=120)  # type: ignore[attr-defined]
+        # Opening the store at the same moment also races the schema creation.
+        registry = Registry(Settings.load(home=home, actor=f"worker-{worker}", record_git=False))
+        numbers = [
+            registry.register(model, "shared", metrics={"worker": worker}).version
+            for _ in range(VERSIONS_EACH)
+        ]
+        results.put((worker, numbers))  # type: ignore[attr-defined]
+    except BaseException:  # report it: the parent shows the child's own traceback
+        results.put((worker, traceback.format_exc()))  # type: ignore[attr-defined]
+        raise
+
+
+def _collect(results: object, workers: list, deadline: float) -> dict[int, list[int]]:
+    got: dict[int, list[int]] = {}
+    while len(got) < len(workers):
+        try:
+            worker, answer = results.get(timeout=1)  # type: ignore[attr-defined]
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            assert not dead, f"a worker died without reporting (exit codes {dead})"
+            assert time.monotonic() < deadline, f"workers still running; got {sorted(got)}"
+            continue
+        assert not isinstance(answer, str), f"worker {worker} failed:\n{answer}"
+        got[worker] = answer
+    return got
 
 
 def test_four_processes_get_distinct_consecutive_versions(tmp_path: Path) -> None:
@@ -40,7 +62,7 @@ def test_four_processes_get_distinct_consecutive_versions(tmp_path: Path) -> Non
     ]
     for w in workers:
         w.start()
-    got = dict(results.get(timeout=120) for _ in workers)
+    got = _collect(results, workers, time.monotonic() + 180)
     for w in workers:
         w.join(timeout=60)
         assert w.exitcode == 0

@@ -155,3 +155,24 @@ def test_a_database_at_an_older_revision_is_upgraded_keeping_its_data(tmp_path: 
     )
     assert version.version == 5  # the old row's counter carried on
     store.close()
+
+
+def test_opening_a_new_store_waits_for_another_process_holding_the_lock(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, check_same_thread=False)
+    holder.isolation_level = None
+    # Like another process creating the store right now: a new database (not yet WAL) with
+    # a write under way. SQLite refuses the switch to WAL at once, without its busy timeout.
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE scratch (x)")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        store = MetadataStore(f"sqlite:///{path}")  # switching to WAL must wait, not fail
+    finally:
+        release.join()
+        holder.close()
+    assert current_revision(store.engine) == head_revision()
+    store.close()
