@@ -11,9 +11,20 @@ import typer
 
 from ferryman.cli.context import parse_numbers, parse_pairs, registry
 from ferryman.cli.output import console, print_json
+from ferryman.core.signature import Signature
 from ferryman.schema import read_table, write_table
 
-TEXT_KINDS = ("string", "category")
+
+def _text_columns(signature: Signature | None) -> list[str]:
+    """Columns to read from CSV as text: text ones, and categories whose labels are text."""
+    if signature is None:
+        return []
+    return [
+        c.name
+        for c in signature.columns
+        if c.kind == "string"
+        or (c.kind == "category" and all(isinstance(v, str) for v in c.categories or ()))
+    ]
 
 
 def register(
@@ -89,14 +100,21 @@ def predict(
     reg = registry(ctx)
     model = reg.load(ref, trust or [])
     signature = model.signature
-    text = [c.name for c in signature.columns if c.kind in TEXT_KINDS] if signature else []
-    data = read_table(input, text_columns=text)
+    data = read_table(input, text_columns=_text_columns(signature))
     kept = list(dict.fromkeys(keep or []))
     missing = [c for c in kept if c not in data.columns]
     if missing:
         raise typer.BadParameter(f"--keep names columns the input lacks: {', '.join(missing)}")
-    features = [c for c in kept if signature is not None and c in signature.names]
-    result = model.predict_frame(data.drop(columns=[c for c in kept if c not in features]))
+    taken = [c for c in kept if c == "prediction" or c.startswith("proba_")]
+    if taken:
+        raise typer.BadParameter(f"--keep cannot copy {', '.join(taken)}: the output has them")
+    names = signature.names if signature is not None else model.predictor.feature_names
+    if kept and names is None:
+        raise typer.BadParameter(
+            f"{model.version.ref} has no signature and records no column names, so --keep "
+            "cannot tell copied columns from features; register it with training data"
+        )
+    result = model.predict_frame(data.drop(columns=[c for c in kept if c not in (names or [])]))
     if kept:
         result = pd.concat(
             [data[kept].reset_index(drop=True), result.reset_index(drop=True)], axis=1

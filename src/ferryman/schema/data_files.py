@@ -51,7 +51,14 @@ def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFra
 def _check_csv_header(path: Path) -> None:
     # pandas renames a repeated header ("a", "a.1"); say what the file really holds instead.
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        header = next(csv.reader(fh), [])
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        first = next(reader, None)
+    # pandas would silently take the extra leading fields of such a row as an index
+    if first is not None and len(first) > len(header):
+        raise DataFileError(
+            f"{path}: line 2 has {len(first)} fields but the header names {len(header)} columns"
+        )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise DataFileError(

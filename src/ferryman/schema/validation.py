@@ -46,6 +46,8 @@ def to_frame(
         return _array_frame(data, columns)
     if isinstance(data, Mapping):
         data = [data]
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)) and not data:
+        return pd.DataFrame(columns=list(columns or [])), []
     if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
         raise InvalidInputError(
             f"input must be a DataFrame, a record (mapping) or a list of records, "
@@ -150,6 +152,20 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
                         f"{type(value).__name__} {_short(value)}",
                     )
                 )
+    if col.kind == "integer" and values is None and len(series):
+        bounds = np.iinfo(_integer_dtype(col))
+        numbers = series.to_numpy()
+        outside = np.flatnonzero((numbers < bounds.min) | (numbers > bounds.max))
+        problems.extend(
+            Problem(
+                int(i),
+                col.name,
+                "wrong_type",
+                f"row {int(i)}, column {col.name!r}: {numbers[i]} is outside the range of "
+                f"{_integer_dtype(col)}",
+            )
+            for i in outside
+        )
     if col.kind == "float" and values is None and ptypes.is_float_dtype(series.dtype):
         infinite = np.flatnonzero(np.isinf(series.to_numpy()))
         problems.extend(
@@ -233,7 +249,10 @@ def _value_fits(col: ColumnSpec, value: Any) -> bool:
                 return False
             return True
         return False
-    # category: the training categories decide; only the value's type is checked here
+    # category: the training categories decide; only the value's type is checked here.
+    # A bool equals 1 or 0 in Python, so it only fits categories that are bools themselves.
+    if is_bool:
+        return not col.categories or all(isinstance(c, bool) for c in col.categories)
     if col.categories:
         return any(isinstance(value, type(c)) for c in col.categories) or isinstance(
             value, (str, int, float, np.generic)
@@ -277,7 +296,10 @@ def _cast(col: ColumnSpec, series: pd.Series) -> pd.Series:
             name=series.name,
         )
     if col.kind == "datetime":
-        return pd.to_datetime(series)
+        try:
+            return pd.to_datetime(series, format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(f"column {col.name!r}: cannot read its dates ({exc})") from exc
     return series.astype(object)
 
 

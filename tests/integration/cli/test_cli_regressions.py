@@ -407,3 +407,47 @@ def test_a_forest_is_refused_without_trusting_sklearn_internals(
 
     assert "sklearn.tree._tree.Tree" in line
     assert run.model_names() == []
+
+
+# --- second review --------------------------------------------------------------------------
+def test_keep_is_refused_for_a_model_without_names_or_signature(run: Cli, tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(20.0).reshape(10, 2)
+    model_path = tmp_path / "arr.skops"
+    sio.dump(LinearRegression().fit(x, x.sum(axis=1)), model_path)
+    run.ok("register", model_path, "--name", "arr")
+    data = tmp_path / "in.csv"
+    data.write_text("a,b,id\n1,2,x\n")
+
+    result = run("predict", "arr/1", "--input", data, "--keep", "a")
+
+    assert result.exit_code == 2
+    assert "--keep" in result.stderr
+
+
+def test_keep_refuses_output_column_names(one_version: Cli, input_csv: Path) -> None:
+    result = one_version("predict", "m/1", "--input", input_csv, "--keep", "prediction")
+    assert result.exit_code == 2
+
+
+def test_numeric_categories_are_read_as_numbers_from_csv(run: Cli, tmp_path: Path) -> None:
+    import lightgbm as lgb
+
+    frame = pd.DataFrame({"c": pd.Categorical([1, 2] * 30), "x": np.arange(60.0)})
+    model = lgb.LGBMRegressor(n_estimators=3, n_jobs=1, verbose=-1, min_child_samples=2)
+    model.fit(frame, frame["x"] * 2)
+    # Files lose the category dtype, so the SDK registers it (the store is the CLI's).
+    from ferryman.config import Settings
+    from ferryman.registry import Registry
+
+    registry = Registry(Settings.load(record_git=False))
+    registry.register(model, "cat", train_data=frame.assign(y=frame["x"] * 2), target="y")
+    registry.close()
+    data = tmp_path / "in.csv"
+    data.write_text("c,x\n1,1.0\n2,2.0\n")
+
+    out = run.ok("predict", "cat/1", "--input", data).stdout
+
+    assert len(out.splitlines()) == 3
