@@ -19,7 +19,6 @@ class LoadContext:
 
     trusted_types: tuple[str, ...] = ()
     output: OutputSpec = field(default_factory=OutputSpec)
-    feature_names: tuple[str, ...] | None = None
 
 
 class Predictor(ABC):

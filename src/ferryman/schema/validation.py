@@ -132,7 +132,9 @@ def _as_rows(data: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[Mapp
 
 def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Problem]:
     problems: list[Problem] = []
-    values = series.to_numpy(dtype=object) if not _dtype_fits(col, series) else None
+    fits = _dtype_fits(col, series)
+    cells = series.to_numpy(dtype=object) if not fits or col.categories is not None else None
+    values = None if fits else cells
     is_null = series.isna().to_numpy()
     if values is not None:
         for i, value in enumerate(values):
@@ -186,7 +188,8 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
     if col.categories is not None:
         known = set(col.categories)
         bad_type = {p.row for p in problems}
-        for i, value in enumerate(series.to_numpy(dtype=object)):
+        assert cells is not None
+        for i, value in enumerate(cells):
             if is_null[i] or i in skip or i in bad_type:
                 continue
             if _plain(value) not in known:
