@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -125,6 +126,14 @@ class ArtifactStore:
             path = self._download(sha256)
             self._verify(path, sha256, size)
         return path
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The blob's bytes as a file object (unverified; use ``local_path`` to verify)."""
+        try:
+            handle: Any = self.fs.open(self.location(sha256), "rb")
+        except FileNotFoundError as exc:
+            raise self._missing(sha256) from exc
+        return handle
 
     def _download(self, sha256: str) -> Path:
         cache = self._cache_dir or Path(tempfile.gettempdir()) / f"ferryman-{os.getuid()}-cache"
