@@ -130,3 +130,19 @@ class NotAClassifierError(FerrymanError):
 
 class DataFileError(FerrymanError):
     """A data file (CSV or Parquet) is missing, unreadable or of an unknown kind."""
+
+
+class UnavailableError(FerrymanError):
+    """The server cannot answer right now (still loading, or overloaded); retry later."""
+
+
+class OverloadedError(UnavailableError):
+    """More rows are waiting for a model than its queue holds; the caller should retry."""
+
+
+class UnsupportedError(FerrymanError):
+    """A feature of a protocol that ferryman does not implement."""
+
+
+class RequestError(FerrymanError, ValueError):
+    """A request that cannot be read: malformed body, wrong shape, bad parameters."""

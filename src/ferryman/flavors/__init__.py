@@ -1,10 +1,11 @@
 """Model formats: a small plug-in interface, with scikit-learn, XGBoost, LightGBM and ONNX."""
 
-from ferryman.flavors.base import Flavor, LoadContext, Predictor
+from ferryman.flavors.base import ArrayPredictor, Flavor, LoadContext, Predictor
 from ferryman.flavors.catalog import FlavorCatalog, catalog, get_flavor, register_flavor
 from ferryman.flavors.conformance import check_flavor
 
 __all__ = [
+    "ArrayPredictor",
     "Flavor",
     "FlavorCatalog",
     "LoadContext",

@@ -44,6 +44,27 @@ class Predictor(ABC):
         """Class probabilities (rows x classes, in ``classes`` order), or None if it has none."""
         return None
 
+    def array_predictor(self, columns: tuple[str, ...]) -> ArrayPredictor | None:
+        """A way to predict on a 2-D float array whose columns are ``columns`` in order.
+
+        Serving uses it to skip building a DataFrame per request. A flavor returns None when
+        its model needs a DataFrame (the default); serving checks at warm-up that both ways
+        answer the same before it relies on this one.
+        """
+        return None
+
+
+class ArrayPredictor(ABC):
+    """Predictions on a 2-D float64 array whose columns are in signature order."""
+
+    @abstractmethod
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Same answers as ``Predictor.predict`` on the same rows as a DataFrame."""
+
+    @abstractmethod
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray | None:
+        """Same answers as ``Predictor.predict_proba`` on the same rows as a DataFrame."""
+
 
 class Flavor(ABC):
     """A model format. Subclass it and register it to add a format; see docs/flavors.md.

@@ -6,6 +6,7 @@ the user trusts in settings or by argument. A file needing any other type is ref
 
 from __future__ import annotations
 
+import copy
 import json
 import zipfile
 from pathlib import Path
@@ -16,11 +17,18 @@ import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor, plain_classes
+from ferryman.flavors.base import (
+    ArrayPredictor,
+    Flavor,
+    LoadContext,
+    Predictor,
+    plain_classes,
+)
 
 
 class SklearnPredictor(Predictor):
@@ -53,6 +61,41 @@ class SklearnPredictor(Predictor):
         if not hasattr(self._model, "predict_proba"):
             return None
         return np.asarray(self._model.predict_proba(self._input(frame)))
+
+    def array_predictor(self, columns: tuple[str, ...]) -> ArrayPredictor | None:
+        if self._feature_names is not None and tuple(self._feature_names) != columns:
+            return None
+        return SklearnArrayPredictor(_without_input_names(self._model))
+
+
+class SklearnArrayPredictor(ArrayPredictor):
+    """The estimator fed a bare array. Input names were checked against the signature before,
+    so the copy that sees the raw input forgets them instead of warning on every call."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._has_proba = hasattr(model, "predict_proba")
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model.predict(rows))
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray | None:
+        return np.asarray(self._model.predict_proba(rows)) if self._has_proba else None
+
+
+def _without_input_names(model: Any) -> Any:
+    """A shallow copy of ``model`` whose first estimator (the one that sees the input) has no
+    ``feature_names_in_``; fitted arrays are shared, not copied."""
+    if isinstance(model, Pipeline) and model.steps:
+        clone = copy.copy(model)
+        name, first = model.steps[0]
+        clone.steps = [(name, _without_input_names(first)), *model.steps[1:]]
+        return clone
+    if "feature_names_in_" not in getattr(model, "__dict__", {}):
+        return model
+    clone = copy.copy(model)
+    del clone.feature_names_in_
+    return clone
 
 
 class SklearnFlavor(Flavor):

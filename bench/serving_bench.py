@@ -1,0 +1,214 @@
+"""Serving benchmark (issue 3): ferryman against a bare endpoint, measured side by side.
+
+Workload: make_classification(20000, 20, n_informative=10, random_state=0), columns f0..f19;
+model A LogisticRegression(max_iter=1000), model B RandomForestClassifier(100, max_depth=10).
+Load: wrk (Debian package ``wrk``), single-row JSON, concurrency 16, one worker each.
+
+    .venv/bin/python bench/serving_bench.py [--duration 10] [--skip-rf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import psutil
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+
+from ferryman.config import Settings
+from ferryman.registry import Registry
+
+HERE = Path(__file__).parent
+VENV_BIN = Path(sys.executable).parent
+LUA = """wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+def wrk(url: str, body: str, duration: int, connections: int = 16) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA.format(body=body))
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p50 = _latency(out, "50%")
+    p99 = _latency(out, "99%")
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non2xx": float(errors.group(1)) if errors else 0,
+    }
+
+
+def _latency(out: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", out)
+    assert match, out
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def start(cmd: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(ready)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--skip-rf", action="store_true")
+    args = parser.parse_args()
+
+    X, y = make_classification(n_samples=20000, n_features=20, n_informative=10, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
+    frame["target"] = y
+    work = Path(tempfile.mkdtemp(prefix="ferryman-serving-bench-"))
+    home = work / "home"
+    env = {**os.environ, "FERRYMAN_HOME": str(home), "FERRYMAN_RECORD_GIT": "false"}
+    reg = Registry(Settings.load(home=home, record_git=False))
+    models = {
+        "model-a": LogisticRegression(max_iter=1000),
+        "model-b": RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0),
+    }
+    for name, model in models.items():
+        model.fit(frame.drop(columns="target"), y)
+        reg.register(model, name, train_data=frame, target="target", aliases=["production"])
+        bare = type(model)(**model.get_params()).fit(X, y)  # same model, fitted on the array
+        (work / f"{name}.pkl").write_bytes(pickle.dumps(bare))
+    reg.close()
+    body = json.dumps({"records": [frame.drop(columns="target").iloc[7].to_dict()]})
+    results: dict[str, dict[str, float]] = {}
+
+    def bare(name: str) -> dict[str, float]:
+        port = free_port()
+        proc = start(
+            [sys.executable, str(HERE / "_bare_server.py"), str(work / f"{name}.pkl"), str(port)],
+            env,
+            f"http://127.0.0.1:{port}/ping",
+        )
+        try:
+            return wrk(f"http://127.0.0.1:{port}/predict", body, args.duration)
+        finally:
+            stop(proc)
+
+    def ours(name: str, *flags: str) -> dict[str, float]:
+        port = free_port()
+        cmd = [
+            str(VENV_BIN / "ferryman"),
+            "serve",
+            "--port",
+            str(port),
+            "--models",
+            name,
+            "--log-level",
+            "warning",
+            *flags,
+        ]
+        proc = start(cmd, env, f"http://127.0.0.1:{port}/v2/health/ready")
+        try:
+            return wrk(f"http://127.0.0.1:{port}/models/{name}/predict", body, args.duration)
+        finally:
+            stop(proc)
+
+    results["bare A"] = bare("model-a")
+    results["ferryman A"] = ours("model-a")
+    results["ferryman A, batching off"] = ours("model-a", "--no-batching")
+    if not args.skip_rf:
+        results["bare B"] = bare("model-b")
+        results["ferryman B"] = ours("model-b")
+        results["ferryman B, batching off"] = ours("model-b", "--no-batching")
+
+    print(f"\n{'setup':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for label, r in results.items():
+        print(
+            f"{label:28} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non2xx']:8.0f}"
+        )
+    a, bare_a = results["ferryman A"], results["bare A"]
+    print("\nratios (targets from issue 3)")
+    print(f"  A throughput ferryman / bare      {a['rps'] / bare_a['rps']:.2f}x  (target >= 0.8)")
+    print(
+        f"  A p99 latency ferryman / bare     {a['p99_ms'] / bare_a['p99_ms']:.2f}x  (target <= 1.5)"
+    )
+    if not args.skip_rf:
+        b, off = results["ferryman B"], results["ferryman B, batching off"]
+        print(f"  B throughput batching on / off    {b['rps'] / off['rps']:.2f}x  (target >= 2)")
+        print(f"  B throughput ferryman / bare      {b['rps'] / results['bare B']['rps']:.2f}x")
+    cold_start(env)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def cold_start(env: dict[str, str]) -> None:
+    """Launch to first successful answer, and idle memory, of a server with one small model."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/models/model-a/predict"
+    body = {"records": [{f"f{i}": 0.1 for i in range(20)}]}
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", "model-a", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                if httpx.post(url, json=body, timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.02)
+            if time.perf_counter() - began > 60:
+                raise RuntimeError("server never answered")
+        first = time.perf_counter() - began
+        time.sleep(2.0)
+        rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+    finally:
+        stop(proc)
+    print(f"  launch to first answer            {first:.2f} s   (target < 3 s)")
+    print(f"  idle resident memory              {rss:.0f} MiB (target < 250 MiB)")
+
+
+if __name__ == "__main__":
+    main()

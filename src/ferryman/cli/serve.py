@@ -1,0 +1,120 @@
+"""``ferryman serve``: put the models that have an alias behind the HTTP server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ferryman.cli.context import err_console, registry, state
+from ferryman.core.refs import ModelRef
+from ferryman.errors import ConfigError, NotFoundError
+from ferryman.http.app import ServeOptions
+from ferryman.http.server import run
+from ferryman.registry import Registry
+
+MEGABYTE = 1024 * 1024
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; each loads every model once.")
+    ] = 1,
+    models: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated model names to serve (default: all with the alias)."),
+    ] = None,
+    alias: Annotated[str, typer.Option(help="The alias whose versions are served.")] = "production",
+    poll_interval: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds between checks for alias moves (0 turns them off)."),
+    ] = 1.0,
+    batching: Annotated[
+        bool, typer.Option(help="Coalesce concurrent requests into one model call.")
+    ] = True,
+    max_batch: Annotated[int, typer.Option(min=1, help="Most rows per model call.")] = 64,
+    max_wait_ms: Annotated[
+        float, typer.Option(min=0.0, help="Longest a request waits for others to join its batch.")
+    ] = 0.5,
+    max_queue: Annotated[
+        int, typer.Option(min=1, help="Rows waiting per model before answering 503.")
+    ] = 4096,
+    max_body_size: Annotated[
+        float, typer.Option(min=0.001, help="Largest request body, in MB.")
+    ] = 10.0,
+    sagemaker_model: Annotated[
+        str | None, typer.Option(help="Model answering SageMaker's /invocations.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
+) -> None:
+    """Serve models over HTTP: simple JSON, Open Inference Protocol V2, SageMaker, /metrics."""
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+    names = _names(models)
+    reg = registry(ctx)
+    served = _check(reg, names, alias, sagemaker_model)
+    err_console.print(
+        f"serving {', '.join(served)} ({alias}) on http://{host}:{port} "
+        f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs"
+    )
+    overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
+    options = ServeOptions(
+        models=names,
+        alias=alias,
+        poll_interval=poll_interval,
+        batching=batching,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_queue=max_queue,
+        max_body_size=int(max_body_size * MEGABYTE),
+        sagemaker_model=sagemaker_model,
+        settings={**overrides, "home": str(reg.settings.home)},
+    )
+    reg.close()
+    run(
+        options,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level.lower(),
+        access_log=access_log,
+    )
+
+
+def _names(models: str | None) -> tuple[str, ...] | None:
+    if models is None:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in models.split(",") if n.strip()))
+    if not names:
+        raise typer.BadParameter("give at least one model name", param_hint="--models")
+    return names
+
+
+def _check(
+    reg: Registry, names: tuple[str, ...] | None, alias: str, sagemaker: str | None
+) -> list[str]:
+    """Fail before binding the port if there is nothing (or something wrong) to serve."""
+    if names is None:
+        page = reg.list_models(alias=alias, limit=1000)
+        found = [m.name for m in page.items]
+        if not found:
+            raise ConfigError(
+                f"no model has a {alias!r} alias, so there is nothing to serve; set one with "
+                f"`ferryman alias set NAME {alias} VERSION`"
+            )
+    else:
+        found = list(names)
+        for name in names:
+            try:
+                reg.resolve(ModelRef(name, alias=alias))
+            except NotFoundError as exc:
+                raise ConfigError(f"cannot serve {name!r}: {exc}") from exc
+    if sagemaker is not None and sagemaker not in found:
+        raise ConfigError(
+            f"--sagemaker-model {sagemaker!r} is not among the served models ({', '.join(found)})"
+        )
+    return found

@@ -1,0 +1,163 @@
+"""The ASGI app: every protocol's routes over one model pool.
+
+``create_app`` builds it for a registry and options; ``app_from_environment`` is the factory
+uvicorn's workers call (``ferryman serve`` passes the options in ``FERRYMAN_SERVE_OPTIONS``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ferryman.config import Settings
+from ferryman.errors import ConfigError
+from ferryman.http import openapi, sagemaker, simple, v2
+from ferryman.http.errors import json_response
+from ferryman.http.metrics import ServerMetrics
+from ferryman.http.server_state import DEFAULT_MAX_BODY, HttpSettings, ServerState
+from ferryman.registry import Registry
+from ferryman.serving.batching import BatchSettings
+from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
+
+log = logging.getLogger("ferryman.http")
+OPTIONS_ENV = "FERRYMAN_SERVE_OPTIONS"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Everything ``ferryman serve`` decides, in a form that survives a trip through JSON."""
+
+    models: tuple[str, ...] | None = None
+    alias: str = "production"
+    poll_interval: float = 1.0
+    batching: bool = True
+    max_batch: int = 64
+    max_wait_ms: float = 0.5
+    max_queue: int = 4096
+    max_body_size: int = DEFAULT_MAX_BODY
+    sagemaker_model: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def pool_settings(self) -> PoolSettings:
+        return PoolSettings(
+            alias=self.alias,
+            models=self.models,
+            poll_interval=self.poll_interval,
+            batching=BatchSettings(
+                enabled=self.batching,
+                max_batch=self.max_batch,
+                max_wait=self.max_wait_ms / 1000,
+                max_queue=self.max_queue,
+            ),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeOptions:
+        data = json.loads(text)
+        if data.get("models") is not None:
+            data["models"] = tuple(data["models"])
+        return cls(**data)
+
+
+def create_app(registry: Registry, options: ServeOptions | None = None) -> Starlette:
+    """The server for ``registry``; models load (and warm) when the app starts up."""
+    options = options or ServeOptions()
+    metrics = ServerMetrics()
+    events = PoolEvents(loaded=metrics.loaded, swapped=metrics.swapped, batch=metrics.batch)
+    pool = ModelPool(registry, options.pool_settings(), events)
+    state = ServerState(
+        pool,
+        metrics,
+        HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        await pool.start()
+        for name, served in pool.current().items():
+            metrics.serving.labels(name).set(served.number)
+        settle_memory()
+        log.info(
+            "ready: %d model(s) loaded and warmed in %.2fs",
+            len(pool.names),
+            time.perf_counter() - started,
+        )
+        try:
+            yield
+        finally:
+            await pool.stop()
+
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    routes = [
+        *simple.routes,
+        *v2.routes,
+        *sagemaker.routes,
+        *openapi.routes,
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+    )
+    app.state.ferryman = state
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no route {request.url.path!r}; see /docs for the API"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path!r}"
+    else:
+        message = str(exc.detail)
+    return json_response({"error": message}, exc.status_code, dict(exc.headers or {}))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "internal error; the server log has the details"}, 500)
+
+
+def settle_memory() -> None:
+    """After loading: collect, move what is loaded out of the garbage collector's way (so a
+    full collection never pauses a request to walk the libraries' objects), and hand freed
+    heap pages back to the system."""
+    gc.collect()
+    gc.freeze()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory in each worker: options from FERRYMAN_SERVE_OPTIONS."""
+    raw = os.environ.get(OPTIONS_ENV)
+    if not raw:
+        raise ConfigError(f"{OPTIONS_ENV} is not set; start the server with `ferryman serve`")
+    options = ServeOptions.from_json(raw)
+    registry = Registry(Settings.load(**options.settings))
+    return create_app(registry, options)

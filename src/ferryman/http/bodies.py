@@ -1,0 +1,174 @@
+"""Reading request bodies: size limit, content types, JSON, CSV, request ids."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from ferryman.core.signature import Signature
+from ferryman.errors import RequestError
+from ferryman.http.errors import HttpError
+
+JSON_TYPES = ("application/json", "text/json")
+CSV_TYPES = ("text/csv", "application/csv")
+MAX_REQUEST_ID = 128
+
+
+def request_id(request: Request) -> str:
+    """The caller's ``X-Request-Id`` when it is sane (printable ASCII, at most 128 characters),
+    else a new one."""
+    given = request.headers.get("x-request-id")
+    if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
+
+
+def media_type(request: Request) -> str | None:
+    raw = request.headers.get("content-type")
+    if raw is None:
+        return None
+    return raw.split(";", 1)[0].strip().lower()
+
+
+def is_json_type(kind: str | None) -> bool:
+    return (
+        kind is None
+        or kind in JSON_TYPES
+        or (kind.startswith("application/") and kind.endswith("+json"))
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to pass ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HttpError(400, f"bad Content-Length header {declared!r}", "bad_request")
+        if int(declared) > limit:
+            raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> HttpError:
+    return HttpError(
+        413,
+        f"request body of {size} bytes or more is over the limit of {limit} bytes; send fewer "
+        "rows per request or raise --max-body-size",
+        "too_large",
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise RequestError("the request body is empty; send a JSON document")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"the request body is not valid JSON: {exc}") from exc
+
+
+def unsupported_type(kind: str, accepted: Sequence[str]) -> HttpError:
+    return HttpError(
+        415,
+        f"unsupported Content-Type {kind!r}; send one of: {', '.join(accepted)}",
+        "unsupported_media_type",
+    )
+
+
+def records_from_json(document: Any, key: str = "records") -> list[Mapping[str, Any]]:
+    """``{"records": [...]}``, a list of records, or a single record object."""
+    if isinstance(document, dict):
+        if key in document and len(document) == 1:
+            rows = document[key]
+            if not isinstance(rows, list):
+                raise RequestError(f'"{key}" must be a list of objects, got {_kind(rows)}')
+        else:
+            rows = [document]
+    elif isinstance(document, list):
+        rows = document
+    else:
+        raise RequestError(
+            f'the body must be {{"{key}": [{{...}}, ...]}} or a single object, '
+            f"got {_kind(document)}"
+        )
+    bad = [i for i, row in enumerate(rows) if not isinstance(row, dict)]
+    if bad:
+        raise RequestError(
+            f"every record must be a JSON object of column: value; row {bad[0]} is "
+            f"{_kind(rows[bad[0]])}"
+        )
+    return rows
+
+
+def records_from_csv(body: bytes, signature: Signature | None) -> list[dict[str, Any]]:
+    """CSV rows as records. A first row equal to the column names is a header; otherwise the
+    values are in signature order. Numbers and booleans are read by the signature's kinds."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"the CSV body is not UTF-8: {exc}") from exc
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    except csv.Error as exc:
+        raise RequestError(f"the CSV body cannot be read: {exc}") from exc
+    if signature is None:
+        if not rows:
+            return []
+        header, rows = rows[0], rows[1:]
+        return [dict(zip(header, row, strict=False)) for row in rows]
+    names = signature.names
+    if rows and [c.strip() for c in rows[0]] == names:
+        rows = rows[1:]
+    kinds = {c.name: c.kind for c in signature.columns}
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        if len(row) != len(names):
+            raise RequestError(
+                f"CSV row {i} has {len(row)} values; the model takes {len(names)} "
+                f"({', '.join(names)})"
+            )
+        out.append(
+            {name: _csv_value(value, kinds[name]) for name, value in zip(names, row, strict=True)}
+        )
+    return out
+
+
+def _csv_value(text: str, kind: str) -> Any:
+    if text == "":
+        return None
+    if kind in ("float", "integer"):
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return text  # the signature check names it
+    if kind == "boolean":
+        lowered = text.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+    return text
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}
+    return names.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )

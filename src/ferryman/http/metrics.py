@@ -1,0 +1,121 @@
+"""Prometheus metrics of the server, exposed at ``GET /metrics``.
+
+With several workers each process writes its figures to files in ``PROMETHEUS_MULTIPROC_DIR``
+(set by ``ferryman serve`` before the workers start) and ``/metrics`` adds them up, so any
+worker answers for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import disable_created_metrics
+from prometheus_client import multiprocess as prom_multiprocess
+
+from ferryman.serving.served import ServedVersion
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
+LOAD_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+disable_created_metrics()  # the *_created series only add noise to every scrape
+
+
+class ServerMetrics:
+    """The server's counters and histograms, in a registry of their own."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        # in multiprocess mode values live in files; the collector reads them at scrape time
+        self.registry = CollectorRegistry(auto_describe=True)
+        target = None if self.multiprocess else self.registry
+        request_labels = ["model", "version", "endpoint", "status"]
+        self.requests = Counter(
+            "ferryman_requests",
+            "Prediction requests answered, by model, version, endpoint and HTTP status.",
+            request_labels,
+            registry=target,
+        )
+        self.latency = Histogram(
+            "ferryman_request_seconds",
+            "Time from reading a prediction request to its answer.",
+            request_labels,
+            buckets=LATENCY_BUCKETS,
+            registry=target,
+        )
+        self.errors = Counter(
+            "ferryman_errors",
+            "Prediction requests that failed, by kind (invalid_input, prediction_failed, ...).",
+            ["model", "version", "endpoint", "kind"],
+            registry=target,
+        )
+        self.rows = Counter(
+            "ferryman_rows_predicted", "Rows predicted.", ["model", "version"], registry=target
+        )
+        self.batch_rows = Histogram(
+            "ferryman_batch_rows",
+            "Rows per call to the model (after micro-batching).",
+            ["model", "version"],
+            buckets=BATCH_BUCKETS,
+            registry=target,
+        )
+        self.load_seconds = Histogram(
+            "ferryman_model_load_seconds",
+            "Time to load and warm a model version.",
+            ["model", "version"],
+            buckets=LOAD_BUCKETS,
+            registry=target,
+        )
+        self.swaps = Counter(
+            "ferryman_model_swaps", "Times a served alias moved to another version.", ["model"],
+            registry=target,
+        )  # fmt: skip
+        self.serving = Gauge(
+            "ferryman_serving_version",
+            "The version answering for each served model.",
+            ["model"],
+            registry=target,
+            multiprocess_mode="max",
+        )
+        if self.multiprocess:
+            prom_multiprocess.MultiProcessCollector(self.registry)
+
+    def observe(
+        self, model: str, version: str, endpoint: str, status: int, seconds: float, rows: int
+    ) -> None:
+        code = str(status)
+        self.requests.labels(model, version, endpoint, code).inc()
+        self.latency.labels(model, version, endpoint, code).observe(seconds)
+        if rows:
+            self.rows.labels(model, version).inc(rows)
+
+    def error(self, model: str, version: str, endpoint: str, kind: str) -> None:
+        self.errors.labels(model, version, endpoint, kind).inc()
+
+    def batch(self, served: ServedVersion, rows: int) -> None:
+        self.batch_rows.labels(served.name, str(served.number)).observe(rows)
+
+    def loaded(self, served: ServedVersion) -> None:
+        self.load_seconds.labels(served.name, str(served.number)).observe(served.load_seconds)
+
+    def swapped(self, name: str, old: int | None, new: int) -> None:
+        del old
+        self.swaps.labels(name).inc()
+        self.serving.labels(name).set(new)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

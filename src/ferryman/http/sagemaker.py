@@ -1,0 +1,145 @@
+"""SageMaker's hosting contract: ``GET /ping`` and ``POST /invocations`` for the default model.
+
+The default model is ``--sagemaker-model`` or, when the server serves exactly one, that one.
+Invocations take JSON (records, one record, or ``{"instances": [...]}`` with rows as objects or
+as lists in signature order) or CSV (with or without a header row), and answer JSON, or CSV
+when the caller's Accept asks for ``text/csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ferryman.core.refs import ModelRef
+from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
+from ferryman.http.bodies import (
+    CSV_TYPES,
+    is_json_type,
+    media_type,
+    parse_json,
+    read_body,
+    records_from_csv,
+    records_from_json,
+    unsupported_type,
+)
+from ferryman.http.errors import json_response
+from ferryman.http.server_state import Exchange, ServerState
+from ferryman.http.simple import plain, prediction_body
+from ferryman.serving.served import Prediction, ServedVersion
+
+ACCEPTED = ("application/json", "text/csv")
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.ferryman
+    return state
+
+
+def default_model(server: ServerState) -> str:
+    chosen = server.settings.sagemaker_model
+    if chosen is not None:
+        return chosen
+    names = server.pool.names
+    if len(names) == 1:
+        return names[0]
+    if not server.pool.ready:
+        raise UnavailableError("the server is still loading its models; retry shortly")
+    raise ModelNotFoundError(
+        f"/invocations needs one default model but {len(names)} are served "
+        f"({', '.join(names) or 'none'}); start the server with --sagemaker-model NAME"
+    )
+
+
+async def ping(request: Request) -> Response:
+    server = _state(request)
+    try:
+        server.pool.served(default_model(server))
+    except (ModelNotFoundError, UnavailableError):
+        return Response(b"", 503)
+    return Response(b"", 200)
+
+
+async def invocations(request: Request) -> Response:
+    server = _state(request)
+
+    async def answer(exchange: Exchange) -> Response:
+        name = default_model(server)
+        exchange.model = name
+        runner = await server.pool.runner(ModelRef(name, alias=server.pool.settings.alias))
+        exchange.answered_by(runner)
+        served = runner.served
+        kind = media_type(request)
+        body = await read_body(request, server.settings.max_body_size)
+        if is_json_type(kind):
+            records = _json_records(parse_json(body), served)
+        elif kind in CSV_TYPES:
+            records = records_from_csv(body, served.loaded.signature)
+        else:
+            raise unsupported_type(kind or "", ACCEPTED)
+        item = served.codec.encode(records)
+        exchange.rows = item.count
+        result = await runner.predict(item)
+        if "text/csv" in request.headers.get("accept", ""):
+            return Response(_csv(served, result), 200, exchange.headers, media_type="text/csv")
+        return json_response(prediction_body(served, result, exchange), 200, exchange.headers)
+
+    return await server.handle(request, "invocations", answer)
+
+
+def _json_records(document: Any, served: ServedVersion) -> list[Any]:
+    if isinstance(document, dict) and set(document) == {"instances"}:
+        instances = document["instances"]
+        if not isinstance(instances, list):
+            raise RequestError('"instances" must be a list of rows')
+        signature = served.loaded.signature
+        columns = signature.names if signature is not None else []
+        rows: list[Any] = []
+        for i, row in enumerate(instances):
+            if isinstance(row, list):
+                if len(row) != len(columns):
+                    raise RequestError(
+                        f"instance {i} has {len(row)} values; the model takes {len(columns)} "
+                        f"({', '.join(columns)})"
+                    )
+                rows.append(dict(zip(columns, row, strict=True)))
+            else:
+                rows.append(row)
+        return records_from_json({"records": rows})
+    return records_from_json(document)
+
+
+def _csv(served: ServedVersion, result: Prediction) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    labels = plain(result.labels)
+    if result.proba is None:
+        writer.writerows([label] for label in labels)
+    else:
+        for label, proba in zip(labels, result.proba.tolist(), strict=True):
+            writer.writerow([label, *proba])
+    del served
+    return out.getvalue().encode()
+
+
+async def execution_parameters(request: Request) -> Response:
+    server = _state(request)
+    return json_response(
+        {
+            "MaxConcurrentTransforms": 4,
+            "BatchStrategy": "MULTI_RECORD",
+            "MaxPayloadInMB": max(1, server.settings.max_body_size // (1024 * 1024)),
+        }
+    )
+
+
+routes = [
+    Route("/ping", ping, methods=["GET"]),
+    Route("/invocations", invocations, methods=["POST"]),
+    Route("/execution-parameters", execution_parameters, methods=["GET"]),
+]

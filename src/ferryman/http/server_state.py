@@ -1,0 +1,108 @@
+"""What every route shares: the model pool, metrics, limits, and the predict-request frame
+(request id, version headers, timing, error mapping) that all protocols go through."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ferryman.core.refs import ModelRef
+from ferryman.errors import FerrymanError, PredictionError
+from ferryman.http.bodies import request_id
+from ferryman.http.errors import error_response, status_of, v2_error_response
+from ferryman.http.metrics import ServerMetrics
+from ferryman.serving.batching import Runner
+from ferryman.serving.pool import ModelPool
+
+log = logging.getLogger("ferryman.http")
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+REF_CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    max_body_size: int = DEFAULT_MAX_BODY
+    sagemaker_model: str | None = None
+
+
+class Exchange:
+    """One prediction request in flight: its id, the version answering, its headers."""
+
+    __slots__ = ("endpoint", "headers", "model", "request_id", "rows", "started", "version")
+
+    def __init__(self, request: Request, endpoint: str) -> None:
+        self.started = time.perf_counter()
+        self.endpoint = endpoint
+        self.request_id = request_id(request)
+        self.headers = {"x-request-id": self.request_id}
+        self.model = ""
+        self.version = ""
+        self.rows = 0
+
+    def answered_by(self, runner: Runner) -> None:
+        self.model = runner.served.name
+        self.version = str(runner.served.number)
+        self.headers["x-model-version"] = self.version
+
+
+Handler = Callable[[Exchange], Awaitable[Response]]
+
+
+class ServerState:
+    def __init__(
+        self, pool: ModelPool, metrics: ServerMetrics, settings: HttpSettings | None = None
+    ) -> None:
+        self.pool = pool
+        self.metrics = metrics
+        self.settings = settings or HttpSettings()
+        self._refs: dict[str, ModelRef] = {}
+
+    def ref(self, text: str) -> ModelRef:
+        """``text`` parsed as a model reference (parsed once, then remembered)."""
+        ref = self._refs.get(text)
+        if ref is None:
+            ref = ModelRef.parse(text, default_alias=self.pool.settings.alias)
+            if len(self._refs) >= REF_CACHE_SIZE:
+                self._refs.clear()
+            self._refs[text] = ref
+        return ref
+
+    async def handle(
+        self, request: Request, endpoint: str, handler: Handler, v2: bool = False
+    ) -> Response:
+        """Run ``handler`` inside the shared frame: every answer, good or bad, carries the
+        request id (and the version once known), is timed and counted; errors become the
+        protocol's JSON error with the table's status, never a traceback."""
+        exchange = Exchange(request, endpoint)
+        try:
+            response = await handler(exchange)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            response = self._failure(exc, exchange, v2)
+        self.metrics.observe(
+            exchange.model or "-",
+            exchange.version or "-",
+            endpoint,
+            response.status_code,
+            time.perf_counter() - exchange.started,
+            exchange.rows if response.status_code == 200 else 0,
+        )
+        return response
+
+    def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
+        status, kind = status_of(exc)
+        if status >= 500 and not isinstance(exc, FerrymanError):
+            log.error(
+                "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
+            )
+        elif isinstance(exc, PredictionError):
+            log.error("request %s: %s", exchange.request_id, exc, exc_info=exc.__cause__ or exc)
+        self.metrics.error(exchange.model or "-", exchange.version or "-", exchange.endpoint, kind)
+        if v2:
+            return v2_error_response(exc, exchange.request_id, exchange.headers)
+        return error_response(exc, exchange.request_id, exchange.headers)

@@ -1,0 +1,138 @@
+"""The simple JSON API: ``POST /models/{ref}/predict`` and friends, for people who curl."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ferryman.http.bodies import (
+    CSV_TYPES,
+    is_json_type,
+    media_type,
+    parse_json,
+    read_body,
+    records_from_csv,
+    records_from_json,
+    unsupported_type,
+)
+from ferryman.http.errors import json_response
+from ferryman.http.server_state import Exchange, ServerState
+from ferryman.serving.batching import Runner
+from ferryman.serving.served import Prediction, ServedVersion
+
+ACCEPTED = ("application/json", "text/csv")
+
+
+def state_of(request: Request) -> ServerState:
+    state: ServerState = request.app.state.ferryman
+    return state
+
+
+async def predict(request: Request) -> Response:
+    server = state_of(request)
+
+    async def answer(exchange: Exchange) -> Response:
+        ref = server.ref(request.path_params["ref"])
+        exchange.model = ref.name
+        runner = await server.pool.runner(ref)
+        exchange.answered_by(runner)
+        result = await predict_body(server, request, runner, exchange)
+        return json_response(
+            prediction_body(runner.served, result, exchange), 200, exchange.headers
+        )
+
+    return await server.handle(request, "predict", answer)
+
+
+async def predict_body(
+    server: ServerState, request: Request, runner: Runner, exchange: Exchange
+) -> Prediction:
+    """Read a JSON or CSV body of records, check it and predict (shared with SageMaker)."""
+    kind = media_type(request)
+    body = await read_body(request, server.settings.max_body_size)
+    if is_json_type(kind):
+        records = records_from_json(parse_json(body))
+    elif kind in CSV_TYPES:
+        records = records_from_csv(body, runner.served.loaded.signature)  # type: ignore[assignment]
+    else:
+        raise unsupported_type(kind or "", ACCEPTED)
+    item = runner.served.codec.encode(records)
+    exchange.rows = item.count
+    return await runner.predict(item)
+
+
+def prediction_body(
+    served: ServedVersion, result: Prediction, exchange: Exchange
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": served.name,
+        "version": served.number,
+        "request_id": exchange.request_id,
+        "predictions": plain(result.labels),
+    }
+    if result.proba is not None and served.classes is not None:
+        body["classes"] = list(served.classes)
+        body["probabilities"] = result.proba.tolist()
+    return body
+
+
+def plain(values: np.ndarray) -> list[Any]:
+    """JSON-ready values; NaN and infinity (a regressor's odd answer) become null."""
+    out = values.tolist()
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        return [v if np.isfinite(v) else None for v in out]
+    return (
+        [v.item() if isinstance(v, np.generic) else v for v in out]
+        if values.dtype == object
+        else out
+    )
+
+
+async def list_models(request: Request) -> Response:
+    server = state_of(request)
+    models = [
+        describe(served, server.pool.settings.alias) for served in server.pool.current().values()
+    ]
+    return json_response({"models": models})
+
+
+async def show_model(request: Request) -> Response:
+    server = state_of(request)
+
+    async def answer(exchange: Exchange) -> Response:
+        ref = server.ref(request.path_params["ref"])
+        exchange.model = ref.name
+        runner = await server.pool.runner(ref)
+        exchange.answered_by(runner)
+        return json_response(
+            describe(runner.served, server.pool.settings.alias), 200, exchange.headers
+        )
+
+    return await server.handle(request, "metadata", answer)
+
+
+def describe(served: ServedVersion, alias: str) -> dict[str, Any]:
+    version = served.version
+    signature = served.loaded.signature
+    return {
+        "name": served.name,
+        "version": served.number,
+        "alias": alias,
+        "flavor": version.flavor,
+        "output": version.output.to_dict(),
+        "signature": signature.to_dict() if signature is not None else None,
+        "metrics": version.metrics,
+        "artifact_sha256": version.artifact_sha256,
+        "created_at": version.created_at.isoformat(),
+    }
+
+
+routes = [
+    Route("/models", list_models, methods=["GET"]),
+    Route("/models/{ref:path}/predict", predict, methods=["POST"]),
+    Route("/models/{ref:path}", show_model, methods=["GET"]),
+]

@@ -1,0 +1,164 @@
+"""Micro-batching: concurrent requests for one version answered by one vectorised call.
+
+Requests queue up while the model is busy; the worker takes everything waiting (up to
+``max_batch`` rows), waits at most ``max_wait`` for more, predicts once and gives each caller
+its own rows. With no concurrency a request waits for nothing but its own prediction. A model
+fast enough to run inline runs on the event loop; a slower one runs in the version's own
+thread so the loop keeps reading requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ferryman.errors import OverloadedError, PredictionError
+from ferryman.serving.codec import ModelInput
+from ferryman.serving.served import Prediction, ServedVersion
+
+log = logging.getLogger("ferryman.serving")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    enabled: bool = True
+    max_batch: int = 64
+    max_wait: float = 0.0005
+    max_queue: int = 4096
+
+
+BatchObserver = Callable[[ServedVersion, int], None]
+
+
+class _Waiting:
+    __slots__ = ("future", "item")
+
+    def __init__(self, item: ModelInput, future: asyncio.Future[Prediction]) -> None:
+        self.item = item
+        self.future = future
+
+
+class Runner:
+    """Runs predictions for one served version, batched or one request at a time."""
+
+    def __init__(
+        self,
+        served: ServedVersion,
+        settings: BatchSettings,
+        on_batch: BatchObserver | None = None,
+    ) -> None:
+        self.served = served
+        self.settings = settings
+        self._on_batch = on_batch
+        self._queue: deque[_Waiting] = deque()
+        self._queued_rows = 0
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._closing = False
+        self._closed = False
+
+    async def predict(self, item: ModelInput) -> Prediction:
+        """The prediction for one request's rows."""
+        if self._closed or not self.settings.enabled or item.count >= self.settings.max_batch:
+            return (await self._call([item]))[0]
+        if self._queued_rows + item.count > self.settings.max_queue:
+            raise OverloadedError(
+                f"model {self.served.version.ref} has {self._queued_rows} rows waiting; "
+                "retry shortly"
+            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Prediction] = loop.create_future()
+        self._queue.append(_Waiting(item, future))
+        self._queued_rows += item.count
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._task = loop.create_task(self._work(), name=f"batch {self.served.version.ref}")
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return await future
+
+    async def _call(self, items: list[ModelInput]) -> list[Prediction]:
+        if self._on_batch is not None:
+            self._on_batch(self.served, sum(i.count for i in items))
+        if self.served.inline:
+            return self.served.run(items)
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"model-{self.served.name}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self.served.run, items)
+
+    async def _work(self) -> None:
+        assert self._wakeup is not None
+        wakeup = self._wakeup
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                wakeup.clear()
+                await wakeup.wait()
+                continue
+            await asyncio.sleep(0)  # let requests read in the same loop turn join
+            batch = self._take()
+            if self._queued_rows < self.settings.max_batch - batch_rows(batch) and (
+                self.settings.max_wait > 0
+            ):
+                await asyncio.sleep(self.settings.max_wait)
+                batch.extend(self._take(self.settings.max_batch - batch_rows(batch)))
+            await self._answer(batch)
+
+    def _take(self, limit: int | None = None) -> list[_Waiting]:
+        room = self.settings.max_batch if limit is None else limit
+        batch: list[_Waiting] = []
+        while self._queue and (not batch or self._queue[0].item.count <= room):
+            waiting = self._queue.popleft()
+            self._queued_rows -= waiting.item.count
+            room -= waiting.item.count
+            batch.append(waiting)
+        return batch
+
+    async def _answer(self, batch: list[_Waiting]) -> None:
+        live = [w for w in batch if not w.future.done()]  # a caller may have gone away
+        if not live:
+            return
+        try:
+            results = await self._call([w.item for w in live])
+        except PredictionError as exc:
+            if len(live) == 1:
+                live[0].future.set_exception(exc)
+                return
+            # one caller's rows may be what the model chokes on: answer each on its own
+            for waiting in live:
+                await self._answer([waiting])
+            return
+        except Exception as exc:
+            log.exception("batch for %s failed", self.served.version.ref)
+            for waiting in live:
+                if not waiting.future.done():
+                    waiting.future.set_exception(exc)
+            return
+        for waiting, result in zip(live, results, strict=True):
+            if not waiting.future.done():
+                waiting.future.set_result(result)
+
+    async def close(self) -> None:
+        """Answer everything queued, then stop the worker and its thread."""
+        self._closing = True
+        if self._task is not None:
+            assert self._wakeup is not None
+            self._wakeup.set()
+            await self._task
+        self._closed = True
+        while self._queue:  # queued after the worker left
+            await self._answer(self._take())
+        if self._thread is not None:  # running calls finish; a late one gets a new thread
+            self._thread.shutdown(wait=False)
+            self._thread = None
+
+
+def batch_rows(batch: list[_Waiting]) -> int:
+    return sum(w.item.count for w in batch)

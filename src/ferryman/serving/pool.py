@@ -1,0 +1,301 @@
+"""The models a server answers for, kept current as their aliases move.
+
+Each served model name has one current version. A watcher polls the registry; when the alias
+points elsewhere it loads and warms the new version beside the old one, then swaps the
+reference in one assignment: a request sees the old version or the new one, never a half-made
+one. The old version's queued requests are still answered by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ferryman.core.records import ModelVersion
+from ferryman.core.refs import LATEST, ModelRef
+from ferryman.errors import (
+    AliasNotFoundError,
+    ConfigError,
+    FerrymanError,
+    ModelNotFoundError,
+    NotFoundError,
+    UnavailableError,
+)
+from ferryman.registry import Registry
+from ferryman.serving.batching import BatchSettings, Runner
+from ferryman.serving.served import ServedVersion
+
+log = logging.getLogger("ferryman.serving")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """What to serve and how. ``models`` None means every model that has ``alias``."""
+
+    alias: str = "production"
+    models: tuple[str, ...] | None = None
+    poll_interval: float = 1.0
+    extra_versions: int = 4
+    batching: BatchSettings = field(default_factory=BatchSettings)
+
+
+@dataclass
+class PoolEvents:
+    """Hooks the HTTP layer uses for metrics and logs (all optional)."""
+
+    loaded: Callable[[ServedVersion], None] | None = None
+    swapped: Callable[[str, int | None, int], None] | None = None
+    batch: Callable[[ServedVersion, int], None] | None = None
+
+
+class ModelPool:
+    """Served models by name; ``runner(ref)`` answers which version handles a request."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: PoolSettings | None = None,
+        events: PoolEvents | None = None,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings or PoolSettings()
+        self.events = events or PoolEvents()
+        self._current: dict[str, Runner] = {}
+        self._extra: OrderedDict[tuple[str, int], Runner] = OrderedDict()
+        self._aliases: dict[tuple[str, str], tuple[float, int]] = {}
+        self._loading: dict[tuple[str, int], asyncio.Future[Runner]] = {}
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="registry")
+        self._watcher: asyncio.Task[None] | None = None
+        self._retired: set[asyncio.Task[None]] = set()
+        self.ready = False
+        self.started_at = time.time()
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load and warm every served model, then watch their aliases."""
+        names = await self._call(self._wanted_names, strict=True)
+        for name in names:
+            version = await self._call(self._resolve_alias, name)
+            runner = await self._load(version)
+            self._current[name] = runner
+            log.info("serving %s as %s@%s", version.ref, name, self.settings.alias)
+        self.ready = True
+        if self.settings.poll_interval > 0:
+            self._watcher = asyncio.create_task(self._watch(), name="alias watcher")
+
+    async def stop(self) -> None:
+        """Stop watching and answer what is queued."""
+        self.ready = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        runners = [*self._current.values(), *self._extra.values()]
+        for runner in runners:
+            await runner.close()
+        for task in list(self._retired):
+            await task
+        self._db.shutdown(wait=True)
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, lambda: fn(*args, **kwargs))
+
+    # -- what is served -------------------------------------------------------------------
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._current)
+
+    def current(self) -> dict[str, ServedVersion]:
+        return {name: runner.served for name, runner in sorted(self._current.items())}
+
+    def served(self, name: str) -> ServedVersion:
+        return self._runner_by_name(name).served
+
+    def _runner_by_name(self, name: str) -> Runner:
+        runner = self._current.get(name)
+        if runner is not None:
+            return runner
+        if not self.ready:
+            raise UnavailableError("the server is still loading its models; retry shortly")
+        served = ", ".join(self.names) or "none"
+        raise ModelNotFoundError(f"model {name!r} is not served here (served: {served})")
+
+    async def runner(self, ref: ModelRef) -> Runner:
+        """The runner answering ``ref``: the current version for the serving alias, any other
+        version or alias of a served model loaded on first use (and kept a while)."""
+        current = self._runner_by_name(ref.name)
+        if ref.version is None and ref.alias in (self.settings.alias, None):
+            return current
+        number = ref.version
+        if number is None:
+            assert ref.alias is not None
+            number = await self._alias_number(ref.name, ref.alias)
+        if number == current.served.number:
+            return current
+        key = (ref.name, number)
+        extra = self._extra.get(key)
+        if extra is not None:
+            self._extra.move_to_end(key)
+            return extra
+        return await self._load_extra(key)
+
+    async def _alias_number(self, name: str, alias: str) -> int:
+        key = (name, alias)
+        cached = self._aliases.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < max(self.settings.poll_interval, 0.1):
+            return cached[1]
+        ref = ModelRef(name, alias=alias)
+        version = await self._call(self.registry.resolve, ref)
+        self._aliases[key] = (now, version.version)
+        return version.version
+
+    async def _load_extra(self, key: tuple[str, int]) -> Runner:
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Runner] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            version = await self._call(self.registry.resolve, ModelRef(key[0], version=key[1]))
+            runner = await self._load(version)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here; waiters get it too
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(runner)
+        self._extra[key] = runner
+        while len(self._extra) > self.settings.extra_versions:
+            _, old = self._extra.popitem(last=False)
+            self._retire(old)
+        return runner
+
+    # -- loading and swapping -------------------------------------------------------------
+
+    def _wanted_names(self, strict: bool = False) -> list[str]:
+        alias = self.settings.alias
+        if self.settings.models is not None:
+            if strict:
+                for name in self.settings.models:
+                    self._check_servable(name)
+            return list(self.settings.models)
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page = self.registry.list_models(alias=alias, limit=500, page_token=token)
+            names.extend(m.name for m in page.items)
+            token = page.next_page_token
+            if not token:
+                return names
+
+    def _check_servable(self, name: str) -> None:
+        try:
+            self._resolve_alias(name)
+        except ModelNotFoundError as exc:
+            raise ConfigError(f"cannot serve {name!r}: {exc}") from exc
+        except AliasNotFoundError as exc:
+            raise ConfigError(
+                f"cannot serve {name!r}: it has no {self.settings.alias!r} alias; set one with "
+                f"`ferryman alias set {name} {self.settings.alias} VERSION` or pass --alias"
+            ) from exc
+
+    def _resolve_alias(self, name: str) -> ModelVersion:
+        alias = self.settings.alias
+        ref = ModelRef(name, alias=alias) if alias != LATEST else ModelRef(name, alias=LATEST)
+        return self.registry.resolve(ref)
+
+    def _build(self, version: ModelVersion) -> ServedVersion:
+        """Load and warm a version (runs in the registry thread)."""
+        started = time.perf_counter()
+        loaded = self.registry.load(ModelRef(version.model, version=version.version))
+        served = ServedVersion(loaded)
+        try:
+            example = self.registry.reference_sample(
+                ModelRef(version.model, version=version.version)
+            )
+        except FerrymanError as exc:
+            log.warning("%s: no example rows to warm with (%s)", version.ref, exc)
+            example = None
+        served.warm(example)
+        served.load_seconds = time.perf_counter() - started
+        return served
+
+    async def _load(self, version: ModelVersion) -> Runner:
+        served = await self._call(self._build, version)
+        if self.events.loaded is not None:
+            self.events.loaded(served)
+        return Runner(served, self.settings.batching, self.events.batch)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checking the registry for alias moves failed; retrying")
+
+    async def refresh(self) -> list[str]:
+        """Look for alias moves (and new models when serving all) now; swap what moved.
+        Returns the names swapped or added."""
+        changed: list[str] = []
+        names = list(self._current)
+        if self.settings.models is None:
+            wanted = await self._call(self._wanted_names)
+            names.extend(n for n in wanted if n not in self._current)
+        for name in names:
+            try:
+                version = await self._call(self._resolve_alias, name)
+            except NotFoundError as exc:
+                if name in self._current:  # keep answering with what we have
+                    log.warning(
+                        "%s: %s; still serving version %s",
+                        name,
+                        exc,
+                        self._current[name].served.number,
+                    )
+                continue
+            current = self._current.get(name)
+            if current is not None and current.served.number == version.version:
+                continue
+            try:
+                runner = await self._load(version)
+            except FerrymanError as exc:
+                log.error(
+                    "cannot load %s, still serving the previous version: %s", version.ref, exc
+                )
+                continue
+            self._current[name] = runner  # the swap: one reference assignment
+            old = current.served.number if current is not None else None
+            log.info(
+                "%s@%s moved: now serving version %s (was %s)",
+                name,
+                self.settings.alias,
+                version.version,
+                old,
+            )
+            if self.events.swapped is not None:
+                self.events.swapped(name, old, version.version)
+            if current is not None:
+                self._retire(current)
+            changed.append(name)
+        return changed
+
+    def _retire(self, runner: Runner) -> None:
+        task = asyncio.create_task(runner.close())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)

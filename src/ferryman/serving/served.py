@@ -1,0 +1,218 @@
+"""One model version made ready to serve: checked, warmed, and told how to run fastest."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferryman.core.records import ModelVersion
+from ferryman.errors import InvalidInputError, PredictionError
+from ferryman.flavors import ArrayPredictor
+from ferryman.registry import LoadedModel
+from ferryman.serving.codec import ModelInput, RowCodec
+
+log = logging.getLogger("ferryman.serving")
+
+WARMUP_ROWS = 8
+# A model slower than this per call runs in a thread, so the event loop keeps accepting requests.
+INLINE_LIMIT_SECONDS = 0.002
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Answers for the rows of one request: labels (or numbers) and class probabilities."""
+
+    labels: np.ndarray
+    proba: np.ndarray | None
+
+
+class ServedVersion:
+    """A loaded version plus what warm-up learned about it.
+
+    ``run`` takes the checked inputs of several requests, predicts them in one call and hands
+    each its own rows back.
+    """
+
+    def __init__(self, loaded: LoadedModel, load_seconds: float = 0.0) -> None:
+        self.loaded = loaded
+        self.version: ModelVersion = loaded.version
+        self.load_seconds = load_seconds
+        signature = loaded.signature
+        columns = tuple(signature.names) if signature else ()
+        self._array: ArrayPredictor | None = (
+            loaded.predictor.array_predictor(columns) if columns else None
+        )
+        self.codec = RowCodec(loaded, use_arrays=self._array is not None)
+        self.classes = loaded.classes
+        self._labels_from_proba = False
+        self.inline = True
+        self.warm_seconds = 0.0
+        self.warmed = False
+
+    @property
+    def name(self) -> str:
+        return self.version.model
+
+    @property
+    def number(self) -> int:
+        return self.version.version
+
+    @property
+    def fast_path(self) -> bool:
+        return self.codec.fast
+
+    def __repr__(self) -> str:
+        return f"<ServedVersion {self.version.ref} fast={self.fast_path} inline={self.inline}>"
+
+    # -- warm-up --------------------------------------------------------------------------
+
+    def warm(self, example: pd.DataFrame | None) -> None:
+        """Predict on ``example`` (training rows) both ways and keep the fastest way that
+        answers the same. Raises PredictionError if the model cannot predict at all."""
+        started = time.perf_counter()
+        if example is None or example.empty:
+            self._disable_arrays("no example rows to check the array path against")
+            self.warmed = True
+            return
+        example = example.head(WARMUP_ROWS)
+        target = self.version.output.target
+        if target is not None and target in example.columns:
+            example = example.drop(columns=[target])
+        frame_input = self.codec.encode(_records(example))
+        if frame_input.rows is not None:  # compare against the DataFrame path
+            reference = self._predict_frame(self.loaded.prepare(example))
+        else:
+            reference = self._predict_frame(frame_input.frame)  # type: ignore[arg-type]
+        if self.codec.fast and frame_input.rows is not None:
+            try:
+                fast = self._predict_rows(frame_input.rows)
+            except Exception as exc:  # noqa: BLE001 - any failure means: use DataFrames
+                self._disable_arrays(f"array input failed ({type(exc).__name__}: {exc})")
+            else:
+                if not _same(fast, reference):
+                    self._disable_arrays("array input answered differently")
+        self._labels_from_proba = self._proba_gives_labels(frame_input)
+        single = self.codec.encode(_records(example.head(1)))
+        tick = time.perf_counter()
+        for _ in range(3):
+            self.run([single])
+        per_call = (time.perf_counter() - tick) / 3
+        self.inline = per_call < INLINE_LIMIT_SECONDS
+        self.warm_seconds = time.perf_counter() - started
+        self.warmed = True
+        log.info(
+            "warmed %s in %.3fs (array path %s, %.2f ms per call, %s)",
+            self.version.ref,
+            self.warm_seconds,
+            "on" if self.codec.fast else "off",
+            per_call * 1000,
+            "inline" if self.inline else "in a thread",
+        )
+
+    def _disable_arrays(self, why: str) -> None:
+        if self.codec.fast:
+            log.info("%s: DataFrame input (%s)", self.version.ref, why)
+        self._array = None
+        self.codec = RowCodec(self.loaded, use_arrays=False)
+
+    def _proba_gives_labels(self, sample: ModelInput) -> bool:
+        if self.classes is None:
+            return False
+        try:
+            both = self._predict(sample, labels_from_proba=False)
+            derived = self._predict(sample, labels_from_proba=True)
+        except (PredictionError, InvalidInputError):
+            return False
+        return both.proba is not None and _same(both, derived)
+
+    # -- prediction -----------------------------------------------------------------------
+
+    def run(self, inputs: Sequence[ModelInput]) -> list[Prediction]:
+        """Predict the inputs of several requests in one call; one Prediction per input."""
+        merged = _merge(inputs) if len(inputs) > 1 else None
+        if merged is None:  # one request, or array and DataFrame inputs mixed
+            return [self._predict(item, self._labels_from_proba) for item in inputs]
+        whole = self._predict(merged, self._labels_from_proba)
+        out = []
+        start = 0
+        for item in inputs:
+            stop = start + item.count
+            proba = whole.proba[start:stop] if whole.proba is not None else None
+            out.append(Prediction(whole.labels[start:stop], proba))
+            start = stop
+        return out
+
+    def _predict(self, item: ModelInput, labels_from_proba: bool) -> Prediction:
+        if item.count == 0:
+            width = len(self.classes) if self.classes is not None else 0
+            empty = np.empty(0, dtype=object if self.classes is not None else float)
+            return Prediction(empty, np.empty((0, width)) if self.classes is not None else None)
+        if item.rows is not None:
+            return self._guarded(self._predict_rows, item.rows, labels_from_proba)
+        assert item.frame is not None
+        return self._guarded(self._predict_frame, item.frame, labels_from_proba)
+
+    def _guarded(self, method: Any, data: Any, labels_from_proba: bool) -> Prediction:
+        try:
+            result: Prediction = method(data, labels_from_proba)
+            return result
+        except (InvalidInputError, PredictionError):
+            raise
+        except Exception as exc:
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise PredictionError(f"model {self.version.ref} failed to predict: {first}") from exc
+
+    def _predict_rows(self, rows: np.ndarray, labels_from_proba: bool = False) -> Prediction:
+        array = self._array
+        assert array is not None
+        proba = array.predict_proba(rows) if self.classes is not None else None
+        if labels_from_proba and proba is not None:
+            labels = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+        else:
+            labels = array.predict(rows)
+        return Prediction(np.asarray(labels), proba)
+
+    def _predict_frame(self, frame: pd.DataFrame, labels_from_proba: bool = False) -> Prediction:
+        predictor = self.loaded.predictor
+        proba = predictor.predict_proba(frame) if self.classes is not None else None
+        if labels_from_proba and proba is not None:
+            labels = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+        else:
+            labels = predictor.predict(frame)
+        return Prediction(np.asarray(labels), proba)
+
+
+def _merge(inputs: Sequence[ModelInput]) -> ModelInput | None:
+    count = sum(i.count for i in inputs)
+    arrays = [i.rows for i in inputs if i.rows is not None]
+    if len(arrays) == len(inputs):
+        return ModelInput(count, rows=np.concatenate(arrays))
+    frames = [i.frame for i in inputs if i.frame is not None]
+    if len(frames) == len(inputs):
+        return ModelInput(count, frame=pd.concat(frames, ignore_index=True))
+    return None
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _same(a: Prediction, b: Prediction) -> bool:
+    if len(a.labels) != len(b.labels) or (a.proba is None) != (b.proba is None):
+        return False
+    numeric = a.labels.dtype.kind in "iuf" and b.labels.dtype.kind in "iuf"
+    if numeric:
+        if not np.allclose(a.labels, b.labels, rtol=1e-9, atol=1e-12):
+            return False
+    elif list(a.labels) != list(b.labels):
+        return False
+    if a.proba is None or b.proba is None:
+        return True
+    return bool(np.allclose(a.proba, b.proba, rtol=1e-9, atol=1e-12))
