@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from starlette.routing import Route
 
 from ferryman.cli import app
 from ferryman.config import Settings
+from ferryman.http import openapi, sagemaker, simple, v2
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -35,4 +37,27 @@ def test_every_cli_command_is_in_docs_cli() -> None:
 def test_every_setting_is_in_docs_configuration() -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [name for name in Settings.model_fields if f"`{name}`" not in text]
+    assert missing == []
+
+
+def test_every_http_route_is_in_docs_serving() -> None:
+    text = (DOCS / "serving.md").read_text()
+    paths = {
+        route.path.replace(":path", "")
+        for module in (simple, v2, sagemaker, openapi)
+        for route in module.routes
+        if isinstance(route, Route)
+    }
+    paths.add("/metrics")
+    assert len(paths) >= 18
+    missing = sorted(p for p in paths if f" {p}`" not in text)
+    assert missing == []
+
+
+def test_every_serve_option_is_in_docs_serving() -> None:
+    text = (DOCS / "serving.md").read_text()
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    options = [opt for param in serve.params for opt in param.opts if opt.startswith("--")]
+    assert "--port" in options
+    missing = [opt for opt in options if f"`{opt}" not in text]
     assert missing == []
