@@ -13,6 +13,8 @@ from ferryman.cli.context import CliState, FerrymanGroup, state
 from ferryman.cli.history import history
 from ferryman.cli.output import console, table
 from ferryman.cli.register import predict, register
+from ferryman.cli.score import score
+from ferryman.cli.serve import serve
 from ferryman.flavors import catalog
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app.add_typer(versions.app, name="versions")
 app.add_typer(aliases.app, name="alias")
 app.command("register")(register)
 app.command("predict")(predict)
+app.command("serve")(serve)
+app.command("score")(score)
 app.command("rollback")(aliases.rollback)
 app.command("history")(history)
 

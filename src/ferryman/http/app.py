@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pyarrow
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -81,6 +82,8 @@ class ServeOptions:
 def create_app(registry: Registry, options: ServeOptions | None = None) -> Starlette:
     """The server for ``registry``; models load (and warm) when the app starts up."""
     options = options or ServeOptions()
+    # Arrow's own allocator keeps freed memory; the system one gives it back (see settle_memory)
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     metrics = ServerMetrics()
     events = PoolEvents(loaded=metrics.loaded, swapped=metrics.swapped, batch=metrics.batch)
     pool = ModelPool(registry, options.pool_settings(), events)

@@ -295,14 +295,20 @@ class Registry:
         raw = self.store.get_profile(version.model, version.version)
         return DataProfile.from_dict(raw) if raw else None
 
-    def reference_sample(self, ref: str | ModelRef) -> pd.DataFrame | None:
-        """The sample of training rows kept with a version (None without training data)."""
+    def reference_sample(self, ref: str | ModelRef, rows: int | None = None) -> pd.DataFrame | None:
+        """The sample of training rows kept with a version (None without training data);
+        ``rows`` reads only the first rows (serving warms up on a few)."""
         profile = self.profile(ref)
         if profile is None or profile.sample_sha256 is None:
             return None
         path = self.artifacts.local_path(profile.sample_sha256, profile.sample_size)
         try:
-            return pq.read_table(path).to_pandas()
+            if rows is None:
+                return pq.read_table(path).to_pandas()
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+            if first is None:
+                return None
+            return pa.Table.from_batches([first]).to_pandas()
         except pa.ArrowException as exc:
             raise ArtifactError(f"the reference sample of {ref} cannot be read: {exc}") from exc
 

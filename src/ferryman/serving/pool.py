@@ -30,7 +30,7 @@ from ferryman.errors import (
 )
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings, Runner
-from ferryman.serving.served import ServedVersion
+from ferryman.serving.served import WARMUP_ROWS, ServedVersion
 
 log = logging.getLogger("ferryman.serving")
 T = TypeVar("T")
@@ -224,7 +224,7 @@ class ModelPool:
         served = ServedVersion(loaded)
         try:
             example = self.registry.reference_sample(
-                ModelRef(version.model, version=version.version)
+                ModelRef(version.model, version=version.version), rows=WARMUP_ROWS
             )
         except FerrymanError as exc:
             log.warning("%s: no example rows to warm with (%s)", version.ref, exc)

@@ -1,0 +1,123 @@
+"""``ferryman score``: a file scored in chunks, rejects beside it, a one-line summary."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cli_support import FEATURES, INPUT_ROWS, TARGET, Cli
+
+
+@pytest.fixture
+def registered(run: Cli, skops_file: Path, train_csv: Path) -> str:
+    run.ok("register", skops_file, "--name", "m", "--train-data", train_csv, "--target", TARGET)
+    return "m/1"
+
+
+def test_score_writes_predictions_and_prints_a_summary(
+    run: Cli, registered: str, input_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "scores.parquet"
+
+    result = run.ok("score", registered, input_csv, "-o", out)
+
+    line = result.stdout.strip()
+    assert line.startswith(f"scored {INPUT_ROWS} rows with m/1 into {out} (")
+    assert line.endswith(" rows/s)")
+    assert "rejected" not in line
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    table = pd.read_parquet(out)
+    assert list(table.columns) == ["row", "prediction", "proba_0", "proba_1"]
+    assert table["row"].tolist() == list(range(INPUT_ROWS))
+    predicted = pd.read_csv(io.StringIO(run.ok("predict", "m/1", "-i", input_csv).stdout))
+    pd.testing.assert_frame_equal(table.drop(columns="row"), predicted, check_dtype=False)
+
+
+def test_score_rejects_bad_rows_and_still_exits_zero(
+    run: Cli, registered: str, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = frame.head(10).assign(id=[f"k{i}" for i in range(10)]).astype({"x1": object})
+    data.loc[4, "x1"] = "oops"
+    source = tmp_path / "in.csv"
+    data.to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+
+    result = run.ok(
+        "score", registered, source, "--output", out, "--id-column", "id", "--chunk-rows", "3"
+    )
+
+    rejects = tmp_path / "out.rejects.csv"
+    assert result.stdout.strip().endswith(f"; rejected 1 row, with reasons, in {rejects}")
+    assert result.stdout.startswith("scored 9 rows with m/1")
+    table = pd.read_csv(rejects)
+    assert table[["id", "reason"]].to_dict("records") == [
+        {"id": "k4", "reason": "column 'x1': expected float, got str 'oops'"}
+    ]
+    assert pd.read_csv(out)["id"].tolist() == [f"k{i}" for i in range(10) if i != 4]
+
+
+def test_score_quiet_prints_nothing(
+    run: Cli, registered: str, input_parquet: Path, tmp_path: Path
+) -> None:
+    result = run.ok(
+        "score", registered, input_parquet, "-o", tmp_path / "o.dat", "--output-format", "csv", "-q"
+    )
+
+    assert result.stdout == ""
+    assert len(pd.read_csv(tmp_path / "o.dat")) == INPUT_ROWS
+
+
+def test_score_a_missing_column_fails_with_one_line(
+    run: Cli, registered: str, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    frame[FEATURES[1:]].to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+
+    error = run.fails("score", registered, source, "-o", out)
+
+    assert error.startswith(f"error: {source} does not have the columns m/1 takes: missing 'x0'")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere.csv"], "input file nowhere.csv does not exist"),
+        (["{input}", "--id-column", "customer"], "id column 'customer' is not in"),
+    ],
+)
+def test_score_errors_exit_one(
+    run: Cli, registered: str, input_csv: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    args = [a.replace("{input}", str(input_csv)) for a in args]
+
+    error = run.fails("score", registered, *args, "-o", tmp_path / "out.csv")
+
+    assert message in error
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_an_unknown_model_exits_one(run: Cli, input_csv: Path, tmp_path: Path) -> None:
+    error = run.fails("score", "ghost", input_csv, "-o", tmp_path / "out.csv")
+
+    assert "ghost" in error
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing option '--output'"),
+        (["-o", "out.csv", "--chunk-rows", "0"], "--chunk-rows"),
+        (["-o", "out.csv", "--output-format", "json"], "--output-format"),
+    ],
+)
+def test_score_usage_mistakes_exit_two(
+    run: Cli, registered: str, input_csv: Path, args: list[str], message: str
+) -> None:
+    stderr = run.misused("score", registered, input_csv, *args)
+
+    assert message in stderr
+    assert not Path("out.csv").exists()

@@ -1,0 +1,415 @@
+"""Batch scoring: CSV and Parquet in and out in chunks, rejects with reasons, no half files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from ferryman.errors import DataFileError, InvalidInputError
+from ferryman.registry import LoadedModel, Registry
+from ferryman.serving._readers import InputFile
+from ferryman.serving.scoring import ScoreProgress, default_rejects_path, score_file
+
+ROWS = 569  # the breast-cancer data set
+FIRST = "mean radius"
+SECOND = "mean texture"
+
+
+@pytest.fixture
+def model(registry: Registry, cancer_frame: pd.DataFrame, cancer_model: Pipeline) -> LoadedModel:
+    registry.register(cancer_model, "cancer", train_data=cancer_frame, target="target")
+    return registry.load("cancer/1")
+
+
+@pytest.fixture
+def features(cancer_frame: pd.DataFrame) -> pd.DataFrame:
+    return cancer_frame.drop(columns="target")
+
+
+@pytest.fixture
+def with_ids(cancer_frame: pd.DataFrame) -> pd.DataFrame:
+    """The training data as scored in practice: an id column first, the target still there."""
+    ids = pd.Series([f"c{i:04d}" for i in range(len(cancer_frame))], name="customer")
+    return pd.concat([ids, cancer_frame], axis=1)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype={"customer": str})
+    return pd.read_parquet(path)
+
+
+def _leftovers(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [(".csv", ".csv"), (".parquet", ".parquet"), (".csv", ".parquet"), (".parquet", ".csv")],
+)
+def test_scores_every_row_as_the_loaded_model_does(
+    registry: Registry,
+    model: LoadedModel,
+    with_ids: pd.DataFrame,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    source: str,
+    target: str,
+) -> None:
+    data = _write(with_ids, tmp_path / f"in{source}")
+    out = tmp_path / f"out{target}"
+
+    report = score_file(registry, "cancer@latest", data, out, id_column="customer", chunk_rows=100)
+
+    table = _read(out)
+    assert list(table.columns) == ["customer", "prediction", "proba_0", "proba_1"]
+    assert table["customer"].tolist() == with_ids["customer"].tolist()
+    np.testing.assert_allclose(
+        table[["proba_0", "proba_1"]].to_numpy(), model.predict_proba(features), rtol=1e-12
+    )
+    assert table["prediction"].tolist() == model.predict(features).tolist()
+    assert (report.rows_in, report.rows_scored, report.rows_rejected) == (ROWS, ROWS, 0)
+    assert (report.ref, report.output, report.rejects) == ("cancer/1", out, None)
+    assert report.seconds > 0
+    assert not default_rejects_path(out).exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_without_an_id_column_rows_are_numbered_from_zero(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.parquet")
+
+    score_file(registry, "cancer/1", data, tmp_path / "out.parquet", chunk_rows=64)
+
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.schema.field("row").type == pa.int64()
+    assert table.column("row").to_pylist() == list(range(ROWS))
+
+
+def test_ids_are_copied_as_written(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    rows = pd.concat([pd.Series(["007", "010", "7"], name="code"), features.head(3)], axis=1)
+    data = _write(rows, tmp_path / "in.csv")
+
+    score_file(registry, "cancer/1", data, tmp_path / "out.parquet", id_column="code")
+
+    assert pq.read_table(tmp_path / "out.parquet").column("code").to_pylist() == [
+        "007",
+        "010",
+        "7",
+    ]
+
+
+def test_a_saved_pandas_index_is_skipped_unless_named(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    shuffled = features.sample(frac=1.0, random_state=0)  # saved as __index_level_0__
+    shuffled.to_parquet(unnamed := tmp_path / "unnamed.parquet")
+    keyed = features.set_axis([f"k{i}" for i in range(ROWS)]).rename_axis("customer")
+    keyed.to_parquet(named := tmp_path / "named.parquet")
+    assert "__index_level_0__" in pq.read_schema(unnamed).names
+
+    score_file(registry, "cancer/1", unnamed, tmp_path / "a.parquet", chunk_rows=100)
+    score_file(registry, "cancer/1", named, tmp_path / "b.parquet", id_column="customer")
+
+    assert pd.read_parquet(tmp_path / "a.parquet")["row"].tolist() == list(range(ROWS))
+    ids = pd.read_parquet(tmp_path / "b.parquet")["customer"].tolist()
+    assert ids == [f"k{i}" for i in range(ROWS)]
+
+
+def test_rows_that_break_the_signature_are_rejected_with_reasons(
+    registry: Registry,
+    model: LoadedModel,
+    with_ids: pd.DataFrame,
+    features: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    frame = with_ids.astype({FIRST: object, SECOND: object})
+    frame.loc[3, FIRST] = "abc"  # not a number
+    frame.loc[150, SECOND] = None  # null where training had none
+    frame.loc[151, FIRST] = "big"  # two problems in one row
+    frame.loc[151, SECOND] = None
+    frame.loc[568, FIRST] = float("inf")
+    data = _write(frame, tmp_path / "in.csv")
+    out = tmp_path / "scores.csv"
+
+    report = score_file(registry, "cancer@latest", data, out, id_column="customer", chunk_rows=100)
+
+    bad = [3, 150, 151, 568]
+    assert (report.rows_in, report.rows_scored, report.rows_rejected) == (ROWS, ROWS - 4, 4)
+    assert report.rejects == tmp_path / "scores.rejects.csv"
+    rejects = pd.read_csv(report.rejects, dtype=str)
+    assert list(rejects.columns[:2]) == ["customer", "reason"]
+    assert list(rejects.columns[2:]) == [c for c in frame.columns if c != "customer"]
+    assert rejects["customer"].tolist() == [f"c{i:04d}" for i in bad]
+    assert rejects["reason"].tolist() == [
+        "column 'mean radius': expected float, got str 'abc'",
+        "column 'mean texture': null, but training data had no nulls here",
+        "column 'mean radius': expected float, got str 'big'; "
+        "column 'mean texture': null, but training data had no nulls here",
+        "column 'mean radius': infinite",
+    ]
+    assert rejects[FIRST].tolist() == ["abc", str(frame.loc[150, FIRST]), "big", "inf"]
+    table = pd.read_csv(out, dtype={"customer": str})
+    good = [i for i in range(ROWS) if i not in bad]
+    assert table["customer"].tolist() == [f"c{i:04d}" for i in good]
+    np.testing.assert_allclose(
+        table[["proba_0", "proba_1"]].to_numpy(),
+        model.predict_proba(features.iloc[good]),
+        rtol=1e-12,
+    )
+
+
+def test_rejected_rows_keep_their_row_number_in_the_input(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = features.copy()
+    frame.loc[[0, 99, 100, 333], FIRST] = np.nan
+    data = _write(frame, tmp_path / "in.parquet")
+    rejects = tmp_path / "bad" / "rejects.csv"
+    rejects.parent.mkdir()
+
+    report = score_file(
+        registry, "cancer/1", data, tmp_path / "out.parquet", rejects_path=rejects, chunk_rows=50
+    )
+
+    assert report.rejects == rejects
+    assert pd.read_csv(rejects)["row"].tolist() == [0, 99, 100, 333]
+    rows = pq.read_table(tmp_path / "out.parquet").column("row").to_pylist()
+    assert len(rows) == ROWS - 4
+    assert {0, 99, 100, 333}.isdisjoint(rows)
+    assert rows == sorted(rows)
+
+
+def test_a_stale_rejects_file_is_removed_when_no_row_is_rejected(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.csv")
+    stale = tmp_path / "out.rejects.csv"
+    stale.write_text("row,reason\n1,old\n")
+
+    report = score_file(registry, "cancer/1", data, tmp_path / "out.csv")
+
+    assert report.rejects is None
+    assert not stale.exists()
+
+
+def test_a_regressor_answers_one_number_per_row(
+    registry: Registry, cancer_frame: pd.DataFrame, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    train = features.assign(score=cancer_frame["target"] * 10.0)
+    registry.register(
+        Ridge().fit(features, train["score"]), "reg", train_data=train, target="score"
+    )
+    data = _write(train, tmp_path / "in.parquet")
+
+    report = score_file(registry, "reg/1", data, tmp_path / "out.csv", chunk_rows=128)
+
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert list(table.columns) == ["row", "prediction"]
+    np.testing.assert_allclose(
+        table["prediction"], registry.load("reg/1").predict(features), rtol=1e-12
+    )
+    assert report.rows_scored == ROWS
+
+
+def test_text_and_category_columns_stay_text(registry: Registry, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(
+        {
+            "city": rng.choice(["oslo", "bergen", "0047"], size=300),
+            "x": rng.normal(size=300),
+        }
+    )
+    train["y"] = (train["city"] == "oslo") ^ (train["x"] > 0)
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["city"]), remainder="passthrough"),
+        LogisticRegression(),
+    )
+    pipe.fit(train[["city", "x"]], train["y"])
+    registry.register(pipe, "city", train_data=train, target="y")
+    loaded = registry.load("city/1")
+    assert loaded.signature is not None
+    city = loaded.signature.column("city")
+    assert (city.kind, city.categories) == ("string", ("0047", "bergen", "oslo"))
+    data = pd.DataFrame({"city": ["0047", "paris", "oslo", "bergen"], "x": [0.5, 1.0, -1.0, 2.0]})
+    path = _write(data, tmp_path / "in.csv")
+
+    report = score_file(registry, "city/1", path, tmp_path / "out.parquet", chunk_rows=3)
+
+    assert report.rows_rejected == 1
+    rejects = pq.read_table(tmp_path / "out.rejects.parquet").to_pylist()
+    assert rejects[0]["row"] == 1
+    assert rejects[0]["city"] == "paris"
+    assert "'paris' was never seen in training" in rejects[0]["reason"]
+    table = pd.read_parquet(tmp_path / "out.parquet")
+    assert table["row"].tolist() == [0, 2, 3]
+    expected = loaded.predict_proba(data.iloc[[0, 2, 3]])
+    np.testing.assert_allclose(table[["proba_False", "proba_True"]].to_numpy(), expected)
+    assert table["prediction"].tolist() == loaded.predict(data.iloc[[0, 2, 3]]).tolist()
+
+
+def test_a_missing_column_fails_before_any_output_exists(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features.drop(columns=[FIRST, SECOND]).assign(extra=1), tmp_path / "in.csv")
+    out = tmp_path / "out.csv"
+
+    with pytest.raises(InvalidInputError) as caught:
+        score_file(registry, "cancer/1", data, out)
+
+    message = str(caught.value)
+    assert message.startswith(f"{data} does not have the columns cancer/1 takes")
+    assert "missing 'mean radius', 'mean texture'" in message
+    assert "unknown 'extra'" in message
+    assert {p.kind for p in caught.value.problems} == {"missing_column", "unknown_column"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "store"]
+
+
+def test_an_id_column_the_file_lacks_is_refused(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.parquet")
+
+    with pytest.raises(InvalidInputError, match=r"id column 'customer' is not in .*in\.parquet"):
+        score_file(registry, "cancer/1", data, tmp_path / "out.csv", id_column="customer")
+    with pytest.raises(InvalidInputError, match="clash with the output's own 'prediction'"):
+        score_file(
+            registry,
+            "cancer/1",
+            _write(features.assign(prediction=1), tmp_path / "in2.csv"),
+            tmp_path / "out.csv",
+            id_column="prediction",
+        )
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("absent.csv", None, "does not exist"),
+        ("garbage.parquet", b"not parquet at all", "cannot read .* as Parquet"),
+        ("binary.csv", b"\xff\xfe\x00\x81\x00,\xff\n\x80\x81,\x82\n", "cannot read .* as CSV"),
+        ("empty.csv", b"", "is empty: a CSV input needs a header line"),
+        ("data.json", b"{}", "cannot tell the format of .*data.json"),
+    ],
+)
+def test_unreadable_input_is_a_data_file_error_naming_it(
+    registry: Registry,
+    model: LoadedModel,
+    tmp_path: Path,
+    name: str,
+    content: bytes | None,
+    message: str,
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+
+    with pytest.raises(DataFileError, match=message) as caught:
+        score_file(registry, "cancer/1", path, tmp_path / "out.parquet")
+
+    assert name in str(caught.value)
+    assert not (tmp_path / "out.parquet").exists()
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_input_with_no_rows_gives_an_output_with_no_rows(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path, suffix: str
+) -> None:
+    data = _write(features.head(0), tmp_path / f"in{suffix}")
+    out = tmp_path / f"out{suffix}"
+
+    report = score_file(registry, "cancer/1", data, out)
+
+    assert (report.rows_in, report.rows_scored, report.rows_rejected) == (0, 0, 0)
+    table = _read(out)
+    assert list(table.columns) == ["row", "prediction", "proba_0", "proba_1"]
+    assert len(table) == 0
+
+
+def test_a_failure_halfway_leaves_no_output_and_the_old_one_untouched(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.csv")
+    lines = data.read_text().splitlines()
+    lines[400] += ",1,2,3"  # too many fields, well past the first chunks
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.parquet"
+    out.write_bytes(b"yesterday's scores")
+
+    with pytest.raises(DataFileError, match=r"cannot read .*in\.csv as CSV: .*line 401"):
+        score_file(registry, "cancer/1", data, out, chunk_rows=50)
+
+    assert out.read_bytes() == b"yesterday's scores"
+    assert _leftovers(tmp_path) == []
+
+
+def test_the_output_cannot_be_the_input(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.csv")
+
+    with pytest.raises(DataFileError, match="is the input file"):
+        score_file(registry, "cancer/1", data, data)
+
+    assert len(pd.read_csv(data)) == ROWS
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_reader_never_holds_more_than_chunk_rows(
+    features: pd.DataFrame, tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".csv":
+        features.to_csv(path, index=False)
+    else:
+        pq.write_table(pa.Table.from_pandas(features), path, row_group_size=ROWS)
+    source = InputFile(path, suffix.lstrip("."))
+
+    sizes = [len(chunk.frame) for chunk in source.chunks(64)]
+
+    assert max(sizes) <= 64
+    assert sum(sizes) == ROWS
+    assert len(sizes) == -(-ROWS // 64)
+
+
+def test_progress_counts_rows_for_parquet_and_bytes_for_csv(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    parquet: list[ScoreProgress] = []
+    data = _write(features, tmp_path / "in.parquet")
+    score_file(
+        registry, "cancer/1", data, tmp_path / "out.csv", chunk_rows=200, progress=parquet.append
+    )
+    csv: list[ScoreProgress] = []
+    big = _write(pd.concat([features] * 8, ignore_index=True), tmp_path / "big.csv")
+    score_file(registry, "cancer/1", big, tmp_path / "out.csv", chunk_rows=500, progress=csv.append)
+
+    assert [p.rows_done for p in parquet] == [200, 400, ROWS]
+    assert {p.rows_total for p in parquet} == {ROWS}
+    assert [p.rows_done for p in csv] == [*range(500, 8 * ROWS, 500), 8 * ROWS]
+    assert {p.rows_total for p in csv} == {None}
+    done = [p.bytes_done for p in csv]
+    assert done == sorted(done)
+    assert 0 < done[0] < done[-1] == csv[-1].bytes_total == big.stat().st_size
