@@ -15,9 +15,9 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
-from prometheus_client import disable_created_metrics
 from prometheus_client import multiprocess as prom_multiprocess
 
 from ferryman.serving.served import ServedVersion

@@ -41,6 +41,8 @@ class Exchange:
         self.endpoint = endpoint
         self.request_id = request_id(request)
         self.headers = {"x-request-id": self.request_id}
+        # set only once a served model answers: names from request paths never become metric
+        # labels, so junk URLs cannot grow the metrics without bound
         self.model = ""
         self.version = ""
         self.rows = 0

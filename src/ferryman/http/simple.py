@@ -37,7 +37,6 @@ async def predict(request: Request) -> Response:
 
     async def answer(exchange: Exchange) -> Response:
         ref = server.ref(request.path_params["ref"])
-        exchange.model = ref.name
         runner = await server.pool.runner(ref)
         exchange.answered_by(runner)
         result = await predict_body(server, request, runner, exchange)
@@ -105,7 +104,6 @@ async def show_model(request: Request) -> Response:
 
     async def answer(exchange: Exchange) -> Response:
         ref = server.ref(request.path_params["ref"])
-        exchange.model = ref.name
         runner = await server.pool.runner(ref)
         exchange.answered_by(runner)
         return json_response(

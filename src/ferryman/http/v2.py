@@ -131,7 +131,6 @@ async def infer(request: Request) -> Response:
 
     async def answer(exchange: Exchange) -> Response:
         ref = _ref(request)
-        exchange.model = ref.name
         runner = await server.pool.runner(ref)
         exchange.answered_by(runner)
         body = await read_body(request, server.settings.max_body_size)

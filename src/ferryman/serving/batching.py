@@ -61,6 +61,7 @@ class Runner:
         self._thread: ThreadPoolExecutor | None = None
         self._closing = False
         self._closed = False
+        self._last_batch = 0
 
     async def predict(self, item: ModelInput) -> Prediction:
         """The prediction for one request's rows."""
@@ -104,17 +105,24 @@ class Runner:
                 continue
             await asyncio.sleep(0)  # let requests read in the same loop turn join
             batch = self._take()
-            if self._queued_rows < self.settings.max_batch - batch_rows(batch) and (
+            # Wait for stragglers only under concurrent load (the last batch had company): a
+            # lone request at low traffic is answered at once.
+            if (
                 self.settings.max_wait > 0
+                and self._last_batch > 1
+                and self._queued_rows < self.settings.max_batch - batch_rows(batch)
             ):
                 await asyncio.sleep(self.settings.max_wait)
                 batch.extend(self._take(self.settings.max_batch - batch_rows(batch)))
+            self._last_batch = len(batch)
             await self._answer(batch)
 
     def _take(self, limit: int | None = None) -> list[_Waiting]:
         room = self.settings.max_batch if limit is None else limit
         batch: list[_Waiting] = []
-        while self._queue and (not batch or self._queue[0].item.count <= room):
+        # queued requests are each smaller than max_batch (bigger ones skip the queue), so a
+        # fresh take always gets at least one
+        while self._queue and self._queue[0].item.count <= room:
             waiting = self._queue.popleft()
             self._queued_rows -= waiting.item.count
             room -= waiting.item.count
@@ -127,19 +135,16 @@ class Runner:
             return
         try:
             results = await self._call([w.item for w in live])
-        except PredictionError as exc:
-            if len(live) == 1:
-                live[0].future.set_exception(exc)
-                return
-            # one caller's rows may be what the model chokes on: answer each on its own
-            for waiting in live:
-                await self._answer([waiting])
-            return
         except Exception as exc:
-            log.exception("batch for %s failed", self.served.version.ref)
-            for waiting in live:
-                if not waiting.future.done():
-                    waiting.future.set_exception(exc)
+            if len(live) > 1:
+                # one caller's rows may be what the model chokes on: answer each on its own
+                for waiting in live:
+                    await self._answer([waiting])
+                return
+            if not isinstance(exc, PredictionError):
+                log.error("prediction for %s failed", self.served.version.ref, exc_info=exc)
+            if not live[0].future.done():
+                live[0].future.set_exception(exc)
             return
         for waiting, result in zip(live, results, strict=True):
             if not waiting.future.done():

@@ -19,8 +19,9 @@ from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+# Whole numbers a column takes, as the full check has them: [low, high) so that the float
+# bound (2**63, 2**64) is exact.
+_INT_RANGE = {"int64": (-(2**63), 2**63), "uint64": (0, 2**64)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,11 @@ class RowCodec:
         self._target = loaded.version.output.target
         self.fast = use_arrays and signature is not None and _all_numeric(signature)
         if self.fast and signature is not None:
-            self._integer = [i for i, c in enumerate(signature.columns) if c.kind == "integer"]
+            self._integer = [
+                (i, _INT_RANGE["uint64" if c.dtype.lower().startswith("uint") else "int64"])
+                for i, c in enumerate(signature.columns)
+                if c.kind == "integer"
+            ]
             self._nullable = np.array([c.nullable for c in signature.columns])
             self._any_nullable = bool(self._nullable.any())
 
@@ -58,7 +63,7 @@ class RowCodec:
     def encode_array(self, values: np.ndarray) -> ModelInput:
         """A 2-D array already in signature column order (V2's single tensor)."""
         fits = self.fast and values.ndim == 2 and values.shape[1] == len(self.columns)
-        if fits and values.dtype.kind in "iuf":
+        if fits and values.dtype.kind in "iuf" and self._whole(values):
             rows = values.astype(np.float64, copy=False)
             if self._clean(rows):
                 return ModelInput(len(rows), rows=rows)
@@ -86,19 +91,28 @@ class RowCodec:
             return None
         if target is not None and any(len(r) == width + 1 and target not in r for r in records):
             return None
-        for i in self._integer:
+        for i, (low, high) in self._integer:
             for row in table:
                 value = row[i]
-                if type(value) is float:
-                    if not value.is_integer():
-                        return None
-                elif not _INT64_MIN <= value <= _INT64_MAX:
+                if (type(value) is float and not value.is_integer()) or not low <= value < high:
                     return None
         try:
             rows = np.array(table, dtype=np.float64).reshape(len(table), width)
         except OverflowError:
             return None
         return rows if self._clean(rows) else None
+
+    def _whole(self, values: np.ndarray) -> bool:
+        """Integer columns hold whole numbers within their type's range."""
+        for i, (low, high) in self._integer:
+            column = values[:, i]
+            if column.dtype.kind == "f":
+                finite = np.isfinite(column)
+                if not (np.floor(column[finite]) == column[finite]).all():
+                    return False
+            if len(column) and (column.min() < low or column.max() >= high):
+                return False
+        return True
 
     def _clean(self, rows: np.ndarray) -> bool:
         finite = np.isfinite(rows)

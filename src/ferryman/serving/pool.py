@@ -279,6 +279,9 @@ class ModelPool:
                     "cannot load %s, still serving the previous version: %s", version.ref, exc
                 )
                 continue
+            except Exception:
+                log.exception("cannot load %s, still serving the previous version", version.ref)
+                continue
             self._current[name] = runner  # the swap: one reference assignment
             old = current.served.number if current is not None else None
             log.info(

@@ -85,10 +85,8 @@ class ServedVersion:
         if target is not None and target in example.columns:
             example = example.drop(columns=[target])
         frame_input = self.codec.encode(_records(example))
-        if frame_input.rows is not None:  # compare against the DataFrame path
-            reference = self._predict_frame(self.loaded.prepare(example))
-        else:
-            reference = self._predict_frame(frame_input.frame)  # type: ignore[arg-type]
+        frame = self.loaded.prepare(example) if frame_input.frame is None else frame_input.frame
+        reference = self._guarded(self._predict_frame, frame, False)
         if self.codec.fast and frame_input.rows is not None:
             try:
                 fast = self._predict_rows(frame_input.rows)
@@ -97,6 +95,8 @@ class ServedVersion:
             else:
                 if not _same(fast, reference):
                     self._disable_arrays("array input answered differently")
+        if not self.codec.fast:
+            frame_input = ModelInput(len(frame), frame=frame)
         self._labels_from_proba = self._proba_gives_labels(frame_input)
         single = self.codec.encode(_records(example.head(1)))
         tick = time.perf_counter()
@@ -135,7 +135,12 @@ class ServedVersion:
 
     def run(self, inputs: Sequence[ModelInput]) -> list[Prediction]:
         """Predict the inputs of several requests in one call; one Prediction per input."""
-        merged = _merge(inputs) if len(inputs) > 1 else None
+        try:
+            merged = _merge(inputs) if len(inputs) > 1 else None
+        except (ValueError, TypeError) as exc:  # inputs that do not fit together
+            raise PredictionError(
+                f"model {self.version.ref} cannot batch these inputs: {exc}"
+            ) from exc
         if merged is None:  # one request, or array and DataFrame inputs mixed
             return [self._predict(item, self._labels_from_proba) for item in inputs]
         whole = self._predict(merged, self._labels_from_proba)
