@@ -21,7 +21,9 @@ NAME = "breast-cancer"
 
 
 def call(url: str, body: bytes | None = None, content_type: str | None = None) -> str:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        url, data=body, method="POST" if body is not None else "GET"
+    )
     if content_type:
         request.add_header("Content-Type", content_type)
     try:
@@ -63,23 +65,26 @@ def main() -> None:
     show(
         "simple JSON API",
         f"curl -s {base}/models/{NAME}/predict -H 'Content-Type: application/json' "
-        "-d '{\"records\": [{\"mean radius\": ...}, ...]}'",
+        '-d \'{"records": [{"mean radius": ...}, ...]}\'',
         call(f"{base}/models/{NAME}/predict", body, "application/json"),
     )
     bad = json.dumps({"records": [{**records[0], "mean radius": "large"}]}).encode()
     show(
         "bad input is refused with every problem named (422)",
-        f"curl -s {base}/models/{NAME}/predict -d '{{\"records\": [{{\"mean radius\": \"large\", ...}}]}}'",
+        f"curl -s {base}/models/{NAME}/predict "
+        '-d \'{"records": [{"mean radius": "large", ...}]}\'',
         call(f"{base}/models/{NAME}/predict", bad, "application/json"),
     )
     matrix = [list(r.values()) for r in records]
-    infer = {"id": "demo-1", "inputs": [
-        {"name": "input-0", "shape": [len(matrix), len(matrix[0])], "datatype": "FP64", "data": matrix}
-    ]}  # fmt: skip
+    shape = [len(matrix), len(matrix[0])]
+    infer = {
+        "id": "demo-1",
+        "inputs": [{"name": "input-0", "shape": shape, "datatype": "FP64", "data": matrix}],
+    }
     show(
         "Open Inference Protocol (V2)",
-        f"curl -s {base}/v2/models/{NAME}/infer -d '{{\"id\": \"demo-1\", \"inputs\": "
-        "[{\"name\": \"input-0\", \"shape\": [2, 30], \"datatype\": \"FP64\", \"data\": [[...]]}]}'",
+        f'curl -s {base}/v2/models/{NAME}/infer -d \'{{"id": "demo-1", "inputs": '
+        '[{"name": "input-0", "shape": [2, 30], "datatype": "FP64", "data": [[...]]}]}\'',
         call(f"{base}/v2/models/{NAME}/infer", json.dumps(infer).encode()),
     )
     csv_body = "\n".join(",".join(str(v) for v in row) for row in matrix).encode()
@@ -90,7 +95,11 @@ def main() -> None:
     )
     metrics = call(f"{base}/metrics")
     lines = [line for line in metrics.splitlines() if line.startswith("ferryman_requests_total")]
-    show("Prometheus metrics", f"curl -s {base}/metrics | grep ferryman_requests_total", "\n".join(lines))
+    show(
+        "Prometheus metrics",
+        f"curl -s {base}/metrics | grep ferryman_requests_total",
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from live_server import LiveServer
+
 ROOT = Path(__file__).resolve().parents[2]
 FERRYMAN = Path(sys.executable).with_name("ferryman")
 
@@ -57,3 +59,20 @@ def test_example_registers_promotes_rolls_back_and_predicts(tmp_path: Path) -> N
     lines = out.read_text().splitlines()
     assert lines[0] == "prediction,proba_0,proba_1"
     assert len(lines) == 21
+
+    # the demo ends by serving production and calling it once per protocol
+    server = LiveServer(home, ["--log-level", "warning"]).start()
+    try:
+        called = _run(
+            [sys.executable, str(ROOT / "examples/breast_cancer/call_server.py"), "--port",
+             str(server.port)],
+            home,
+            tmp_path,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert called.returncode == 0, called.stderr
+    answers = [line for line in called.stdout.splitlines() if line[:4] in ("200 ", "422 ")]
+    assert [a[:3] for a in answers] == ["200", "422", "200", "200"]
+    assert '"model_name":"breast-cancer"' in called.stdout
+    assert 'ferryman_requests_total{endpoint="v2_infer",model="breast-cancer"' in called.stdout
