@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 with open(sys.argv[1], "rb") as handle:
-    MODEL = pickle.load(handle)  # the benchmark's own file  # noqa: S301
+    MODEL = pickle.load(handle)  # the benchmark's own file
 COLUMNS = [f"f{i}" for i in range(20)]
 
 

@@ -63,7 +63,8 @@ def wrk(url: str, body: str, duration: int, connections: int = 16) -> dict[str, 
         script.write(LUA.format(body=body))
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
+             url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -172,7 +173,8 @@ def main() -> None:
     print("\nratios (targets from issue 3)")
     print(f"  A throughput ferryman / bare      {a['rps'] / bare_a['rps']:.2f}x  (target >= 0.8)")
     print(
-        f"  A p99 latency ferryman / bare     {a['p99_ms'] / bare_a['p99_ms']:.2f}x  (target <= 1.5)"
+        f"  A p99 latency ferryman / bare     {a['p99_ms'] / bare_a['p99_ms']:.2f}x"
+        "  (target <= 1.5)"
     )
     if not args.skip_rf:
         b, off = results["ferryman B"], results["ferryman B, batching off"]
@@ -189,7 +191,8 @@ def cold_start(env: dict[str, str]) -> None:
     body = {"records": [{f"f{i}": 0.1 for i in range(20)}]}
     began = time.perf_counter()
     proc = subprocess.Popen(
-        [str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", "model-a", "--log-level", "warning"],
+        [str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", "model-a",
+         "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

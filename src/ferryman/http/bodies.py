@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +18,8 @@ from ferryman.errors import RequestError
 from ferryman.http.errors import HttpError
 
 JSON_TYPES = ("application/json", "text/json")
+# an integer literal of 19 digits or more (not part of a decimal or exponent)
+_BIG_INTEGER = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
 CSV_TYPES = ("text/csv", "application/csv")
 MAX_REQUEST_ID = 128
 
@@ -48,7 +52,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or 413 as soon as it is known to pass ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise HttpError(400, f"bad Content-Length header {declared!r}", "bad_request")
         if int(declared) > limit:
             raise _too_large(int(declared), limit)
@@ -75,9 +79,14 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise RequestError("the request body is empty; send a JSON document")
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestError(f"the request body is not valid JSON: {exc}") from exc
+    if _BIG_INTEGER.search(body):
+        # orjson reads integers past 64 bits as floats, rounding them; the standard parser
+        # keeps them exact, so the signature check can refuse them by their real value
+        document = json.loads(body)
+    return document
 
 
 def unsupported_type(kind: str, accepted: Sequence[str]) -> HttpError:

@@ -14,13 +14,16 @@ import orjson
 from starlette.responses import Response
 
 from ferryman.errors import (
+    ConfigError,
     FerrymanError,
+    FlavorError,
     InvalidInputError,
     InvalidReferenceError,
     NotAClassifierError,
     NotFoundError,
     PredictionError,
     RequestError,
+    StoreError,
     UnavailableError,
     UnsupportedError,
 )
@@ -44,6 +47,10 @@ _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnavailableError, 503, "unavailable"),
     (UnsupportedError, 501, "unsupported"),
     (PredictionError, 500, "prediction_failed"),
+    # the server's own storage or model files failing is not the caller's fault
+    (StoreError, 500, "internal"),
+    (FlavorError, 500, "internal"),
+    (ConfigError, 500, "internal"),
 )
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ferryman.core.refs import ModelRef
-from ferryman.errors import FerrymanError, PredictionError
+from ferryman.errors import PredictionError
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
@@ -98,7 +98,7 @@ class ServerState:
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
         status, kind = status_of(exc)
-        if status >= 500 and not isinstance(exc, FerrymanError):
+        if status == 500 and not isinstance(exc, PredictionError):
             log.error(
                 "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
             )

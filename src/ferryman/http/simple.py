@@ -19,7 +19,7 @@ from ferryman.http.bodies import (
     records_from_json,
     unsupported_type,
 )
-from ferryman.http.errors import json_response
+from ferryman.http.errors import HttpError, json_response
 from ferryman.http.server_state import Exchange, ServerState
 from ferryman.serving.batching import Runner
 from ferryman.serving.served import Prediction, ServedVersion
@@ -103,7 +103,12 @@ async def show_model(request: Request) -> Response:
     server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
-        ref = server.ref(request.path_params["ref"])
+        text = request.path_params["ref"]
+        if text.endswith("/predict"):
+            raise HttpError(
+                405, f"GET is not allowed on {request.url.path!r}; use POST", "method_not_allowed"
+            )
+        ref = server.ref(text)
         runner = await server.pool.runner(ref)
         exchange.answered_by(runner)
         return json_response(

@@ -155,7 +155,7 @@ def _split(request: Request, body: bytes) -> tuple[Any, bytes | None]:
     header = request.headers.get(HEADER_LENGTH)
     if header is None:
         return parse_json(body), None
-    if not header.isdigit() or int(header) > len(body):
+    if not (header.isascii() and header.isdigit()) or int(header) > len(body):
         raise RequestError(
             f"{HEADER_LENGTH} is {header!r}; it must be the length of the JSON part "
             f"(the body has {len(body)} bytes)"

@@ -224,13 +224,16 @@ def _from_bytes(name: str, datatype: str, raw: bytes, count: int) -> list[Any]:
     return values
 
 
+_DTYPE_KINDS = {"f": "FP64", "i": "INT64", "u": "UINT64", "b": "BOOL"}
+
+
 def output_tensor(
     name: str, values: np.ndarray, rows: int, binary: bool
 ) -> tuple[dict[str, Any], bytes]:
     """A response output (and its bytes when sent binary)."""
     flat = values.reshape(-1).tolist()
     flat = [v.item() if isinstance(v, np.generic) else v for v in flat]
-    datatype = values_datatype(flat)
+    datatype = _DTYPE_KINDS.get(values.dtype.kind) or values_datatype(flat)
     shape = [rows, *values.shape[1:]]
     if datatype == "BYTES":
         flat = [str(v) for v in flat]
