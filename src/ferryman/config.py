@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(
         default=8, ge=0, description="Loaded models kept in memory per process (0 turns it off)."
     )
+    snapshot_models: bool = Field(
+        default=True,
+        description="Keep signed snapshots of loaded scikit-learn models so later loads (and "
+        "server starts) skip skops' slow import; see docs/registry.md.",
+    )
     record_git: bool = Field(
         default=True, description="Record the git commit of the working folder with each version."
     )

@@ -25,6 +25,8 @@ class Predictor(ABC):
     """A loaded model. Takes a DataFrame whose columns are in signature order."""
 
     classes: tuple[Any, ...] | None = None
+    # True when the object may be kept as a signed pickle snapshot (registry/snapshots.py)
+    snapshot_safe: ClassVar[bool] = False
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:

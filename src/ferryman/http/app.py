@@ -96,7 +96,11 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         started = time.perf_counter()
-        await pool.start()
+        gc.disable()  # loading imports libraries: no garbage worth collecting; on again below
+        try:
+            await pool.start()
+        finally:
+            gc.enable()
         for name, served in pool.current().items():
             metrics.serving.labels(name).set(served.number)
         settle_memory()

@@ -43,6 +43,7 @@ from ferryman.registry.registration import (
     with_target,
     write_sample,
 )
+from ferryman.registry.snapshots import Snapshots
 from ferryman.store import ArtifactStore, MetadataStore, MetricFilter, NewVersion
 
 _METRIC_FILTER = re.compile(r"\s*([A-Za-z0-9._-]+)\s*(<=|>=|!=|==|=|<|>)\s*(\S+)\s*")
@@ -76,6 +77,9 @@ class Registry:
         self.store = MetadataStore(self.settings.resolved_database_url)
         self.artifacts = ArtifactStore(self.settings.resolved_artifact_root)
         self.cache = PredictorCache(self.settings.model_cache_size)
+        self.snapshots = Snapshots(
+            self.settings.home_path / "cache" / "snapshots", self.settings.snapshot_models
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -209,7 +213,9 @@ class Registry:
         )
         version = self.store.insert_version(new, self.actor)
         # The predictor just checked is what a load of this version would build: keep it.
-        self.cache.put(self._cache_key(version, context), predictor)
+        key = self._cache_key(version, context)
+        self.cache.put(key, predictor)
+        self.snapshots.save(key, catalog.get(version.flavor).packages, predictor)
         return version
 
     # --- finding ------------------------------------------------------------------------------
@@ -367,14 +373,19 @@ class Registry:
         key = self._cache_key(version, context)
 
         def load() -> Predictor:
+            snapshot = self.snapshots.load(key, flavor.packages)
+            if snapshot is not None:
+                return snapshot
             path = self.artifacts.local_path(version.artifact_sha256, version.artifact_size)
             if self.artifacts.is_local:
-                return flavor.load(path, context)
-            # remote blobs are downloaded to a cache; load from a copy with the right suffix
-            with scratch_folder() as tmp:
-                local = Path(tmp) / f"model{flavor.file_suffix}"
-                shutil.copyfile(path, local)
-                return flavor.load(local, context)
+                predictor = flavor.load(path, context)
+            else:  # remote blobs are downloaded to a cache; load a copy with the right suffix
+                with scratch_folder() as tmp:
+                    local = Path(tmp) / f"model{flavor.file_suffix}"
+                    shutil.copyfile(path, local)
+                    predictor = flavor.load(local, context)
+            self.snapshots.save(key, flavor.packages, predictor)
+            return predictor
 
         return self.cache.get_or_load(key, load)
 
