@@ -29,6 +29,13 @@ class Predictor(ABC):
     snapshot_safe: ClassVar[bool] = False
 
     @property
+    def labels_follow_proba(self) -> bool:
+        """True when ``predict`` is, by construction, the most probable class of
+        ``predict_proba`` (so serving may compute both in one pass). False when unsure: a
+        tuned threshold or a calibrated SVC answers otherwise near the boundary."""
+        return False
+
+    @property
     def feature_names(self) -> tuple[str, ...] | None:
         """The input columns the model itself knows, in order, if it records them."""
         return None

@@ -65,6 +65,10 @@ class LightGBMPredictor(Predictor):
         raw = self._raw(frame)
         return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
 
+    @property
+    def labels_follow_proba(self) -> bool:
+        return self.classes is not None  # predict is the argmax of these probabilities
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.classes is None:
             return self._raw(frame)

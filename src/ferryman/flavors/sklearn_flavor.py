@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from ferryman.core.signature import OutputSpec
@@ -28,6 +31,18 @@ from ferryman.flavors.base import (
     LoadContext,
     Predictor,
     plain_classes,
+)
+
+# Classifiers whose predict is, in scikit-learn's own code, the class of largest probability
+# (ties included); anything else (tuned thresholds, SVC with Platt scaling, ...) is asked both.
+_ARGMAX_CLASSIFIERS = frozenset(
+    {
+        LogisticRegression,
+        RandomForestClassifier,
+        ExtraTreesClassifier,
+        DecisionTreeClassifier,
+        ExtraTreeClassifier,
+    }
 )
 
 
@@ -63,6 +78,11 @@ class SklearnPredictor(Predictor):
         if not hasattr(self._model, "predict_proba"):
             return None
         return np.asarray(self._model.predict_proba(self._input(frame)))
+
+    @property
+    def labels_follow_proba(self) -> bool:
+        final = self._model[-1] if isinstance(self._model, Pipeline) else self._model
+        return type(final) in _ARGMAX_CLASSIFIERS
 
     def array_predictor(self, columns: tuple[str, ...]) -> ArrayPredictor | None:
         if self._feature_names is not None and tuple(self._feature_names) != columns:

@@ -75,6 +75,10 @@ class XGBoostPredictor(Predictor):
             return np.column_stack([1.0 - raw, raw])
         return raw
 
+    @property
+    def labels_follow_proba(self) -> bool:
+        return self.classes is not None  # predict is the argmax of these probabilities
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self.classes is None:
             return self._raw(frame)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ferryman.core.refs import ModelRef
 from ferryman.http.bodies import (
     CSV_TYPES,
     is_json_type,
@@ -111,14 +112,19 @@ async def show_model(request: Request) -> Response:
         ref = server.ref(text)
         runner = await server.pool.runner(ref)
         exchange.answered_by(runner)
-        return json_response(
-            describe(runner.served, server.pool.settings.alias), 200, exchange.headers
-        )
+        return json_response(describe(runner.served, _alias_of(server, ref)), 200, exchange.headers)
 
     return await server.handle(request, "metadata", answer)
 
 
-def describe(served: ServedVersion, alias: str) -> dict[str, Any]:
+def _alias_of(server: ServerState, ref: ModelRef) -> str | None:
+    """The alias that led to this version: the one asked for, none for a numbered version."""
+    if ref.version is not None:
+        return None
+    return ref.alias or server.pool.settings.alias
+
+
+def describe(served: ServedVersion, alias: str | None) -> dict[str, Any]:
     version = served.version
     signature = served.loaded.signature
     return {

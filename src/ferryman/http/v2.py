@@ -145,7 +145,12 @@ async def infer(request: Request) -> Response:
         exchange.rows = item.count
         result = await runner.predict(item)
         return _response(
-            runner, result, given_id or exchange.request_id, wanted, document, exchange
+            runner,
+            result,
+            given_id if given_id is not None else exchange.request_id,
+            wanted,
+            document,
+            exchange,
         )
 
     return await server.handle(request, "v2_infer", answer, v2=True)

@@ -75,6 +75,8 @@ class ModelPool:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="registry")
         self._watcher: asyncio.Task[None] | None = None
         self._retired: set[asyncio.Task[None]] = set()
+        self._failed: dict[str, int] = {}  # name -> version whose load failed (not retried)
+        self._missing: set[str] = set()  # served names whose alias is gone (warned once)
         self.ready = False
         self.started_at = time.time()
 
@@ -104,7 +106,7 @@ class ModelPool:
             await runner.close()
         for task in list(self._retired):
             await task
-        self._db.shutdown(wait=True)
+        self._db.shutdown(wait=False)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -261,7 +263,8 @@ class ModelPool:
             try:
                 version = await self._call(self._resolve_alias, name)
             except NotFoundError as exc:
-                if name in self._current:  # keep answering with what we have
+                if name in self._current and name not in self._missing:  # say it once
+                    self._missing.add(name)
                     log.warning(
                         "%s: %s; still serving version %s",
                         name,
@@ -269,19 +272,25 @@ class ModelPool:
                         self._current[name].served.number,
                     )
                 continue
+            self._missing.discard(name)
             current = self._current.get(name)
             if current is not None and current.served.number == version.version:
                 continue
+            if self._failed.get(name) == version.version:
+                continue  # tried and failed: wait for the alias to move again
             try:
                 runner = await self._load(version)
             except FerrymanError as exc:
+                self._failed[name] = version.version
                 log.error(
                     "cannot load %s, still serving the previous version: %s", version.ref, exc
                 )
                 continue
             except Exception:
+                self._failed[name] = version.version
                 log.exception("cannot load %s, still serving the previous version", version.ref)
                 continue
+            self._failed.pop(name, None)
             self._current[name] = runner  # the swap: one reference assignment
             old = current.served.number if current is not None else None
             log.info(

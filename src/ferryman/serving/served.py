@@ -51,7 +51,7 @@ class ServedVersion:
         self.codec = RowCodec(loaded, use_arrays=self._array is not None)
         self.classes = loaded.classes
         self._labels_from_proba = False
-        self.inline = True
+        self.inline = False  # until warm-up has timed a call
         self.warm_seconds = 0.0
         self.warmed = False
 
@@ -97,7 +97,9 @@ class ServedVersion:
                     self._disable_arrays("array input answered differently")
         if not self.codec.fast:
             frame_input = ModelInput(len(frame), frame=frame)
-        self._labels_from_proba = self._proba_gives_labels(frame_input)
+        self._labels_from_proba = (
+            self.loaded.predictor.labels_follow_proba and self._proba_gives_labels(frame_input)
+        )
         single = self.codec.encode(_records(example.head(1)))
         tick = time.perf_counter()
         for _ in range(3):
