@@ -373,10 +373,11 @@ class Registry:
         key = self._cache_key(version, context)
 
         def load() -> Predictor:
+            # the artifact is checked (present, complete, hash) even when a snapshot answers
+            path = self.artifacts.local_path(version.artifact_sha256, version.artifact_size)
             snapshot = self.snapshots.load(key, flavor.packages)
             if snapshot is not None:
                 return snapshot
-            path = self.artifacts.local_path(version.artifact_sha256, version.artifact_size)
             if self.artifacts.is_local:
                 predictor = flavor.load(path, context)
             else:  # remote blobs are downloaded to a cache; load a copy with the right suffix
