@@ -16,11 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from ferryman.core.signature import OutputSpec
@@ -35,13 +32,14 @@ from ferryman.flavors.base import (
 
 # Classifiers whose predict is, in scikit-learn's own code, the class of largest probability
 # (ties included); anything else (tuned thresholds, SVC with Platt scaling, ...) is asked both.
+# Named, not imported: importing sklearn.ensemble only to compare would cost time and memory.
 _ARGMAX_CLASSIFIERS = frozenset(
     {
-        LogisticRegression,
-        RandomForestClassifier,
-        ExtraTreesClassifier,
-        DecisionTreeClassifier,
-        ExtraTreeClassifier,
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.ExtraTreeClassifier",
     }
 )
 
@@ -82,7 +80,8 @@ class SklearnPredictor(Predictor):
     @property
     def labels_follow_proba(self) -> bool:
         final = self._model[-1] if isinstance(self._model, Pipeline) else self._model
-        return type(final) in _ARGMAX_CLASSIFIERS
+        kind = type(final)
+        return f"{kind.__module__}.{kind.__qualname__}" in _ARGMAX_CLASSIFIERS
 
     def array_predictor(self, columns: tuple[str, ...]) -> ArrayPredictor | None:
         if self._feature_names is not None and tuple(self._feature_names) != columns:
