@@ -74,7 +74,8 @@ def serve(
         sagemaker_model=sagemaker_model,
         settings={**overrides, "home": str(reg.settings.home)},
     )
-    reg.close()
+    if workers > 1:
+        reg.close()  # each worker process opens its own
     run(
         options,
         host=host,
@@ -82,6 +83,7 @@ def serve(
         workers=workers,
         log_level=log_level.lower(),
         access_log=access_log,
+        registry=reg if workers == 1 else None,
     )
 
 

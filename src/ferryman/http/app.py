@@ -6,6 +6,7 @@ uvicorn's workers call (``ferryman serve`` passes the options in ``FERRYMAN_SERV
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
@@ -38,6 +39,7 @@ from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
 
 log = logging.getLogger("ferryman.http")
 OPTIONS_ENV = "FERRYMAN_SERVE_OPTIONS"
+SETTLE_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
             gc.enable()
         for name, served in pool.current().items():
             metrics.serving.labels(name).set(served.number)
-        settle_memory()
+        # once the port is open (the collection takes ~0.1 s, which the first answer need not wait)
+        asyncio.get_running_loop().call_later(SETTLE_AFTER_SECONDS, settle_memory)
         log.info(
             "ready: %d model(s) loaded and warmed in %.2fs",
             len(pool.names),

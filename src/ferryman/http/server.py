@@ -10,10 +10,12 @@ import tempfile
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
 
-from ferryman.http.app import OPTIONS_ENV, ServeOptions
+from ferryman.http.app import OPTIONS_ENV, ServeOptions, create_app
 from ferryman.http.metrics import MULTIPROC_ENV
+from ferryman.registry import Registry
 
 FACTORY = "ferryman.http.app:app_from_environment"
 
@@ -46,17 +48,25 @@ def run(
     workers: int = 1,
     log_level: str = "info",
     access_log: bool = False,
+    registry: Registry | None = None,
 ) -> None:
-    """Serve until interrupted (SIGINT / SIGTERM finish the requests in flight first)."""
+    """Serve until interrupted (SIGINT / SIGTERM finish the requests in flight first).
+
+    One worker serves in this process (over ``registry`` when given); several are separate
+    processes that each build the app from the options passed in the environment.
+    """
     os.environ[OPTIONS_ENV] = options.to_json()
+    app: Starlette | str = FACTORY
+    if workers == 1 and registry is not None:
+        app = create_app(registry, options)
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="ferryman-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir
     try:
         uvicorn.run(
-            FACTORY,
-            factory=True,
+            app,
+            factory=isinstance(app, str),
             host=host,
             port=port,
             workers=workers,
