@@ -6,7 +6,6 @@ uvicorn's workers call (``ferryman serve`` passes the options in ``FERRYMAN_SERV
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import gc
@@ -39,7 +38,6 @@ from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
 
 log = logging.getLogger("ferryman.http")
 OPTIONS_ENV = "FERRYMAN_SERVE_OPTIONS"
-SETTLE_AFTER_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,7 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
             gc.enable()
         for name, served in pool.current().items():
             metrics.serving.labels(name).set(served.number)
-        # once the port is open (the collection takes ~0.1 s, which the first answer need not wait)
-        asyncio.get_running_loop().call_later(SETTLE_AFTER_SECONDS, settle_memory)
+        settle_memory()
         log.info(
             "ready: %d model(s) loaded and warmed in %.2fs",
             len(pool.names),
@@ -153,10 +150,10 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def settle_memory() -> None:
-    """After loading: collect, move what is loaded out of the garbage collector's way (so a
-    full collection never pauses a request to walk the libraries' objects), and hand freed
-    heap pages back to the system."""
-    gc.collect()
+    """After loading: move what is loaded out of the garbage collector's way, so a full
+    collection never pauses a request to walk the libraries' objects, and hand freed heap
+    pages back to the system. No collection first: it would cost ~0.1 s of start-up (or a
+    pause under load if deferred) to free the little garbage importing leaves."""
     gc.freeze()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
