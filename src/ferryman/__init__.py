@@ -1,44 +1,25 @@
 """ferryman: carry a trained model from a notebook into production and keep it healthy there."""
 
-import gc as _gc
-
-# Importing pandas, SQLAlchemy and the rest allocates a great many objects and no garbage worth
-# collecting; pausing the collector meanwhile makes `import ferryman` ~10% faster. It is
-# switched back on below, unless the caller had it off.
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
-    from ferryman._version import __version__
-    from ferryman.config import Settings
-    from ferryman.core import (
-        AliasMove,
-        AuditEvent,
-        ModelInfo,
-        ModelRef,
-        ModelVersion,
-        Page,
-        Signature,
-    )
-    from ferryman.errors import FerrymanError
-    from ferryman.flavors import Flavor, check_flavor, register_flavor
-    from ferryman.registry import LoadedModel, Registry
-    from ferryman.schema import Problem, infer_signature, validate
-    from ferryman.sdk import (
-        connect,
-        get_model,
-        get_version,
-        history,
-        list_models,
-        list_versions,
-        load,
-        register,
-        remove_alias,
-        rollback,
-        set_alias,
-    )
-finally:
-    if _collecting:
-        _gc.enable()
+from ferryman._version import __version__
+from ferryman.config import Settings
+from ferryman.core import AliasMove, AuditEvent, ModelInfo, ModelRef, ModelVersion, Page, Signature
+from ferryman.errors import FerrymanError
+from ferryman.flavors import Flavor, check_flavor, register_flavor
+from ferryman.registry import LoadedModel, Registry
+from ferryman.schema import Problem, infer_signature, validate
+from ferryman.sdk import (
+    connect,
+    get_model,
+    get_version,
+    history,
+    list_models,
+    list_versions,
+    load,
+    register,
+    remove_alias,
+    rollback,
+    set_alias,
+)
 
 __all__ = [
     "AliasMove",
