@@ -11,20 +11,7 @@ import typer
 
 from ferryman.cli.context import parse_numbers, parse_pairs, registry
 from ferryman.cli.output import console, print_json
-from ferryman.core.signature import Signature
 from ferryman.schema import read_table, write_table
-
-
-def _text_columns(signature: Signature | None) -> list[str]:
-    """Columns to read from CSV as text: text ones, and categories whose labels are text."""
-    if signature is None:
-        return []
-    return [
-        c.name
-        for c in signature.columns
-        if c.kind == "string"
-        or (c.kind == "category" and all(isinstance(v, str) for v in c.categories or ()))
-    ]
 
 
 def register(
@@ -100,7 +87,7 @@ def predict(
     reg = registry(ctx)
     model = reg.load(ref, trust or [])
     signature = model.signature
-    data = read_table(input, text_columns=_text_columns(signature))
+    data = read_table(input, text_columns=(signature.text_columns if signature is not None else []))
     kept = list(dict.fromkeys(keep or []))
     missing = [c for c in kept if c not in data.columns]
     if missing:

@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 
 from ferryman.cli.context import err_console, registry, state
-from ferryman.core.refs import ModelRef
-from ferryman.errors import ConfigError, NotFoundError
+from ferryman.errors import ConfigError
 from ferryman.http.app import ServeOptions
 from ferryman.http.server import run
 from ferryman.registry import Registry
+from ferryman.serving.pool import PoolSettings, servable_names
 
 MEGABYTE = 1024 * 1024
 
@@ -100,21 +100,12 @@ def _check(
     reg: Registry, names: tuple[str, ...] | None, alias: str, sagemaker: str | None
 ) -> list[str]:
     """Fail before binding the port if there is nothing (or something wrong) to serve."""
-    if names is None:
-        page = reg.list_models(alias=alias, limit=1000)
-        found = [m.name for m in page.items]
-        if not found:
-            raise ConfigError(
-                f"no model has a {alias!r} alias, so there is nothing to serve; set one with "
-                f"`ferryman alias set NAME {alias} VERSION`"
-            )
-    else:
-        found = list(names)
-        for name in names:
-            try:
-                reg.resolve(ModelRef(name, alias=alias))
-            except NotFoundError as exc:
-                raise ConfigError(f"cannot serve {name!r}: {exc}") from exc
+    found = servable_names(reg, PoolSettings(alias=alias, models=names), strict=True)
+    if not found:
+        raise ConfigError(
+            f"no model has a {alias!r} alias, so there is nothing to serve; set one with "
+            f"`ferryman alias set NAME {alias} VERSION`"
+        )
     if sagemaker is not None and sagemaker not in found:
         raise ConfigError(
             f"--sagemaker-model {sagemaker!r} is not among the served models ({', '.join(found)})"

@@ -51,6 +51,16 @@ class Signature:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def text_columns(self) -> list[str]:
+        """Columns to read from CSV as text: text ones, and categories whose labels are text."""
+        return [
+            c.name
+            for c in self.columns
+            if c.kind == "string"
+            or (c.kind == "category" and all(isinstance(v, str) for v in c.categories or ()))
+        ]
+
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
             if col.name == name:

@@ -127,6 +127,16 @@ def document(server: ServerState) -> dict[str, Any]:
             "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}}
         },
     }
+    predict = {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": request_body,
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        "responses": {"200": predict_ok, **errors},
+    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -150,31 +160,10 @@ def document(server: ServerState) -> dict[str, Any]:
                 }
             },
             "/models/{ref}/predict": {
-                "post": {
-                    "summary": "Predict records",
-                    "parameters": [ref_param],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": request_body,
-                            "text/csv": {"schema": {"type": "string"}},
-                        },
-                    },
-                    "responses": {"200": predict_ok, **errors},
-                }
+                "post": {"summary": "Predict records", "parameters": [ref_param], **predict}
             },
             "/invocations": {
-                "post": {
-                    "summary": "SageMaker: predict with the default model",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": request_body,
-                            "text/csv": {"schema": {"type": "string"}},
-                        },
-                    },
-                    "responses": {"200": predict_ok, **errors},
-                }
+                "post": {"summary": "SageMaker: predict with the default model", **predict}
             },
             "/ping": {
                 "get": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -19,18 +20,11 @@ from starlette.routing import Route
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
 from ferryman.http.bodies import (
-    CSV_TYPES,
-    is_json_type,
-    media_type,
-    parse_json,
-    read_body,
-    records_from_csv,
     records_from_json,
-    unsupported_type,
 )
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState
-from ferryman.http.simple import plain, prediction_body
+from ferryman.http.simple import plain, predict_body, prediction_body
 from ferryman.serving.served import Prediction, ServedVersion
 
 ACCEPTED = ("application/json", "text/csv")
@@ -74,19 +68,11 @@ async def invocations(request: Request) -> Response:
         runner = await server.pool.runner(ModelRef(name, alias=server.pool.settings.alias))
         exchange.answered_by(runner)
         served = runner.served
-        kind = media_type(request)
-        body = await read_body(request, server.settings.max_body_size)
-        if is_json_type(kind):
-            records = _json_records(parse_json(body), served)
-        elif kind in CSV_TYPES:
-            records = records_from_csv(body, served.loaded.signature)
-        else:
-            raise unsupported_type(kind or "", ACCEPTED)
-        item = served.codec.encode(records)
-        exchange.rows = item.count
-        result = await runner.predict(item)
+        result = await predict_body(
+            server, request, runner, exchange, partial(_json_records, served=served)
+        )
         if "text/csv" in request.headers.get("accept", ""):
-            return Response(_csv(served, result), 200, exchange.headers, media_type="text/csv")
+            return Response(_csv(result), 200, exchange.headers, media_type="text/csv")
         return json_response(prediction_body(served, result, exchange), 200, exchange.headers)
 
     return await server.handle(request, "invocations", answer)
@@ -114,7 +100,7 @@ def _json_records(document: Any, served: ServedVersion) -> list[Any]:
     return records_from_json(document)
 
 
-def _csv(served: ServedVersion, result: Prediction) -> bytes:
+def _csv(result: Prediction) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     labels = plain(result.labels)
@@ -123,7 +109,6 @@ def _csv(served: ServedVersion, result: Prediction) -> bytes:
     else:
         for label, proba in zip(labels, result.proba.tolist(), strict=True):
             writer.writerow([label, *proba])
-    del served
     return out.getvalue().encode()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,15 +50,20 @@ async def predict(request: Request) -> Response:
 
 
 async def predict_body(
-    server: ServerState, request: Request, runner: Runner, exchange: Exchange
+    server: ServerState,
+    request: Request,
+    runner: Runner,
+    exchange: Exchange,
+    json_records: Callable[[Any], Sequence[Mapping[str, Any]]] = records_from_json,
 ) -> Prediction:
-    """Read a JSON or CSV body of records, check it and predict (shared with SageMaker)."""
+    """Read a JSON or CSV body of records, check it and predict (shared with SageMaker, which
+    reads more JSON shapes: ``json_records``)."""
     kind = media_type(request)
     body = await read_body(request, server.settings.max_body_size)
     if is_json_type(kind):
-        records = records_from_json(parse_json(body))
+        records = json_records(parse_json(body))
     elif kind in CSV_TYPES:
-        records = records_from_csv(body, runner.served.loaded.signature)  # type: ignore[assignment]
+        records = records_from_csv(body, runner.served.loaded.signature)
     else:
         raise unsupported_type(kind or "", ACCEPTED)
     item = runner.served.codec.encode(records)

@@ -8,6 +8,7 @@ The body is read as JSON unless ``Inference-Header-Content-Length`` says a binar
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -53,13 +54,14 @@ def _ref(request: Request) -> ModelRef:
     return ModelRef(check_name(name), version=parse_version_number(version, f"{name}/{version}"))
 
 
-async def _simple(request: Request, endpoint: str, body: Any) -> Response:
-    """Answers that need no model, in the shared frame (ids, metrics, error shape)."""
+async def _json_answer(
+    request: Request, endpoint: str, body: Callable[[Exchange], Awaitable[dict[str, Any]]]
+) -> Response:
+    """A JSON answer about a model, in the shared frame (ids, metrics, V2 error shape)."""
     server = _state(request)
 
     async def answer(exchange: Exchange) -> Response:
-        result = await body(exchange) if callable(body) else body
-        return json_response(result, 200, exchange.headers)
+        return json_response(await body(exchange), 200, exchange.headers)
 
     return await server.handle(request, endpoint, answer, v2=True)
 
@@ -90,7 +92,7 @@ async def model_ready(request: Request) -> Response:
         exchange.answered_by(runner)
         return {"name": runner.served.name, "ready": runner.served.warmed}
 
-    return await _simple(request, "v2_ready", body)
+    return await _json_answer(request, "v2_ready", body)
 
 
 async def model_metadata(request: Request) -> Response:
@@ -101,7 +103,7 @@ async def model_metadata(request: Request) -> Response:
         exchange.answered_by(runner)
         return metadata(runner.served)
 
-    return await _simple(request, "v2_metadata", body)
+    return await _json_answer(request, "v2_metadata", body)
 
 
 def metadata(served: ServedVersion) -> dict[str, Any]:
@@ -149,7 +151,6 @@ async def infer(request: Request) -> Response:
             result,
             given_id if given_id is not None else exchange.request_id,
             wanted,
-            document,
             exchange,
         )
 
@@ -193,8 +194,7 @@ def _wanted_outputs(document: dict[str, Any], served: ServedVersion) -> dict[str
 
 
 def _model_input(served: ServedVersion, tensors: list[Tensor]) -> ModelInput:
-    signature = served.loaded.signature
-    columns = signature.names if signature is not None else []
+    columns = list(served.codec.columns)
     names = [t.name for t in tensors]
     if (
         len(tensors) == 1
@@ -246,10 +246,8 @@ def _response(
     result: Prediction,
     response_id: str,
     wanted: dict[str, bool],
-    document: dict[str, Any],
     exchange: Exchange,
 ) -> Response:
-    del document
     served = runner.served
     rows = len(result.labels)
     produced = {"predict": result.labels, "predict_proba": result.proba}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ferryman.core.records import ModelVersion
-from ferryman.core.refs import LATEST, ModelRef
+from ferryman.core.refs import ModelRef
 from ferryman.errors import (
     AliasNotFoundError,
     ConfigError,
@@ -84,9 +84,9 @@ class ModelPool:
 
     async def start(self) -> None:
         """Load and warm every served model, then watch their aliases."""
-        names = await self._call(self._wanted_names, strict=True)
+        names = await self._call(servable_names, self.registry, self.settings, True)
         for name in names:
-            version = await self._call(self._resolve_alias, name)
+            version = await self._call(resolve_alias, self.registry, name, self.settings.alias)
             runner = await self._load(version)
             self._current[name] = runner
             log.info("serving %s as %s@%s", version.ref, name, self.settings.alias)
@@ -187,38 +187,6 @@ class ModelPool:
 
     # -- loading and swapping -------------------------------------------------------------
 
-    def _wanted_names(self, strict: bool = False) -> list[str]:
-        alias = self.settings.alias
-        if self.settings.models is not None:
-            if strict:
-                for name in self.settings.models:
-                    self._check_servable(name)
-            return list(self.settings.models)
-        names: list[str] = []
-        token: str | None = None
-        while True:
-            page = self.registry.list_models(alias=alias, limit=500, page_token=token)
-            names.extend(m.name for m in page.items)
-            token = page.next_page_token
-            if not token:
-                return names
-
-    def _check_servable(self, name: str) -> None:
-        try:
-            self._resolve_alias(name)
-        except ModelNotFoundError as exc:
-            raise ConfigError(f"cannot serve {name!r}: {exc}") from exc
-        except AliasNotFoundError as exc:
-            raise ConfigError(
-                f"cannot serve {name!r}: it has no {self.settings.alias!r} alias; set one with "
-                f"`ferryman alias set {name} {self.settings.alias} VERSION` or pass --alias"
-            ) from exc
-
-    def _resolve_alias(self, name: str) -> ModelVersion:
-        alias = self.settings.alias
-        ref = ModelRef(name, alias=alias) if alias != LATEST else ModelRef(name, alias=LATEST)
-        return self.registry.resolve(ref)
-
     def _build(self, version: ModelVersion) -> ServedVersion:
         """Load and warm a version (runs in the registry thread)."""
         started = time.perf_counter()
@@ -257,11 +225,11 @@ class ModelPool:
         changed: list[str] = []
         names = list(self._current)
         if self.settings.models is None:
-            wanted = await self._call(self._wanted_names)
+            wanted = await self._call(servable_names, self.registry, self.settings)
             names.extend(n for n in wanted if n not in self._current)
         for name in names:
             try:
-                version = await self._call(self._resolve_alias, name)
+                version = await self._call(resolve_alias, self.registry, name, self.settings.alias)
             except NotFoundError as exc:
                 if name in self._current and name not in self._missing:  # say it once
                     self._missing.add(name)
@@ -311,3 +279,33 @@ class ModelPool:
         task = asyncio.create_task(runner.close())
         self._retired.add(task)
         task.add_done_callback(self._retired.discard)
+
+
+def servable_names(registry: Registry, settings: PoolSettings, strict: bool = False) -> list[str]:
+    """The models ``settings`` serves: those named, or every model with the alias. ``strict``
+    checks that each named one has the alias (ConfigError naming what to do otherwise)."""
+    alias = settings.alias
+    if settings.models is not None:
+        for name in settings.models if strict else ():
+            try:
+                resolve_alias(registry, name, alias)
+            except ModelNotFoundError as exc:
+                raise ConfigError(f"cannot serve {name!r}: {exc}") from exc
+            except AliasNotFoundError as exc:
+                raise ConfigError(
+                    f"cannot serve {name!r}: it has no {alias!r} alias; set one with "
+                    f"`ferryman alias set {name} {alias} VERSION` or pass --alias"
+                ) from exc
+        return list(settings.models)
+    names: list[str] = []
+    token: str | None = None
+    while True:
+        page = registry.list_models(alias=alias, limit=500, page_token=token)
+        names.extend(m.name for m in page.items)
+        token = page.next_page_token
+        if not token:
+            return names
+
+
+def resolve_alias(registry: Registry, name: str, alias: str) -> ModelVersion:
+    return registry.resolve(ModelRef(name, alias=alias))

@@ -20,10 +20,10 @@ import pandas as pd
 
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
 from ferryman.registry import LoadedModel, Registry
-from ferryman.serving._checking import CheckedChunk, check_chunk
-from ferryman.serving._plan import Plan
-from ferryman.serving._readers import InputFile, choose_format
-from ferryman.serving._writers import ChunkWriter
+from ferryman.serving._score_checks import CheckedChunk, check_chunk
+from ferryman.serving._score_plan import Plan
+from ferryman.serving._score_readers import InputFile, choose_format
+from ferryman.serving._score_writers import ChunkWriter
 
 DEFAULT_CHUNK_ROWS = 50_000
 

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ferryman.core.records import ModelVersion
 from ferryman.errors import InvalidInputError, PredictionError
-from ferryman.flavors import ArrayPredictor
+from ferryman.flavors import ArrayPredictor, Predictor
+from ferryman.flavors.base import label_from_proba
 from ferryman.registry import LoadedModel
 from ferryman.serving.codec import ModelInput, RowCodec
 
@@ -177,22 +178,20 @@ class ServedVersion:
             raise PredictionError(f"model {self.version.ref} failed to predict: {first}") from exc
 
     def _predict_rows(self, rows: np.ndarray, labels_from_proba: bool = False) -> Prediction:
-        array = self._array
-        assert array is not None
-        proba = array.predict_proba(rows) if self.classes is not None else None
-        if labels_from_proba and proba is not None:
-            labels = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
-        else:
-            labels = array.predict(rows)
-        return Prediction(np.asarray(labels), proba)
+        assert self._array is not None
+        return self._answer(self._array, rows, labels_from_proba)
 
     def _predict_frame(self, frame: pd.DataFrame, labels_from_proba: bool = False) -> Prediction:
-        predictor = self.loaded.predictor
-        proba = predictor.predict_proba(frame) if self.classes is not None else None
-        if labels_from_proba and proba is not None:
-            labels = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+        return self._answer(self.loaded.predictor, frame, labels_from_proba)
+
+    def _answer(
+        self, model: ArrayPredictor | Predictor, data: Any, labels_from_proba: bool
+    ) -> Prediction:
+        proba = model.predict_proba(data) if self.classes is not None else None
+        if labels_from_proba and proba is not None and self.classes is not None:
+            labels = label_from_proba(proba, self.classes)
         else:
-            labels = predictor.predict(frame)
+            labels = model.predict(data)
         return Prediction(np.asarray(labels), proba)
 
 

@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.errors import DataFileError, InvalidInputError
 from ferryman.registry import LoadedModel, Registry
-from ferryman.serving._readers import InputFile
+from ferryman.serving._score_readers import InputFile
 from ferryman.serving.scoring import ScoreProgress, default_rejects_path, score_file
 
 ROWS = 569  # the breast-cancer data set

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
 from ferryman.schema import Problem, describe_problems, validate
-from ferryman.serving._readers import InputFile
+from ferryman.serving._score_readers import InputFile
 
 ROW_COLUMN = "row"
 REASON_COLUMN = "reason"
@@ -56,7 +55,7 @@ class Plan:
         id_name = id_column if id_column is not None else _free_name(ROW_COLUMN, columns)
         reason_name = _free_name(REASON_COLUMN, columns)
         id_type = _id_type(table, id_column, features)
-        text = _text_columns(model.signature)
+        text = model.signature.text_columns if model.signature is not None else []
         if id_column is not None and id_column not in features and table.kind == "csv":
             text.append(id_column)  # ids are copied as written: "007" stays "007"
         inputs = [c for c in columns if c != id_column]
@@ -132,18 +131,6 @@ def _column_message(
 def _names(names: list[str], shown: int = 10) -> str:
     text = ", ".join(repr(n) for n in names[:shown])
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
-def _text_columns(signature: Signature | None) -> list[str]:
-    """Columns to read from CSV as text: text ones, and categories whose labels are text."""
-    if signature is None:
-        return []
-    return [
-        c.name
-        for c in signature.columns
-        if c.kind == "string"
-        or (c.kind == "category" and all(isinstance(v, str) for v in c.categories or ()))
-    ]
 
 
 def _free_name(name: str, taken: Sequence[str]) -> str:
