@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -51,6 +51,132 @@ class _TomlFileSource(PydanticBaseSettingsSource):
         return dict(self.data)
 
 
+class DriftThresholds(BaseModel):
+    """When a feature counts as drifted: significant *and* large enough (see docs/monitoring.md).
+
+    A feature is drifted when its test's p-value, corrected for testing many features at once,
+    is below ``alpha`` and its effect size passes the threshold of its kind: PSI or normalised
+    Wasserstein for numeric features, PSI or Jensen-Shannon distance for categorical ones.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Family-wise significance level.")
+    correction: str = Field(
+        default="holm",
+        pattern="^(holm|bonferroni|none)$",
+        description="Multiple-testing correction over a model's features: holm, bonferroni, none.",
+    )
+    psi: float = Field(default=0.1, ge=0, description="PSI at or above which a shift is large.")
+    wasserstein: float = Field(
+        default=0.1,
+        ge=0,
+        description="Wasserstein distance over the reference std at or above which a numeric "
+        "shift is large.",
+    )
+    jensen_shannon: float = Field(
+        default=0.1,
+        ge=0,
+        description="Jensen-Shannon distance (natural log) at or above which a categorical "
+        "shift is large.",
+    )
+    min_rows: int = Field(
+        default=100, ge=1, description="Fewest live rows in a window before drift is tested."
+    )
+
+
+class FeatureThresholds(BaseModel):
+    """Per-feature overrides of the drift thresholds (unset fields keep the model's value)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    psi: float | None = Field(default=None, ge=0)
+    wasserstein: float | None = Field(default=None, ge=0)
+    jensen_shannon: float | None = Field(default=None, ge=0)
+    ignore: bool = Field(default=False, description="Leave this feature out of drift entirely.")
+
+
+class AlertRule(BaseModel):
+    """One alert rule: ``metric`` compared with ``threshold``.
+
+    Metrics: ``drift_share`` (share of drifted features), ``feature_psi`` (a feature's PSI;
+    ``feature`` names it, or any feature when unset), ``kpi`` (``kpi`` names it: accuracy, f1,
+    roc_auc, rmse, business_value, ...), ``error_rate`` (share of failed requests),
+    ``latency_p99_ms``, ``dropped_records`` (prediction-log records dropped in the window).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    metric: str = Field(
+        pattern="^(drift_share|feature_psi|kpi|error_rate|latency_p99_ms|dropped_records)$"
+    )
+    op: str = Field(default="above", pattern="^(above|below)$")
+    threshold: float
+    feature: str | None = None
+    kpi: str | None = None
+    severity: str = Field(default="warning", pattern="^(info|warning|critical)$")
+
+
+def _default_rules() -> list[AlertRule]:
+    return [
+        AlertRule(name="dataset-drift", metric="drift_share", threshold=0.2),
+        AlertRule(name="feature-drift", metric="feature_psi", threshold=0.25),
+        AlertRule(name="error-rate", metric="error_rate", threshold=0.05, severity="critical"),
+        AlertRule(name="dropped-log-records", metric="dropped_records", threshold=0),
+    ]
+
+
+class ModelMonitoring(BaseModel):
+    """Monitoring settings of one model, over the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drift: DriftThresholds | None = None
+    features: dict[str, FeatureThresholds] = Field(default_factory=dict)
+    alerts: list[AlertRule] = Field(
+        default_factory=list, description="Rules added to (or, by name, replacing) the defaults."
+    )
+    webhooks: list[str] = Field(default_factory=list)
+
+
+class MonitoringSettings(BaseModel):
+    """The ``[ferryman.monitoring]`` table: prediction log, schedule, drift, alerts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="Log predictions and run the schedule.")
+    root: str | None = Field(
+        default=None,
+        description="Path or fsspec URL of the prediction log and feedback; default "
+        "HOME/monitoring.",
+    )
+    sample_rate: float = Field(
+        default=1.0, ge=0, le=1, description="Share of requests whose predictions are logged."
+    )
+    max_pending_rows: int = Field(
+        default=200_000,
+        ge=1,
+        description="Logged rows waiting to be written before new ones are dropped (counted).",
+    )
+    flush_seconds: float = Field(
+        default=2.0, gt=0, description="How often the prediction log writes what is pending."
+    )
+    retention_days: float = Field(
+        default=30, gt=0, description="Age after which prediction-log segments are deleted."
+    )
+    schedule_seconds: float = Field(
+        default=300, ge=0, description="How often the server computes monitoring (0: never)."
+    )
+    window: str = Field(default="1h", description="Sliding window of the scheduled run.")
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    alerts: list[AlertRule] = Field(default_factory=_default_rules)
+    webhooks: list[str] = Field(
+        default_factory=list, description="URLs that receive alert events as JSON POSTs."
+    )
+    models: dict[str, ModelMonitoring] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """Every setting of ferryman, typed and defaulted.
 
@@ -58,7 +184,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="FERRYMAN_", extra="forbid", validate_default=True, frozen=True
+        env_prefix="FERRYMAN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
     )
 
     home: Path = Field(
@@ -100,6 +230,10 @@ class Settings(BaseSettings):
     )
     record_git: bool = Field(
         default=True, description="Record the git commit of the working folder with each version."
+    )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings,
+        description="Prediction log, drift, quality, alerts: the [ferryman.monitoring] table.",
     )
 
     @field_validator("trusted_types", mode="before")
@@ -145,6 +279,12 @@ class Settings(BaseSettings):
         if self.artifact_root:
             return self.artifact_root
         return str(self.home_path / "artifacts")
+
+    @property
+    def resolved_monitoring_root(self) -> str:
+        if self.monitoring.root:
+            return self.monitoring.root
+        return str(self.home_path / "monitoring")
 
     @property
     def resolved_actor(self) -> str:

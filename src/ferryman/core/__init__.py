@@ -1,6 +1,8 @@
 """Plain data types shared by every part of ferryman (stdlib only)."""
 
+from ferryman.core.durations import parse_duration
 from ferryman.core.names import check_alias, check_name
+from ferryman.core.predictions import NullSink, PredictionRecord, PredictionSink, RejectionRecord
 from ferryman.core.profile import CategoricalSummary, ColumnProfile, DataProfile, NumericSummary
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
 from ferryman.core.refs import DEFAULT_ALIAS, LATEST, ModelRef
@@ -19,9 +21,14 @@ __all__ = [
     "ModelRef",
     "ModelVersion",
     "NumericSummary",
+    "NullSink",
     "OutputSpec",
+    "PredictionRecord",
+    "PredictionSink",
+    "RejectionRecord",
     "Page",
     "Signature",
     "check_alias",
     "check_name",
+    "parse_duration",
 ]

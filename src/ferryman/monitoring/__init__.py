@@ -1,0 +1,3 @@
+"""Monitoring: prediction log, feedback, live KPIs, drift, data quality, alerts, root cause."""
+
+__all__: list[str] = []
