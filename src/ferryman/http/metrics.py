@@ -91,13 +91,67 @@ class ServerMetrics:
             registry=target,
             multiprocess_mode="max",
         )
+        self._monitoring_metrics(target)
+        # per model: requests answered and server-side failures, for the error-rate alert
+        self.tally: dict[str, list[int]] = {}
         if self.multiprocess:
             prom_multiprocess.MultiProcessCollector(self.registry)
+
+    def _monitoring_metrics(self, target: CollectorRegistry | None) -> None:
+        self.log_records = Gauge(
+            "ferryman_prediction_log_records",
+            "Prediction-log records since start, by outcome (logged, dropped, sampled_out, "
+            "written, write_errors).",
+            ["outcome"],
+            registry=target,
+            multiprocess_mode="sum",
+        )
+        self.drift_share = Gauge(
+            "ferryman_drift_share",
+            "Share of a version's features that drifted in the last monitoring window.",
+            ["model", "version"],
+            registry=target,
+            multiprocess_mode="mostrecent",
+        )
+        self.feature_psi = Gauge(
+            "ferryman_feature_psi",
+            "Population Stability Index of each feature in the last monitoring window.",
+            ["model", "version", "feature"],
+            registry=target,
+            multiprocess_mode="mostrecent",
+        )
+        self.feature_drifted = Gauge(
+            "ferryman_feature_drifted",
+            "1 when a feature drifted (significant and large) in the last window, else 0.",
+            ["model", "version", "feature"],
+            registry=target,
+            multiprocess_mode="mostrecent",
+        )
+        self.kpi = Gauge(
+            "ferryman_kpi",
+            "Live performance of a version over the last window (accuracy, f1, rmse, ...).",
+            ["model", "version", "kpi"],
+            registry=target,
+            multiprocess_mode="mostrecent",
+        )
+        self.alert_firing = Gauge(
+            "ferryman_alert_firing",
+            "1 while an alert rule fires for a model, 0 once resolved.",
+            ["model", "rule"],
+            registry=target,
+            multiprocess_mode="mostrecent",
+        )
 
     def observe(
         self, model: str, version: str, endpoint: str, status: int, seconds: float, rows: int
     ) -> None:
         code = str(status)
+        counts = self.tally.get(model)
+        if counts is None:
+            counts = self.tally[model] = [0, 0]
+        counts[0] += 1
+        if status >= 500:
+            counts[1] += 1
         self.requests.labels(model, version, endpoint, code).inc()
         self.latency.labels(model, version, endpoint, code).observe(seconds)
         if rows:

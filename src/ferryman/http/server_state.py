@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ferryman.core.predictions import NullSink, PredictionRecord, PredictionSink, RejectionRecord
 from ferryman.core.refs import ModelRef
-from ferryman.errors import PredictionError
+from ferryman.errors import InvalidInputError, PredictionError, RequestError
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.serving.batching import Runner
+from ferryman.serving.codec import ModelInput
 from ferryman.serving.pool import ModelPool
+from ferryman.serving.served import Prediction
 
 log = logging.getLogger("ferryman.http")
 
@@ -34,7 +37,16 @@ class HttpSettings:
 class Exchange:
     """One prediction request in flight: its id, the version answering, its headers."""
 
-    __slots__ = ("endpoint", "headers", "model", "request_id", "rows", "started", "version")
+    __slots__ = (
+        "endpoint",
+        "headers",
+        "model",
+        "number",
+        "request_id",
+        "rows",
+        "started",
+        "version",
+    )
 
     def __init__(self, request: Request, endpoint: str) -> None:
         self.started = time.perf_counter()
@@ -45,11 +57,13 @@ class Exchange:
         # labels, so junk URLs cannot grow the metrics without bound
         self.model = ""
         self.version = ""
+        self.number = 0
         self.rows = 0
 
     def answered_by(self, runner: Runner) -> None:
         self.model = runner.served.name
-        self.version = str(runner.served.number)
+        self.number = runner.served.number
+        self.version = str(self.number)
         self.headers["x-model-version"] = self.version
 
 
@@ -58,12 +72,43 @@ Handler = Callable[[Exchange], Awaitable[Response]]
 
 class ServerState:
     def __init__(
-        self, pool: ModelPool, metrics: ServerMetrics, settings: HttpSettings | None = None
+        self,
+        pool: ModelPool,
+        metrics: ServerMetrics,
+        settings: HttpSettings | None = None,
+        sink: PredictionSink | None = None,
     ) -> None:
         self.pool = pool
         self.metrics = metrics
         self.settings = settings or HttpSettings()
+        self.sink: PredictionSink = sink or NullSink()
         self._refs: dict[str, ModelRef] = {}
+
+    def emit(
+        self,
+        exchange: Exchange,
+        runner: Runner,
+        item: ModelInput,
+        result: Prediction,
+        request_id: str | None = None,
+    ) -> None:
+        """Hand an answered request to the prediction sink (which never blocks)."""
+        served = runner.served
+        self.sink.record(
+            PredictionRecord(
+                model=served.name,
+                version=served.number,
+                request_id=request_id or exchange.request_id,
+                at=time.time(),
+                latency_ms=(time.perf_counter() - exchange.started) * 1000.0,
+                source=exchange.endpoint,
+                columns=served.codec.columns,
+                inputs=item.rows if item.rows is not None else item.frame,
+                predictions=result.labels,
+                probabilities=result.proba,
+                classes=tuple(served.classes) if served.classes is not None else None,
+            )
+        )
 
     def ref(self, text: str) -> ModelRef:
         """``text`` parsed as a model reference (parsed once, then remembered)."""
@@ -98,6 +143,8 @@ class ServerState:
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
         status, kind = status_of(exc)
+        if isinstance(exc, InvalidInputError | RequestError) and exchange.model:
+            self._reject(exc, exchange)
         if status == 500 and not isinstance(exc, PredictionError):
             log.error(
                 "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
@@ -108,3 +155,21 @@ class ServerState:
         if v2:
             return v2_error_response(exc, exchange.request_id, exchange.headers)
         return error_response(exc, exchange.request_id, exchange.headers)
+
+    def _reject(self, exc: Exception, exchange: Exchange) -> None:
+        """A refused request of a served model goes to the sink: data quality counts them."""
+        found = getattr(exc, "problems", None) or []
+        problems = tuple(
+            (getattr(p, "row", None), getattr(p, "column", None), str(getattr(p, "kind", "")))
+            for p in found
+        )
+        self.sink.reject(
+            RejectionRecord(
+                model=exchange.model,
+                version=exchange.number,
+                request_id=exchange.request_id,
+                at=time.time(),
+                source=exchange.endpoint,
+                problems=problems or ((None, None, "malformed"),),
+            )
+        )

@@ -68,7 +68,9 @@ async def predict_body(
         raise unsupported_type(kind or "", ACCEPTED)
     item = runner.served.codec.encode(records)
     exchange.rows = item.count
-    return await runner.predict(item)
+    result = await runner.predict(item)
+    server.emit(exchange, runner, item, result)
+    return result
 
 
 def prediction_body(

@@ -146,6 +146,7 @@ async def infer(request: Request) -> Response:
         item = _model_input(runner.served, read_inputs(document, binary))
         exchange.rows = item.count
         result = await runner.predict(item)
+        server.emit(exchange, runner, item, result, given_id)
         return _response(
             runner,
             result,

@@ -9,6 +9,7 @@ job before anything is written.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ferryman.core.predictions import PredictionRecord, PredictionSink, RejectionRecord
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving._score_checks import CheckedChunk, check_chunk
@@ -73,6 +75,7 @@ def score_file(
     output_format: str | None = None,
     trusted_types: Sequence[str] = (),
     progress: Callable[[ScoreProgress], None] | None = None,
+    sink: PredictionSink | None = None,
 ) -> ScoreReport:
     """Predict with version ``ref`` on every row of a CSV or Parquet file.
 
@@ -94,6 +97,9 @@ def score_file(
         Rows read, checked, predicted and written at a time: this bounds memory.
     progress
         Called after each chunk.
+    sink
+        Where each scored chunk is reported (the prediction log), with the job's id as the
+        request id and the id column (or row number) naming the rows.
 
     Returns
     -------
@@ -117,7 +123,8 @@ def score_file(
     table = InputFile(source, source_kind)
     plan = Plan.make(model, table, id_column)
     checked = _checked_chunks(model, plan, table, chunk_rows)
-    sink = _Sink(plan, output, output_kind, rejects, rejects_kind)
+    job = f"score-{uuid.uuid4().hex[:16]}"
+    files = _Sink(plan, output, output_kind, rejects, rejects_kind)
     # Three stages overlap: reading and checking the next chunk, predicting on this one,
     # writing the last one. Arrow I/O and most models release the GIL, so this buys real
     # time on a machine with two cores; memory holds about four chunks.
@@ -132,26 +139,28 @@ def score_file(
                 while (chunk := ahead.result()) is not None:
                     ahead = reading.submit(next, checked, None)
                     scored = _scored(model, plan, chunk)
+                    if sink is not None:
+                        _report(sink, model, job, chunk, scored)
                     if written is not None:
                         written.result()
-                    written = writing.submit(sink.write, scored, chunk.refused)
+                    written = writing.submit(files.write, scored, chunk.refused)
                     if progress is not None:
                         progress(_progress(table, chunk))
                 if written is not None:
                     written.result()
             finally:
                 ahead.cancel()
-        sink.commit()
+        files.commit()
     finally:
         checked.close()
-        sink.discard()
+        files.discard()
     return ScoreReport(
         ref=str(model.version.ref),
-        rows_in=sink.rows_in,
-        rows_scored=sink.rows_in - sink.rows_rejected,
-        rows_rejected=sink.rows_rejected,
+        rows_in=files.rows_in,
+        rows_scored=files.rows_in - files.rows_rejected,
+        rows_rejected=files.rows_rejected,
         output=output,
-        rejects=rejects if sink.rows_rejected else None,
+        rejects=rejects if files.rows_rejected else None,
         seconds=time.perf_counter() - started,
     )
 
@@ -254,6 +263,46 @@ def _predict(model: LoadedModel, frame: pd.DataFrame, first_row: int) -> dict[st
     for i, label in enumerate(model.classes):
         columns[f"proba_{label}"] = proba[:, i]
     return columns
+
+
+def _report(
+    sink: PredictionSink, model: LoadedModel, job: str, chunk: CheckedChunk, scored: pd.DataFrame
+) -> None:
+    """Hand a scored chunk (and its refused rows) to the prediction sink."""
+    now = time.time()
+    version = model.version
+    if len(chunk.prepared):
+        classes = tuple(model.classes) if model.classes is not None else None
+        proba = None
+        if classes is not None:
+            proba = scored[[f"proba_{label}" for label in classes]].to_numpy()
+        sink.record(
+            PredictionRecord(
+                model=version.model,
+                version=version.version,
+                request_id=job,
+                at=now,
+                latency_ms=0.0,
+                source="score",
+                columns=tuple(str(c) for c in chunk.prepared.columns),
+                inputs=chunk.prepared,
+                predictions=scored["prediction"].to_numpy(),
+                probabilities=proba,
+                classes=classes,
+                row_ids=chunk.ids,
+            )
+        )
+    if len(chunk.refused):
+        sink.reject(
+            RejectionRecord(
+                model=version.model,
+                version=version.version,
+                request_id=job,
+                at=now,
+                source="score",
+                problems=tuple((None, None, "refused") for _ in range(len(chunk.refused))),
+            )
+        )
 
 
 def _progress(table: InputFile, chunk: CheckedChunk) -> ScoreProgress:

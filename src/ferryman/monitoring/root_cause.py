@@ -1,0 +1,189 @@
+"""Root cause: which features most likely explain a drift or a KPI drop.
+
+Each feature's drift size (its PSI in the window) is weighted by how much the model relies on
+it. Reliance comes from the model itself when it reports one importance per input column
+(tree ensembles' ``feature_importances_``, linear models' ``coef_`` over standardised inputs),
+and otherwise from permutation on the reference sample: shuffle one column, measure how much
+the model's answers move. No labels are needed, so it works before ground truth arrives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PERMUTATION_ROWS = 2_000
+PERMUTATION_REPEATS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Importance:
+    """How much the model relies on each input column (shares summing to 1) and how that
+    was found: ``model`` (its own importances) or ``permutation``."""
+
+    shares: dict[str, float]
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    """One feature in the ranking, with the evidence behind its place."""
+
+    rank: int
+    feature: str
+    score: float
+    drift_size: float
+    importance: float
+    drifted: bool
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class RootCause:
+    """Features ranked by drift size times importance, most responsible first."""
+
+    model: str
+    importance_method: str
+    suspects: list[Suspect]
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for suspect in data["suspects"]:
+            for key, value in suspect.items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    suspect[key] = None
+        return data
+
+
+def estimate_importance(
+    native: Any,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    reference: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    rows: int = PERMUTATION_ROWS,
+    repeats: int = PERMUTATION_REPEATS,
+    seed: int = 0,
+) -> Importance:
+    """The model's reliance on each of ``columns``.
+
+    ``predict`` maps a frame of ``columns`` to one answer per row, or to a rows x classes array
+    of probabilities. The model's own importances are used when it has exactly one per column;
+    otherwise each column of (up to ``rows`` of) ``reference`` is shuffled ``repeats`` times and
+    the mean change of the answers is its importance.
+    """
+    own = _own_importance(native, reference, columns)
+    if own is not None:
+        return Importance(_shares(own, columns), "model")
+    frame = reference[list(columns)]
+    if len(frame) > rows:
+        frame = frame.sample(n=rows, random_state=seed)
+    frame = frame.reset_index(drop=True)
+    base = np.asarray(predict(frame))
+    scale = _scale(base)
+    rng = np.random.default_rng(seed)
+    raw: dict[str, float] = {}
+    for name in columns:
+        moved = 0.0
+        for _ in range(repeats):
+            shuffled = frame.copy()
+            shuffled[name] = frame[name].to_numpy()[rng.permutation(len(frame))]
+            moved += _change(base, np.asarray(predict(shuffled))) / scale
+        raw[name] = moved / repeats
+    return Importance(_shares(raw, columns), "permutation")
+
+
+def rank_causes(
+    model: str,
+    drift_features: Sequence[Mapping[str, Any]],
+    importance: Importance,
+    *,
+    top: int | None = None,
+) -> RootCause:
+    """Rank features by drift size (PSI, else normalised Wasserstein or Jensen-Shannon) times
+    importance. ``drift_features`` are drift records (``feature``, ``psi``, ``drifted``,
+    ``reason``, ...). Drifted features come first; the score orders within each group."""
+    suspects: list[tuple[bool, float, Suspect]] = []
+    for record in drift_features:
+        name = str(record.get("feature"))
+        size = _drift_size(record)
+        weight = importance.shares.get(name, 0.0)
+        drifted = bool(record.get("drifted"))
+        evidence = (
+            f"drift size {size:.3f} x importance {weight:.3f}"
+            f" ({importance.method}); {record.get('reason') or 'no drift test result'}"
+        )
+        suspect = Suspect(0, name, size * weight, size, weight, drifted, evidence)
+        suspects.append((drifted, size * weight, suspect))
+    suspects.sort(key=lambda item: (not item[0], -item[1], item[2].feature))
+    ranked = [
+        Suspect(i + 1, s.feature, s.score, s.drift_size, s.importance, s.drifted, s.evidence)
+        for i, (_, _, s) in enumerate(suspects[:top] if top else suspects)
+    ]
+    return RootCause(model, importance.method, ranked, _summary(ranked))
+
+
+def _summary(ranked: Sequence[Suspect]) -> str:
+    drifted = [s for s in ranked if s.drifted]
+    if not drifted:
+        return "no feature drifted in this window; the ranking shows where to look first"
+    names = ", ".join(s.feature for s in drifted[:3])
+    return f"{len(drifted)} drifted feature(s); most responsible: {names}"
+
+
+def _drift_size(record: Mapping[str, Any]) -> float:
+    for key in ("psi", "wasserstein", "jensen_shannon"):
+        value = record.get(key)
+        if isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+    return 0.0
+
+
+def _own_importance(
+    native: Any, reference: pd.DataFrame, columns: Sequence[str]
+) -> dict[str, float] | None:
+    values = getattr(native, "feature_importances_", None)
+    if values is None:
+        coef = getattr(native, "coef_", None)
+        if coef is None:
+            return None
+        weights = np.abs(np.atleast_2d(np.asarray(coef, dtype=float))).mean(axis=0)
+        if len(weights) != len(columns):
+            return None
+        try:  # a coefficient means little without the spread of its input
+            spread = reference[list(columns)].astype(float).std().to_numpy()
+        except (TypeError, ValueError):
+            return None
+        values = weights * np.nan_to_num(spread)
+    values = np.asarray(values, dtype=float).ravel()
+    if len(values) != len(columns) or not np.isfinite(values).all():
+        return None
+    return dict(zip(columns, values.tolist(), strict=True))
+
+
+def _shares(raw: Mapping[str, float], columns: Sequence[str]) -> dict[str, float]:
+    total = sum(max(raw.get(c, 0.0), 0.0) for c in columns)
+    if total <= 0:
+        return {c: 1.0 / len(columns) for c in columns} if columns else {}
+    return {c: max(raw.get(c, 0.0), 0.0) / total for c in columns}
+
+
+def _change(base: np.ndarray, moved: np.ndarray) -> float:
+    """Mean movement of the answers: probabilities and numbers by absolute difference,
+    labels by the share that changed."""
+    if base.dtype.kind in "fiu" and moved.dtype.kind in "fiu":
+        return float(np.mean(np.abs(moved.astype(float) - base.astype(float))))
+    return float(np.mean(moved != base))
+
+
+def _scale(base: np.ndarray) -> float:
+    if base.ndim > 1 or base.dtype.kind not in "fiu":
+        return 1.0  # probabilities and labels are already on a 0-1 scale
+    spread = float(np.std(base))
+    return spread if spread > 0 else 1.0

@@ -1,0 +1,65 @@
+"""Root cause ranking: drift size times importance, importance from the model or permutation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.neighbors import KNeighborsClassifier
+
+from ferryman.monitoring.root_cause import Importance, estimate_importance, rank_causes
+
+
+def _data() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(600, 4)), columns=["a", "b", "c", "d"])
+    target = (frame["a"] * 3 + frame["b"] > 0).astype(int).to_numpy()
+    return frame, target
+
+
+def test_permutation_finds_the_features_the_model_uses() -> None:
+    frame, target = _data()
+    model = KNeighborsClassifier().fit(frame, target)  # no importances of its own
+    importance = estimate_importance(model, model.predict_proba, frame, list(frame.columns))
+    assert importance.method == "permutation"
+    assert abs(sum(importance.shares.values()) - 1) < 1e-9
+    ranked = sorted(importance.shares, key=importance.shares.__getitem__, reverse=True)
+    assert ranked[0] == "a" and ranked[1] == "b"
+
+
+def test_permutation_works_on_labels_too() -> None:
+    frame, target = _data()
+    model = KNeighborsClassifier().fit(frame, np.where(target == 1, "yes", "no"))
+    importance = estimate_importance(model, model.predict, frame, list(frame.columns))
+    assert max(importance.shares, key=importance.shares.__getitem__) == "a"
+
+
+def test_model_importances_are_used_when_they_match_the_columns() -> None:
+    frame, target = _data()
+    model = RandomForestClassifier(n_estimators=20, random_state=0).fit(frame, target)
+    importance = estimate_importance(model, model.predict_proba, frame, list(frame.columns))
+    assert importance.method == "model"
+    assert max(importance.shares, key=importance.shares.__getitem__) == "a"
+
+
+def test_drifted_important_features_rank_first() -> None:
+    importance = Importance({"a": 0.6, "b": 0.3, "c": 0.1}, "model")
+    records = [
+        {"feature": "a", "psi": 0.05, "drifted": False, "reason": "small"},
+        {"feature": "b", "psi": 0.5, "drifted": True, "reason": "PSI 0.5"},
+        {"feature": "c", "psi": 0.9, "drifted": True, "reason": "PSI 0.9"},
+    ]
+    cause = rank_causes("m", records, importance)
+    assert [s.feature for s in cause.suspects] == ["b", "c", "a"]
+    assert cause.suspects[0].score == 0.5 * 0.3
+    assert "PSI 0.5" in cause.suspects[0].evidence
+    assert "most responsible: b, c" in cause.summary
+    assert cause.to_dict()["suspects"][0]["rank"] == 1
+
+
+def test_no_drift_still_ranks_and_says_so() -> None:
+    cause = rank_causes(
+        "m", [{"feature": "a", "psi": None, "drifted": False}], Importance({"a": 1.0}, "model")
+    )
+    assert cause.suspects[0].score == 0
+    assert "no feature drifted" in cause.summary
