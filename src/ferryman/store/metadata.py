@@ -17,13 +17,14 @@ from ferryman.store import tables as t
 from ferryman.store._base import MetricFilter, NewVersion, check_limit
 from ferryman.store.alias_queries import AliasQueries
 from ferryman.store.model_queries import ModelQueries
+from ferryman.store.monitor_queries import MonitorQueries
 from ferryman.store.version_queries import VersionQueries
 
 __all__ = ["MetadataStore", "MetricFilter", "NewVersion"]
 
 
-class MetadataStore(ModelQueries, VersionQueries, AliasQueries):
-    """Models, versions, aliases and audit events over one SQLAlchemy engine."""
+class MetadataStore(ModelQueries, VersionQueries, AliasQueries, MonitorQueries):
+    """Models, versions, aliases, audit events and monitoring rows over one SQLAlchemy engine."""
 
     def events(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -148,4 +150,67 @@ audit_events = Table(
     Column("before", NullableJSON, nullable=True),
     Column("after", NullableJSON, nullable=True),
     Index("ix_audit_events_model", "model_name", "id"),
+)
+
+# --- monitoring ------------------------------------------------------------------------------
+# Monitoring rows name the model by text, like audit events: they outlive a deleted model.
+monitor_results = Table(
+    "monitor_results",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_name", String(NAME), nullable=False),
+    Column("version", Integer, nullable=True),  # NULL: about the model, not one version
+    Column("kind", String(32), nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    # The few headline numbers a time series reads; the full result stays in the payload.
+    Column("summary", NullableJSON, nullable=True),
+    Column("payload", NullableJSON, nullable=True),
+    Index("ix_monitor_results_series", "model_name", "kind", "window_end"),
+    Index("ix_monitor_results_window_end", "window_end"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_name", String(NAME), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("rule", String(NAME), nullable=False),
+    Column("subject", String(256), nullable=True),  # the feature or KPI the rule looked at
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("value", Float, nullable=True),
+    Column("threshold", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", NullableJSON, nullable=True),
+    Index("ix_alert_events_model", "model_name", "id"),
+    # At most one firing event per condition, even with several processes evaluating.
+    Index(
+        "ux_alert_events_firing",
+        "fingerprint",
+        unique=True,
+        sqlite_where=text("state = 'firing'"),
+        postgresql_where=text("state = 'firing'"),
+    ),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, ForeignKey("alert_events.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),  # the change delivered: fired or resolved
+    Column("target", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_alert_deliveries_event", "event_id", "id"),
 )

@@ -1,0 +1,313 @@
+"""Alert rules over monitoring observations, and the book of alert events they open and resolve.
+
+One evaluation looks at one model over one window (an :class:`Observation`). Each rule compares
+one metric with its threshold; a rule whose metric the observation does not carry (no labels
+yet, so no KPIs; no drift run) neither fires nor clears: unknown is not the same as fine. A
+condition that fires opens one event, which stays open (de-duplicated by its fingerprint)
+while later evaluations find it again, and is resolved by the first evaluation of the same
+rule that finds it clear. Only openings and resolutions are notified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from ferryman.config import AlertRule, MonitoringSettings
+from ferryman.errors import ConfigError
+from ferryman.monitoring.results import iso_utc, json_safe
+from ferryman.store import AlertEvent, MetadataStore, NewAlert
+
+__all__ = [
+    "AlertBook",
+    "AlertChanges",
+    "AlertNotifier",
+    "Change",
+    "Finding",
+    "Observation",
+    "evaluate",
+    "evaluated_rules",
+    "fingerprint",
+    "rules_for",
+]
+
+logger = logging.getLogger("ferryman.alerts")
+Change = Literal["fired", "resolved"]
+_LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
+_TOP_FEATURES = 10
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What monitoring measured for one model over one window; None or empty means unknown.
+
+    ``kpis`` holds live quality measures (accuracy, f1, roc_auc, rmse, business_value, ...)
+    once labels have arrived; ``evidence`` holds anything else worth attaching to an alert
+    (row counts, links to the stored results).
+    """
+
+    model: str
+    window_start: datetime
+    window_end: datetime
+    version: int | None = None
+    drift_share: float | None = None
+    feature_psi: dict[str, float] = field(default_factory=dict)
+    drifted_features: list[str] = field(default_factory=list)
+    kpis: dict[str, float] = field(default_factory=dict)
+    error_rate: float | None = None
+    latency_p99_ms: float | None = None
+    dropped_records: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that fires: on what (``subject``: a feature or KPI), by how much, and why."""
+
+    rule: AlertRule
+    fingerprint: str
+    subject: str | None
+    value: float
+    threshold: float
+    message: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertChanges:
+    """What one update of the book changed: events opened, still open, and resolved."""
+
+    fired: list[AlertEvent]
+    still_firing: list[AlertEvent]
+    resolved: list[AlertEvent]
+
+
+class AlertNotifier(Protocol):
+    """Told about every event that opens (``fired``) or closes (``resolved``); must not block."""
+
+    def notify(self, event: AlertEvent, change: Change) -> None: ...
+
+
+def rules_for(settings: MonitoringSettings, model: str) -> list[AlertRule]:
+    """The rules of ``model``: the defaults, with the model's own rules added or, when they
+    share a name, replacing a default in its place."""
+    merged: dict[str, AlertRule] = {}
+    for rule in settings.alerts:
+        merged[rule.name] = rule
+    own = settings.models.get(model)
+    for rule in own.alerts if own is not None else []:
+        merged[rule.name] = rule
+    for rule in merged.values():
+        _check_rule(rule)
+    return list(merged.values())
+
+
+def _check_rule(rule: AlertRule) -> None:
+    if rule.metric == "kpi" and not rule.kpi:
+        raise ConfigError(
+            f"alert rule {rule.name!r} watches a KPI but does not name it; add e.g. "
+            'kpi = "accuracy" (or f1, roc_auc, rmse, business_value)'
+        )
+
+
+def fingerprint(model: str, rule: str, subject: str | None = None) -> str:
+    """The identity of one condition: the same model, rule and feature or KPI."""
+    key = json.dumps([model, rule, subject], separators=(",", ":"))
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None, float]] | None:
+    """The values ``rule`` compares for ``obs`` by subject; None when unknown."""
+    if rule.metric == "feature_psi":
+        psi = {k: float(v) for k, v in obs.feature_psi.items() if _known(v)}
+        if rule.feature is not None:
+            return [(rule.feature, psi[rule.feature])] if rule.feature in psi else None
+        return sorted(psi.items()) if psi else None
+    if rule.metric == "kpi":
+        if rule.kpi is None:
+            return None
+        value = obs.kpis.get(rule.kpi)
+        return [(rule.kpi, float(value))] if value is not None and _known(value) else None
+    scalar: float | None = {
+        "drift_share": obs.drift_share,
+        "error_rate": obs.error_rate,
+        "latency_p99_ms": obs.latency_p99_ms,
+        "dropped_records": None if obs.dropped_records is None else float(obs.dropped_records),
+    }[rule.metric]
+    return [(None, float(scalar))] if scalar is not None and _known(scalar) else None
+
+
+def evaluated_rules(rules: Iterable[AlertRule], observation: Observation) -> list[AlertRule]:
+    """The rules ``observation`` can decide: those whose metric it carries.
+
+    A rule on any feature's PSI is decided when the observation has PSI for some feature;
+    a feature it does not list then counts as clear.
+    """
+    return [rule for rule in rules if _measured(rule, observation) is not None]
+
+
+def evaluate(rules: Iterable[AlertRule], observation: Observation) -> list[Finding]:
+    """The findings of every rule that fires on ``observation``.
+
+    ``above`` fires when the value is greater than the threshold, ``below`` when it is
+    smaller. A rule on any feature's PSI gives one finding per feature past the threshold.
+    A rule whose metric is missing (or NaN) gives none, and is not counted as clear either.
+    """
+    findings: list[Finding] = []
+    for rule in rules:
+        _check_rule(rule)
+        for subject, value in _measured(rule, observation) or []:
+            fires = value > rule.threshold if rule.op == "above" else value < rule.threshold
+            if fires:
+                findings.append(_finding(rule, observation, subject, value))
+    return findings
+
+
+def _finding(rule: AlertRule, obs: Observation, subject: str | None, value: float) -> Finding:
+    who = obs.model if obs.version is None else f"{obs.model} v{obs.version}"
+    what = {
+        "drift_share": "share of drifted features",
+        "feature_psi": f"PSI of feature {subject!r}",
+        "kpi": f"{subject}",
+        "error_rate": "error rate",
+        "latency_p99_ms": "p99 latency (ms)",
+        "dropped_records": "dropped prediction-log records",
+    }[rule.metric]
+    gap = abs(value - rule.threshold)
+    message = (
+        f"{who}: {what} is {value:.4g}, {rule.op} the threshold {rule.threshold:.4g} by "
+        f"{gap:.4g} (rule {rule.name!r}, {rule.severity})"
+    )
+    if rule.metric == "drift_share" and obs.drifted_features:
+        shown = ", ".join(obs.drifted_features[:5])
+        more = len(obs.drifted_features) - 5
+        message += f"; drifted: {shown}" + (f" and {more} more" if more > 0 else "")
+    evidence: dict[str, Any] = {
+        "metric": rule.metric,
+        "op": rule.op,
+        "subject": subject,
+        "version": obs.version,
+        "window_start": iso_utc(obs.window_start),
+        "window_end": iso_utc(obs.window_end),
+    }
+    if rule.metric in {"drift_share", "feature_psi"}:
+        top = sorted(
+            ((k, v) for k, v in obs.feature_psi.items() if _known(v)), key=lambda kv: -kv[1]
+        )
+        evidence["drifted_features"] = list(obs.drifted_features)
+        evidence["top_feature_psi"] = dict(top[:_TOP_FEATURES])
+    if rule.metric == "kpi":
+        evidence["kpis"] = dict(obs.kpis)
+    if obs.evidence:
+        evidence["details"] = obs.evidence
+    return Finding(
+        rule=rule,
+        fingerprint=fingerprint(obs.model, rule.name, subject),
+        subject=subject,
+        value=value,
+        threshold=rule.threshold,
+        message=message,
+        evidence=json_safe(evidence, "evidence"),
+    )
+
+
+class AlertBook:
+    """Alert events of every model: opens, de-duplicates and resolves them, and tells.
+
+    Parameters
+    ----------
+    store : MetadataStore
+        Where events are kept (so that several processes agree on what is firing).
+    notifier : AlertNotifier, optional
+        Told about openings and resolutions, e.g. a :class:`WebhookNotifier`. Every change is
+        also logged on the ``ferryman.alerts`` logger.
+    """
+
+    def __init__(self, store: MetadataStore, notifier: AlertNotifier | None = None) -> None:
+        self.store = store
+        self.notifier = notifier
+
+    def check(
+        self, rules: Sequence[AlertRule], observation: Observation, at: datetime | None = None
+    ) -> AlertChanges:
+        """Evaluate ``rules`` on ``observation`` and update the book with the outcome."""
+        return self.update(
+            observation.model,
+            evaluate(rules, observation),
+            evaluated_rules(rules, observation),
+            at,
+            version=observation.version,
+        )
+
+    def update(
+        self,
+        model: str,
+        findings: Sequence[Finding],
+        evaluated_rules: Iterable[AlertRule],
+        at: datetime | None = None,
+        *,
+        version: int | None = None,
+    ) -> AlertChanges:
+        """Record one evaluation of ``model``.
+
+        Each finding opens an event, or refreshes the one already firing for its fingerprint
+        (last seen, value, message; no new notification). A firing event of a rule in
+        ``evaluated_rules`` that no finding repeats is resolved. Events of rules that were not
+        evaluated (their metric unknown this time) are left as they are.
+        """
+        at = at or datetime.now(UTC)
+        fired: list[AlertEvent] = []
+        still: list[AlertEvent] = []
+        seen: set[str] = set()
+        for finding in findings:
+            seen.add(finding.fingerprint)
+            event, is_new = self.store.fire_alert(
+                NewAlert(
+                    model=model,
+                    rule=finding.rule.name,
+                    severity=finding.rule.severity,
+                    fingerprint=finding.fingerprint,
+                    value=finding.value,
+                    threshold=finding.threshold,
+                    message=finding.message,
+                    version=version,
+                    subject=finding.subject,
+                    evidence=finding.evidence,
+                ),
+                at,
+            )
+            (fired if is_new else still).append(event)
+        decided = {rule.name for rule in evaluated_rules}
+        resolved: list[AlertEvent] = []
+        for event in self.store.firing_alerts(model):
+            if event.rule in decided and event.fingerprint not in seen:
+                closed = self.store.resolve_alert(event.fingerprint, at)
+                if closed is not None:  # None: another process resolved it first
+                    resolved.append(closed)
+        for event in fired:
+            self._tell(event, "fired")
+        for event in resolved:
+            self._tell(event, "resolved")
+        return AlertChanges(fired, still, resolved)
+
+    def _tell(self, event: AlertEvent, change: Change) -> None:
+        if change == "fired":
+            logger.log(_LOG_LEVELS.get(event.severity, logging.WARNING), "alert: %s", event.message)
+        else:
+            logger.info("resolved: %s (rule %r, alert %d)", event.model, event.rule, event.id)
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.notify(event, change)
+        except Exception:  # a broken notifier must not stop monitoring
+            logger.exception("alert notifier failed on alert %d (%s)", event.id, change)
