@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -104,6 +106,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--skip-rf", action="store_true")
     parser.add_argument("--cold-start-only", action="store_true")
+    parser.add_argument(
+        "--monitoring-only",
+        action="store_true",
+        help="only model A with the prediction log on and off, alternated (issue 4's target)",
+    )
     args = parser.parse_args()
 
     X, y = make_classification(n_samples=20000, n_features=20, n_informative=10, random_state=0)
@@ -138,8 +145,9 @@ def main() -> None:
         finally:
             stop(proc)
 
-    def ours(name: str, *flags: str) -> dict[str, float]:
+    def ours(name: str, *flags: str, monitoring: bool = True) -> dict[str, float]:
         port = free_port()
+        run_env = {**env, "FERRYMAN_MONITORING__ENABLED": "true" if monitoring else "false"}
         cmd = [
             str(VENV_BIN / "ferryman"),
             "serve",
@@ -151,7 +159,7 @@ def main() -> None:
             "warning",
             *flags,
         ]
-        proc = start(cmd, env, f"http://127.0.0.1:{port}/v2/health/ready")
+        proc = start(cmd, run_env, f"http://127.0.0.1:{port}/v2/health/ready")
         try:
             return wrk(f"http://127.0.0.1:{port}/models/{name}/predict", body, args.duration)
         finally:
@@ -161,8 +169,13 @@ def main() -> None:
         cold_start(env, work)
         shutil.rmtree(work, ignore_errors=True)
         return
+    if args.monitoring_only:
+        monitoring_overhead(ours, args.duration)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     results["bare A"] = bare("model-a")
     results["ferryman A"] = ours("model-a")
+    results["ferryman A, monitoring off"] = ours("model-a", monitoring=False)
     results["ferryman A, batching off"] = ours("model-a", "--no-batching")
     if not args.skip_rf:
         results["bare B"] = bare("model-b")
@@ -181,12 +194,28 @@ def main() -> None:
         f"  A p99 latency ferryman / bare     {a['p99_ms'] / bare_a['p99_ms']:.2f}x"
         "  (target <= 1.5)"
     )
+    logged = a["rps"] / results["ferryman A, monitoring off"]["rps"]
+    print(f"  A throughput monitoring on / off  {logged:.2f}x  (target >= 0.95, issue 4)")
     if not args.skip_rf:
         b, off = results["ferryman B"], results["ferryman B, batching off"]
         print(f"  B throughput batching on / off    {b['rps'] / off['rps']:.2f}x  (target >= 2)")
         print(f"  B throughput ferryman / bare      {b['rps'] / results['bare B']['rps']:.2f}x")
     cold_start(env, work)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def monitoring_overhead(ours: Any, duration: int, rounds: int = 3) -> None:
+    """Model A with every prediction logged (sampling 1.0) against the log turned off,
+    alternated so that the machine's drift over time hits both alike."""
+    on: list[float] = []
+    off: list[float] = []
+    for _ in range(rounds):
+        on.append(ours("model-a")["rps"])
+        off.append(ours("model-a", monitoring=False)["rps"])
+    print(f"\nmodel A, {rounds} alternated rounds of {duration}s, req/s")
+    print(f"  monitoring on   {' '.join(f'{r:7.0f}' for r in on)}   median {median(on):7.0f}")
+    print(f"  monitoring off  {' '.join(f'{r:7.0f}' for r in off)}   median {median(off):7.0f}")
+    print(f"  ratio on / off (medians)  {median(on) / median(off):.3f}x  (target >= 0.95, issue 4)")
 
 
 def launch(cmd: list[str], env: dict[str, str], url: str, body: object) -> tuple[float, float]:

@@ -107,7 +107,7 @@ class AlertRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=128)
     metric: str = Field(
         pattern="^(drift_share|feature_psi|kpi|error_rate|latency_p99_ms|dropped_records)$"
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ferryman._version import __version__
-from ferryman.cli import aliases, models, versions
+from ferryman.cli import aliases, models, monitor, versions
 from ferryman.cli.context import CliState, FerrymanGroup, state
 from ferryman.cli.history import history
 from ferryman.cli.output import console, table
@@ -28,12 +28,14 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(versions.app, name="versions")
 app.add_typer(aliases.app, name="alias")
+app.add_typer(monitor.app, name="monitor")
 app.command("register")(register)
 app.command("predict")(predict)
 app.command("serve")(serve)
 app.command("score")(score)
 app.command("rollback")(aliases.rollback)
 app.command("history")(history)
+app.command("feedback")(monitor.feedback)
 
 
 @app.command("flavors")

@@ -22,6 +22,8 @@ from rich.progress import (
 
 from ferryman.cli.context import err_console, registry
 from ferryman.cli.output import console
+from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport, score_file
 
 
@@ -60,6 +62,12 @@ def score(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
+    log_predictions: Annotated[
+        bool,
+        typer.Option(
+            help="Write the scored rows to the prediction log (when monitoring is enabled)."
+        ),
+    ] = True,
 ) -> None:
     """Score every row of INPUT with a version, writing predictions to --output.
 
@@ -67,7 +75,14 @@ def score(
     goes on, and still exits 0. A missing or unknown column fails it before anything is written.
     """
     reg = registry(ctx)
-    with _progress_bar(enabled=not quiet and err_console.is_terminal) as show:
+    monitoring = reg.settings.monitoring
+    log = None
+    if log_predictions and monitoring.enabled:
+        log = PredictionLog.from_settings(reg.settings, start=False)
+    with (
+        _progress_bar(enabled=not quiet and err_console.is_terminal) as show,
+        _closing(log),
+    ):
         report = score_file(
             reg,
             ref,
@@ -80,6 +95,7 @@ def score(
             output_format=output_format.value if output_format else None,
             trusted_types=trust or [],
             progress=show,
+            sink=_WrittenAtOnce(log) if log is not None else None,
         )
     if not quiet:
         console.print(summary(report))
@@ -95,6 +111,30 @@ def summary(report: ScoreReport) -> str:
         rows = "row" if report.rows_rejected == 1 else "rows"
         line += f"; rejected {report.rows_rejected:,} {rows}, with reasons, in {report.rejects}"
     return line
+
+
+class _WrittenAtOnce:
+    """Batch scoring is not latency bound: each chunk is written to the log as it is scored,
+    so a large file never overflows the log's queue (which would drop rows)."""
+
+    def __init__(self, log: PredictionLog) -> None:
+        self.log = log
+
+    def record(self, record: PredictionRecord) -> None:
+        self.log.record(record)
+        self.log.flush()
+
+    def reject(self, record: RejectionRecord) -> None:
+        self.log.reject(record)
+
+
+@contextmanager
+def _closing(log: PredictionLog | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if log is not None:
+            log.close()
 
 
 @contextmanager

@@ -8,8 +8,6 @@ import typer
 
 from ferryman.cli.context import err_console, registry, state
 from ferryman.errors import ConfigError
-from ferryman.http.app import ServeOptions
-from ferryman.http.server import run
 from ferryman.registry import Registry
 from ferryman.serving.pool import PoolSettings, servable_names
 
@@ -52,6 +50,11 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
     """Serve models over HTTP: simple JSON, Open Inference Protocol V2, SageMaker, /metrics."""
+    # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
+    # command, so every other command starts without it
+    from ferryman.http.app import ServeOptions
+    from ferryman.http.server import run
+
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     names = _names(models)

@@ -28,10 +28,11 @@ from starlette.routing import Route
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError
-from ferryman.http import openapi, sagemaker, simple, v2
+from ferryman.http import monitoring, openapi, sagemaker, simple, v2
 from ferryman.http.errors import json_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.http.server_state import DEFAULT_MAX_BODY, HttpSettings, ServerState
+from ferryman.http.watch import Watch
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings
 from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
@@ -87,10 +88,12 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
     metrics = ServerMetrics()
     events = PoolEvents(loaded=metrics.loaded, swapped=metrics.swapped, batch=metrics.batch)
     pool = ModelPool(registry, options.pool_settings(), events)
+    watch = Watch(registry, metrics)
     state = ServerState(
         pool,
         metrics,
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
+        watch.sink,
     )
 
     @asynccontextmanager
@@ -109,15 +112,19 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
             len(pool.names),
             time.perf_counter() - started,
         )
+        watch.start(pool)
         try:
             yield
         finally:
             await pool.stop()
+            await watch.stop()
 
     async def metrics_page(request: Request) -> Response:
+        watch.export_log_stats()
         return Response(metrics.render(), media_type=metrics.content_type)
 
     routes = [
+        *monitoring.routes,
         *simple.routes,
         *v2.routes,
         *sagemaker.routes,
@@ -130,6 +137,7 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.ferryman = state
+    app.state.watch = watch
     return app
 
 

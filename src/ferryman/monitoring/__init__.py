@@ -1,3 +1,72 @@
-"""Monitoring: prediction log, feedback, live KPIs, drift, data quality, alerts, root cause."""
+"""Monitoring: prediction log, feedback, live KPIs, drift, data quality, alerts, root cause.
 
-__all__: list[str] = []
+Names load on first use (PEP 562): serving a model or scoring a file needs the prediction log,
+not the statistics stack (SciPy, DuckDB) or the report's matplotlib, and should not pay for
+importing them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AlertBook": "ferryman.monitoring.alerts",
+    "DriftDetector": "ferryman.monitoring.drift",
+    "DriftReport": "ferryman.monitoring.drift",
+    "FeatureDrift": "ferryman.monitoring.drift",
+    "FeedbackResult": "ferryman.monitoring.feedback",
+    "FeedbackStore": "ferryman.monitoring.feedback",
+    "LogReader": "ferryman.monitoring.log_reader",
+    "LogStats": "ferryman.monitoring.prediction_log",
+    "Monitor": "ferryman.monitoring.monitor",
+    "MonitorResults": "ferryman.monitoring.results",
+    "Observation": "ferryman.monitoring.alerts",
+    "PerformanceReport": "ferryman.monitoring.performance",
+    "PredictionLog": "ferryman.monitoring.prediction_log",
+    "QualityReport": "ferryman.monitoring.quality",
+    "RootCause": "ferryman.monitoring.root_cause",
+    "RunOutcome": "ferryman.monitoring.monitor",
+    "WebhookNotifier": "ferryman.monitoring.webhooks",
+    "Window": "ferryman.monitoring.monitor",
+    "assess_quality": "ferryman.monitoring.quality",
+    "compute_performance": "ferryman.monitoring.performance",
+    "estimate_importance": "ferryman.monitoring.root_cause",
+    "evaluate": "ferryman.monitoring.alerts",
+    "rank_causes": "ferryman.monitoring.root_cause",
+    "rules_for": "ferryman.monitoring.alerts",
+}
+
+__all__ = [
+    "AlertBook",
+    "DriftDetector",
+    "DriftReport",
+    "FeatureDrift",
+    "FeedbackResult",
+    "FeedbackStore",
+    "LogReader",
+    "LogStats",
+    "Monitor",
+    "MonitorResults",
+    "Observation",
+    "PerformanceReport",
+    "PredictionLog",
+    "QualityReport",
+    "RootCause",
+    "RunOutcome",
+    "WebhookNotifier",
+    "Window",
+    "assess_quality",
+    "compute_performance",
+    "estimate_importance",
+    "evaluate",
+    "rank_causes",
+    "rules_for",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ferryman.monitoring' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

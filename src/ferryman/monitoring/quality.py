@@ -60,6 +60,7 @@ def assess_quality(
     profile: DataProfile | None,
     features: Sequence[str],
     rejections: pd.DataFrame | None = None,
+    rejected_requests: int = 0,
     *,
     null_rate_margin: float = 0.05,
     out_of_range_limit: float = 0.01,
@@ -67,8 +68,9 @@ def assess_quality(
 ) -> QualityReport:
     """Data quality of the ``live`` rows of ``features`` against the training ``profile``.
 
-    ``rejections`` has one row per problem serving found (columns ``request_id``, ``column``,
-    ``kind``). A feature gets an issue when its null rate exceeds the training one by more than
+    ``rejections`` counts the problems serving found per column and kind (columns ``column``,
+    ``kind``, ``problems``); ``rejected_requests`` is how many requests they came from. A
+    feature gets an issue when its null rate exceeds the training one by more than
     ``null_rate_margin``, or more than ``out_of_range_limit`` of its values fall outside the
     training range, or more than ``unseen_limit`` of its categories were never seen in training.
     """
@@ -93,15 +95,14 @@ def assess_quality(
             )
         )
     by_kind: dict[str, int] = {}
-    requests = 0
     if len(refused):
-        requests = int(refused["request_id"].nunique())
-        by_kind = {str(k): int(v) for k, v in refused["kind"].value_counts().items()}
+        sums = refused.groupby("kind")["problems"].sum()
+        by_kind = {str(k): int(v) for k, v in sums.items()}
     return QualityReport(
         model=model,
         rows=len(live),
         features=out,
-        rejected_requests=requests,
+        rejected_requests=rejected_requests,
         rejected_by_kind=by_kind,
         missing_from_profile=missing,
     )
@@ -175,7 +176,7 @@ def _problems_per_column(refused: pd.DataFrame) -> dict[str, dict[str, int]]:
     if not len(refused) or "column" not in refused.columns:
         return {}
     counts: dict[str, dict[str, int]] = {}
-    sizes = refused.groupby(["column", "kind"], dropna=True).size()
+    sizes = refused.groupby(["column", "kind"], dropna=True)["problems"].sum()
     for key, n in sizes.items():
         pair: tuple[Any, Any] = key  # type: ignore[assignment]
         counts.setdefault(str(pair[0]), {})[str(pair[1])] = int(n)

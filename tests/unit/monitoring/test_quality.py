@@ -52,16 +52,17 @@ def test_rejections_are_counted_per_column_and_kind() -> None:
     profile = profile_frame(train)
     refused = pd.DataFrame(
         {
-            "request_id": ["a", "a", "b", "c"],
-            "column": ["amount", "plan", "amount", None],
-            "kind": ["type", "category", "type", "malformed"],
+            "column": ["amount", "plan", None],
+            "kind": ["type", "category", "malformed"],
+            "problems": [2, 1, 1],
         }
     )
-    report = assess_quality("m", train.head(10), profile, list(train.columns), refused)
+    report = assess_quality("m", train.head(10), profile, list(train.columns), refused, 3)
     assert report.rejected_requests == 3
     assert report.rejected_by_kind == {"type": 2, "category": 1, "malformed": 1}
     amount = next(f for f in report.features if f.feature == "amount")
-    assert amount.type_errors == 2 and amount.rejected == 2
+    assert amount.type_errors == 2
+    assert amount.rejected == 2
 
 
 def test_empty_window_and_unknown_feature_do_not_crash() -> None:

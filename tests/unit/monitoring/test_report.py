@@ -91,9 +91,11 @@ def test_report_is_self_contained_with_every_section() -> None:
     for heading in ("Model performance over time", "Drift", "Data quality", "Alerts", "Root cause"):
         assert heading in page
     assert page.count("<svg") >= 3  # KPI, drift per feature, drift share over time
-    assert "<script" not in page and "<link" not in page
+    assert "<script" not in page
+    assert "<link" not in page
     assert not re.search(r"(src|href)\s*=\s*['\"]https?://", page)
-    assert "Attention needed" in page and "Most likely cause: <b>age</b>" in page
+    assert "Attention needed" in page
+    assert "Most likely cause: <b>age</b>" in page
     assert "plan&lt;x&gt;" in page  # names are escaped
 
 

@@ -24,7 +24,8 @@ def test_permutation_finds_the_features_the_model_uses() -> None:
     assert importance.method == "permutation"
     assert abs(sum(importance.shares.values()) - 1) < 1e-9
     ranked = sorted(importance.shares, key=importance.shares.__getitem__, reverse=True)
-    assert ranked[0] == "a" and ranked[1] == "b"
+    assert ranked[0] == "a"
+    assert ranked[1] == "b"
 
 
 def test_permutation_works_on_labels_too() -> None:

@@ -1,0 +1,122 @@
+"""Monitoring routes: ground-truth feedback in, the latest results and alerts out.
+
+``POST /models/{name}/feedback`` takes one ``{request_id, label}`` (or ``value``) object, a
+list of them, or ``{"feedback": [...]}``; each record is accepted or refused on its own.
+``GET /models/{name}/monitoring`` answers the latest drift, quality and performance results and
+the alerts firing now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ferryman.core.names import check_name
+from ferryman.errors import RequestError
+from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body, unsupported_type
+from ferryman.http.errors import HttpError, json_response
+from ferryman.http.server_state import Exchange, ServerState
+from ferryman.http.watch import Watch
+from ferryman.monitoring.monitor import Monitor
+
+MAX_FEEDBACK_ITEMS = 100_000
+
+
+def _server(request: Request) -> ServerState:
+    state: ServerState = request.app.state.ferryman
+    return state
+
+
+def _monitor(request: Request) -> Monitor:
+    watch: Watch = request.app.state.watch
+    if watch.monitor is None:
+        raise HttpError(
+            503, "monitoring is turned off on this server ([ferryman.monitoring] enabled)", "off"
+        )
+    return watch.monitor
+
+
+async def feedback(request: Request) -> Response:
+    server = _server(request)
+
+    async def answer(exchange: Exchange) -> Response:
+        monitor = _monitor(request)
+        name = check_name(request.path_params["name"])
+        kind = media_type(request)
+        if kind and not is_json_type(kind):
+            raise unsupported_type(kind, ("application/json",))
+        items = _items(parse_json(await read_body(request, server.settings.max_body_size)))
+        await asyncio.to_thread(monitor.registry.get_model, name)  # unknown model: 404
+        result = await asyncio.to_thread(monitor.add_feedback, name, items)
+        body = {"model": name, "request_id": exchange.request_id, **result.to_dict()}
+        status = 200 if result.accepted or not items else 422
+        return json_response(body, status, exchange.headers)
+
+    return await server.handle(request, "feedback", answer)
+
+
+def _items(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, dict) and "feedback" in document:
+        document = document["feedback"]
+    if isinstance(document, dict):
+        document = [document]
+    if not isinstance(document, list):
+        raise RequestError(
+            'feedback must be an object {"request_id": ..., "label": ...}, a list of them, '
+            'or {"feedback": [...]}'
+        )
+    if not document:
+        raise RequestError("the feedback list is empty")
+    if len(document) > MAX_FEEDBACK_ITEMS:
+        raise RequestError(
+            f"{len(document)} feedback records in one request; send at most "
+            f"{MAX_FEEDBACK_ITEMS} (or upload a file with `ferryman feedback`)"
+        )
+    return document
+
+
+async def summary(request: Request) -> Response:
+    server = _server(request)
+
+    async def answer(exchange: Exchange) -> Response:
+        monitor = _monitor(request)
+        name = check_name(request.path_params["name"])
+
+        def read() -> dict[str, Any]:
+            monitor.registry.get_model(name)
+            results = {
+                kind: monitor.results.latest(name, kind)
+                for kind in ("drift", "quality", "performance", "root_cause")
+            }
+            firing = monitor.registry.store.firing_alerts(name)
+            return {
+                "model": name,
+                "results": results,
+                "alerts_firing": [
+                    {
+                        "id": e.id,
+                        "rule": e.rule,
+                        "severity": e.severity,
+                        "subject": e.subject,
+                        "value": e.value,
+                        "threshold": e.threshold,
+                        "message": e.message,
+                        "since": e.first_seen.isoformat(),
+                    }
+                    for e in firing
+                ],
+            }
+
+        return json_response(await asyncio.to_thread(read), 200, exchange.headers)
+
+    return await server.handle(request, "monitoring", answer)
+
+
+routes = [
+    Route("/models/{name}/feedback", feedback, methods=["POST"]),
+    Route("/models/{name}/monitoring", summary, methods=["GET"]),
+]

@@ -1,0 +1,169 @@
+"""Monitoring inside the server: the prediction log the routes feed, and the schedule that
+computes drift, quality, KPIs and alerts every few minutes and exports them at /metrics.
+
+With several workers every worker logs its own predictions, but only the one that holds the
+schedule lock (a file beside the store) runs the schedule, so results and alerts are computed
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ferryman.config import Settings
+from ferryman.core.predictions import NullSink, PredictionSink
+from ferryman.http.metrics import ServerMetrics
+from ferryman.monitoring.monitor import Health, Monitor, RunOutcome, Window
+from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.webhooks import WebhookNotifier
+from ferryman.registry import Registry
+from ferryman.serving.pool import ModelPool
+
+log = logging.getLogger("ferryman.monitoring")
+CLOSE_TIMEOUT = 30.0
+
+
+class Watch:
+    """The server's monitoring: a sink for the routes, a schedule, and its gauges."""
+
+    def __init__(self, registry: Registry, metrics: ServerMetrics) -> None:
+        self.settings: Settings = registry.settings
+        self.config = self.settings.monitoring
+        self.metrics = metrics
+        self.registry = registry
+        self.log: PredictionLog | None = None
+        self.notifier: WebhookNotifier | None = None
+        self.monitor: Monitor | None = None
+        self._lock: FileLock | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._dropped_seen = 0
+        if self.config.enabled:
+            self.log = PredictionLog.from_settings(self.settings)
+            self.notifier = WebhookNotifier.from_settings(self.config, registry.store)
+            self.monitor = Monitor(registry, self.notifier)
+
+    @property
+    def sink(self) -> PredictionSink:
+        return self.log if self.log is not None else NullSink()
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def start(self, pool: ModelPool) -> None:
+        """Start the schedule if monitoring is on, scheduled, and no other worker runs it."""
+        if self.monitor is None or self.config.schedule_seconds <= 0:
+            return
+        lock = FileLock(str(lock_path(self.settings)))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("another worker runs the monitoring schedule")
+            return
+        self._lock = lock
+        self._task = asyncio.get_running_loop().create_task(self._schedule(pool))
+
+    async def stop(self) -> None:
+        """Stop the schedule, then drain the prediction log and the webhooks (SIGTERM path)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.log is not None:
+            stats = await asyncio.to_thread(self.log.close, CLOSE_TIMEOUT)
+            log.info(
+                "prediction log closed: %d logged, %d written, %d dropped",
+                stats.logged,
+                stats.written,
+                stats.dropped,
+            )
+        if self.notifier is not None:
+            await asyncio.to_thread(self.notifier.close, 10.0)
+        if self.monitor is not None:
+            self.monitor.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    def export_log_stats(self) -> None:
+        """Copy the prediction log's counters into /metrics (called at each scrape)."""
+        if self.log is None:
+            return
+        stats = self.log.stats
+        for outcome in ("logged", "dropped", "sampled_out", "written", "write_errors"):
+            self.metrics.log_records.labels(outcome).set(getattr(stats, outcome))
+
+    # --- the schedule ---------------------------------------------------------------------------
+    async def _schedule(self, pool: ModelPool) -> None:
+        period = self.config.schedule_seconds
+        while True:
+            await asyncio.sleep(period)
+            started = time.perf_counter()
+            for name in list(pool.names):
+                try:
+                    await asyncio.to_thread(self.run_once, name, pool.settings.alias)
+                except Exception:  # the schedule outlives any one failure
+                    log.exception("scheduled monitoring of %s failed", name)
+            await asyncio.to_thread(self._upkeep)
+            log.info("monitoring pass done in %.2fs", time.perf_counter() - started)
+
+    def run_once(self, name: str, alias: str = "production") -> RunOutcome | None:
+        """One monitoring pass over ``name`` with the server's health figures; gauges set."""
+        if self.monitor is None:
+            return None
+        window = Window.last(self.config.window)
+        outcome = self.monitor.run(name, window, self._health(name), alias=alias)
+        self._export(outcome)
+        return outcome
+
+    def _health(self, name: str) -> Health:
+        requests, failures = self.metrics.tally.get(name, [0, 0])
+        before = self._seen.get(name, (0, 0))
+        self._seen[name] = (requests, failures)
+        answered = requests - before[0]
+        rate = (failures - before[1]) / answered if answered > 0 else None
+        dropped = None
+        if self.log is not None:
+            total = self.log.stats.dropped
+            dropped = total - self._dropped_seen
+            self._dropped_seen = total
+        return Health(error_rate=rate, dropped_records=dropped)
+
+    def _export(self, outcome: RunOutcome) -> None:
+        model, version = outcome.model, str(outcome.version)
+        share = outcome.drift.get("share")
+        if isinstance(share, int | float):
+            self.metrics.drift_share.labels(model, version).set(share)
+        for feature in outcome.drift.get("features") or []:
+            name = str(feature.get("feature"))
+            if isinstance(feature.get("psi"), int | float):
+                self.metrics.feature_psi.labels(model, version, name).set(feature["psi"])
+            self.metrics.feature_drifted.labels(model, version, name).set(
+                1 if feature.get("drifted") else 0
+            )
+        for kpi, value in outcome.observation.kpis.items():
+            self.metrics.kpi.labels(model, version, kpi).set(value)
+        changes = outcome.alerts
+        if changes is not None:
+            for event in [*changes.fired, *changes.still_firing]:
+                self.metrics.alert_firing.labels(model, event.rule).set(1)
+            for event in changes.resolved:
+                self.metrics.alert_firing.labels(model, event.rule).set(0)
+
+    def _upkeep(self) -> None:
+        """Merge small log files and delete what is past the retention."""
+        if self.log is None:
+            return
+        try:
+            self.log.compact()
+            self.log.prune(self.config.retention_days)
+        except Exception:  # upkeep failing must not stop monitoring
+            log.exception("prediction-log upkeep failed")
+
+
+def lock_path(settings: Settings) -> Path:
+    """The file whose lock the worker running the schedule holds."""
+    return settings.home_path / "monitoring.lock"

@@ -1,0 +1,143 @@
+"""Merging a partition's small segments into bigger files without losing or doubling a row.
+
+Order of work, so that a crash or a reader at any instant sees every row exactly once:
+
+1. read the chosen files and write the merged table to a temporary name;
+2. rename it to ``c-...parquet``; its footer lists the names it replaces, so from this instant
+   readers (``live_files``) skip the old files even while they still exist;
+3. delete the old files. A crash between 2 and 3 leaves replaced files behind; they are never
+   read, and the next compaction of the folder deletes them.
+
+Two compactions must not merge the same files at once (each would write a copy). The prediction
+log only ever merges segments its own writer wrote; :func:`compact_folder` over every writer's
+files takes a lock file on local roots, and on remote roots must run in one process only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from ferryman.monitoring._log_layout import (
+    COMPACTED_PREFIX,
+    LogRoot,
+    is_data_file,
+    replaced_by,
+    segment_name,
+    write_parquet,
+)
+
+logger = logging.getLogger(__name__)
+
+TARGET_BYTES = 64 << 20  # files at least half this size are left alone
+
+
+def read_files(root: LogRoot, paths: Sequence[str]) -> pa.Table:
+    tables = []
+    for path in paths:
+        with root.fs.open(path, "rb") as fh:
+            tables.append(pq.read_table(fh))
+    table = pa.concat_tables(tables, promote_options="permissive")
+    return table.replace_schema_metadata(None)
+
+
+def compact_folder(
+    root: LogRoot,
+    folder: str,
+    writer: str,
+    *,
+    only_writer: str | None = None,
+    min_files: int = 2,
+    target_bytes: int = TARGET_BYTES,
+) -> int:
+    """Merge the small live files of one partition folder; return how many files were merged.
+
+    With ``only_writer``, only files whose name carries that writer id are merged (no other
+    process touches them, so no lock is needed).
+    """
+    if only_writer is None and root.is_local:
+        lock_path = posixpath.join(root.base, ".locks", _lock_name(root, folder))
+        root.fs.makedirs(posixpath.dirname(lock_path), exist_ok=True)
+        try:
+            with FileLock(lock_path, timeout=0):
+                return _compact(root, folder, writer, None, min_files, target_bytes)
+        except Timeout:
+            return 0  # another process is compacting this folder right now
+    return _compact(root, folder, writer, only_writer, min_files, target_bytes)
+
+
+def _lock_name(root: LogRoot, folder: str) -> str:
+    relative = posixpath.relpath(folder, root.base)
+    return relative.replace("/", "__") + ".lock"
+
+
+def _compact(
+    root: LogRoot,
+    folder: str,
+    writer: str,
+    only_writer: str | None,
+    min_files: int,
+    target_bytes: int,
+) -> int:
+    try:
+        entries = root.fs.ls(folder, detail=True)
+    except FileNotFoundError:
+        return 0
+    sizes = {
+        posixpath.basename(str(e["name"]).rstrip("/")): int(e.get("size") or 0) for e in entries
+    }
+    names = sorted(name for name in sizes if is_data_file(name))
+    replaced: set[str] = set()
+    for name in names:
+        if name.startswith(COMPACTED_PREFIX):
+            with contextlib.suppress(FileNotFoundError):
+                replaced.update(replaced_by(root, posixpath.join(folder, name)))
+    leftovers = [n for n in names if n in replaced]  # left by an interrupted compaction
+    _delete(root, folder, leftovers)
+    small = [
+        name
+        for name in names
+        if name not in replaced
+        and sizes[name] < target_bytes // 2
+        and (only_writer is None or f"-{only_writer}-" in name)
+    ]
+    merged = 0
+    for group in _groups(small, sizes, target_bytes):
+        if len(group) < min_files:
+            continue
+        table = read_files(root, [posixpath.join(folder, name) for name in group])
+        # the new file also names the leftovers: if one could not be deleted, it must stay
+        # hidden after the file that hid it is merged away
+        replaces = [*group, *leftovers]
+        write_parquet(root, folder, segment_name(COMPACTED_PREFIX, writer), table, replaces)
+        _delete(root, folder, group)
+        merged += len(group)
+    return merged
+
+
+def _groups(names: list[str], sizes: dict[str, int], target_bytes: int) -> list[list[str]]:
+    groups: list[list[str]] = [[]]
+    total = 0
+    for name in names:
+        if groups[-1] and total + sizes[name] > target_bytes:
+            groups.append([])
+            total = 0
+        groups[-1].append(name)
+        total += sizes[name]
+    return [group for group in groups if group]
+
+
+def _delete(root: LogRoot, folder: str, names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            root.fs.rm(posixpath.join(folder, name))
+        except FileNotFoundError:
+            continue
+        except OSError:
+            logger.warning("cannot delete replaced log file %s/%s", folder, name, exc_info=True)

@@ -1,0 +1,405 @@
+"""Ground truth and business values sent back for logged predictions.
+
+Each item names a prediction by ``request_id`` (and ``row``, default 0) and carries a
+``label`` (the true class, or the true number for a regressor) and/or a ``value`` (a numeric
+business KPI). Items are checked one by one; the good ones are stored as a Parquet segment
+under ``feedback/model=NAME/day=<day received>/``. Nothing is ever updated in place: when the
+same prediction gets feedback twice, the last received wins, separately for label and value.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ferryman.config import Settings
+from ferryman.core.names import check_name
+from ferryman.errors import DataFileError
+from ferryman.monitoring._log_compaction import compact_folder
+from ferryman.monitoring._log_layout import (
+    FEEDBACK,
+    SEGMENT_PREFIX,
+    LogRoot,
+    label_text,
+    live_files,
+    parse_day,
+    row_keys,
+    segment_name,
+    write_parquet,
+)
+from ferryman.monitoring.log_reader import LogReader, utc
+from ferryman.schema.data_files import read_table
+
+FIELDS = ("request_id", "row", "label", "value", "at")
+TASKS = ("classification", "regression")
+UNKNOWN_SAMPLE = 20
+TS_TYPE = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFeedback:
+    """One refused item: its position in the batch, its request id (if any) and why."""
+
+    index: int
+    request_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    """What became of a batch of feedback."""
+
+    accepted: int
+    rejected: list[RejectedFeedback] = field(default_factory=list)
+    unknown_ids: int = 0
+    unknown_sample: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "rejected": [
+                {"index": r.index, "request_id": r.request_id, "reason": r.reason}
+                for r in self.rejected
+            ],
+            "unknown_ids": self.unknown_ids,
+            "unknown_sample": list(self.unknown_sample),
+            "duplicates": self.duplicates,
+        }
+
+
+@dataclass(slots=True)
+class _Item:
+    request_id: str
+    row: str
+    label: str | None
+    value: float | None
+    at: int  # microseconds since the epoch
+
+
+class FeedbackStore:
+    """Store and read feedback under ``root`` (a folder or an fsspec URL).
+
+    Parameters
+    ----------
+    root : str
+        The monitoring root (``Settings.resolved_monitoring_root``).
+    reader : LogReader or None
+        Used to tell which request ids the prediction log knows; None skips the check.
+    lookback_days : float
+        How far back the log is searched for request ids (and feedback read for KPIs).
+    clock : callable
+        Seconds since the epoch (tests).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        reader: LogReader | None = None,
+        *,
+        lookback_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root
+        self.reader = reader
+        self.lookback_days = lookback_days
+        self._root = LogRoot.resolve(root)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_received = 0
+        self._writer = f"fb{id(self) & 0xFFFFFF:06x}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, reader: LogReader | None = None) -> FeedbackStore:
+        return cls(
+            settings.resolved_monitoring_root,
+            reader,
+            lookback_days=settings.monitoring.retention_days,
+        )
+
+    # --- adding ---------------------------------------------------------------------------
+    def add(
+        self,
+        model: str,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        task: str = "classification",
+    ) -> FeedbackResult:
+        """Check and store a batch of feedback for ``model``.
+
+        Parameters
+        ----------
+        model : str
+            The model the predictions were made by.
+        items : sequence of mappings
+            ``{"request_id", "label"}`` and/or ``"value"``; optional ``"row"`` (default 0)
+            and ``"at"`` (when the truth became known: datetime, ISO text or epoch seconds).
+        task : {"classification", "regression"}
+            How labels are checked: a class (text, integer, boolean, or an integral float)
+            for classification, a finite number for regression.
+
+        Returns
+        -------
+        FeedbackResult
+            Accepted count; each refused item with its reason; request ids the log does not
+            know (stored all the same: the prediction may not be written yet); and how many
+            items a later item of the same batch superseded.
+        """
+        check_name(model)
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        received = self._received_at()
+        rejected: list[RejectedFeedback] = []
+        latest: dict[tuple[str, str], _Item] = {}
+        duplicates = 0
+        for index, raw in enumerate(items):
+            item, reason = _check_item(raw, task, received)
+            if item is None:
+                rid = raw.get("request_id") if isinstance(raw, Mapping) else None
+                rejected.append(
+                    RejectedFeedback(index, None if rid is None else str(rid), reason or "")
+                )
+                continue
+            key = (item.request_id, item.row)
+            earlier = latest.get(key)
+            if earlier is not None:
+                duplicates += 1
+                item = _Item(
+                    item.request_id,
+                    item.row,
+                    item.label if item.label is not None else earlier.label,
+                    item.value if item.value is not None else earlier.value,
+                    item.at,
+                )
+            latest[key] = item
+        if latest:
+            self._write(model, list(latest.values()), received)
+        unknown = self._unknown(model, {item.request_id for item in latest.values()})
+        return FeedbackResult(
+            accepted=len(items) - len(rejected),
+            rejected=rejected,
+            unknown_ids=len(unknown),
+            unknown_sample=sorted(unknown)[:UNKNOWN_SAMPLE],
+            duplicates=duplicates,
+        )
+
+    def add_file(
+        self, model: str, path: str | Path, *, task: str = "classification"
+    ) -> FeedbackResult:
+        """Add the rows of a CSV or Parquet file with columns request_id, label and/or value,
+        and optionally row and at. A file that cannot be read, or lacks those columns, raises
+        DataFileError naming what is wrong."""
+        path = Path(path)
+        text = ("request_id", "row", "label") if task == "classification" else ("request_id", "row")
+        frame = read_table(path, text_columns=text)
+        columns = set(map(str, frame.columns))
+        if "request_id" not in columns:
+            raise DataFileError(
+                f"{path} has no request_id column; feedback files need request_id and label "
+                f"and/or value (found: {', '.join(sorted(columns)) or 'no columns'})"
+            )
+        if not columns & {"label", "value"}:
+            raise DataFileError(
+                f"{path} has neither a label nor a value column; add one of them "
+                f"(found: {', '.join(sorted(columns))})"
+            )
+        extra = sorted(columns - set(FIELDS))
+        if extra:
+            raise DataFileError(
+                f"{path} has columns feedback does not use: {', '.join(extra)}; "
+                f"keep only {', '.join(FIELDS)}"
+            )
+        records = [
+            {str(k): v for k, v in row.items() if not _is_missing(v)}
+            for row in frame.to_dict(orient="records")
+        ]
+        return self.add(model, records, task=task)
+
+    def _received_at(self) -> int:
+        """Microseconds, strictly increasing within this store, so later batches win."""
+        with self._lock:
+            now = max(round(self._clock() * 1e6), self._last_received + 1)
+            self._last_received = now
+            return now
+
+    def _write(self, model: str, items: list[_Item], received: int) -> None:
+        table = pa.table(
+            {
+                "key": pa.array(
+                    row_keys([i.request_id for i in items], [i.row for i in items]), pa.int64()
+                ),
+                "received_at": pa.array([received] * len(items), pa.int64()).cast(TS_TYPE),
+                "request_id": pa.array([i.request_id for i in items], pa.string()),
+                "row": pa.array([i.row for i in items], pa.string()),
+                "label": pa.array([i.label for i in items], pa.string()),
+                "value": pa.array([i.value for i in items], pa.float64()),
+                "at": pa.array([i.at for i in items], pa.int64()).cast(TS_TYPE),
+            }
+        )
+        day = datetime.fromtimestamp(received / 1e6, UTC).strftime("%Y-%m-%d")
+        folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
+        write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
+
+    def _unknown(self, model: str, ids: set[str]) -> set[str]:
+        if self.reader is None or not ids:
+            return set()
+        since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
+        return ids - self.reader.known_request_ids(model, ids, since=since)
+
+    # --- reading --------------------------------------------------------------------------
+    def files(self, model: str, since: datetime | None = None) -> list[str]:
+        """Live feedback files of ``model`` received on or after the day of ``since``."""
+        base = self._root.model_folder(FEEDBACK, model)
+        first = utc(since).date() if since is not None else None
+        out: list[str] = []
+        for day in self._root.listdir(base):
+            parsed = parse_day(day)
+            if parsed is not None and (first is None or parsed >= first):
+                out += live_files(self._root, posixpath.join(base, day))
+        return [self._root.url_of(path) for path in out]
+
+    @staticmethod
+    def latest_sql(files: Sequence[str], *, with_ids: bool = True) -> str:
+        """SQL of the latest label and latest value per prediction (``key``, see
+        ``row_keys``) in ``files``: key, [request_id, row,] label, value, received_at."""
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        ids = "any_value(request_id) AS request_id, any_value(row) AS row, " if with_ids else ""
+        return (
+            f"SELECT key, {ids}"  # noqa: S608
+            "arg_max(label, received_at) FILTER (WHERE label IS NOT NULL) AS label, "
+            "arg_max(value, received_at) FILTER (WHERE value IS NOT NULL) AS value, "
+            "max(received_at) AS received_at "
+            f"FROM read_parquet([{listed}], union_by_name = true) GROUP BY key"
+        )
+
+    @staticmethod
+    def rows_sql(files: Sequence[str]) -> str:
+        """SQL of every stored feedback row in ``files`` (repeats included)."""
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        return (
+            "SELECT key, label, value, received_at "  # noqa: S608
+            f"FROM read_parquet([{listed}], union_by_name = true)"
+        )
+
+    def read(self, model: str, since: datetime | None = None) -> pd.DataFrame:
+        """The latest feedback per (request_id, row): request_id, row, label, value,
+        received_at."""
+        files = self.files(model, since)
+        if not files:
+            return pd.DataFrame(columns=["request_id", "row", "label", "value", "received_at"])
+        reader = self.reader if self.reader is not None else LogReader(self.root)
+        try:
+            return reader.cursor().execute(self.latest_sql(files)).df().drop(columns="key")
+        finally:
+            if reader is not self.reader:
+                reader.close()
+
+    # --- upkeep ---------------------------------------------------------------------------
+    def compact(self, model: str, min_files: int = 2) -> int:
+        """Merge the small feedback segments of ``model``; return how many were merged."""
+        base = self._root.model_folder(FEEDBACK, model)
+        merged = 0
+        for day in self._root.listdir(base):
+            if parse_day(day) is not None:
+                folder = posixpath.join(base, day)
+                merged += compact_folder(self._root, folder, self._writer, min_files=min_files)
+        return merged
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _check_item(raw: Any, task: str, received: int) -> tuple[_Item | None, str | None]:
+    """The checked item, or None and the reason it is refused."""
+    if not isinstance(raw, Mapping):
+        return None, f"an item must be an object with request_id and label or value, got {raw!r}"
+    unknown = sorted(str(k) for k in raw if k not in FIELDS)
+    if unknown:
+        return None, f"unknown field {', '.join(map(repr, unknown))}; use {', '.join(FIELDS)}"
+    request_id = raw.get("request_id")
+    if request_id is None or request_id == "":
+        return None, "missing request_id"
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int | np.integer):
+        return None, f"request_id must be text, got {type(request_id).__name__}"
+    row, reason = _check_row(raw.get("row", 0))
+    if row is None:
+        return None, reason
+    label = raw.get("label")
+    value = raw.get("value")
+    if label is None and value is None:
+        return None, "neither label nor value is given"
+    label_out: str | None = None
+    if label is not None:
+        label_out, reason = _check_label(label, task)
+        if label_out is None:
+            return None, reason
+    value_out: float | None = None
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            return None, f"value must be a number, got {type(value).__name__} {value!r}"
+        value_out = float(value)
+        if not math.isfinite(value_out):
+            return None, f"value must be a finite number, got {value!r}"
+    at, reason = _check_at(raw.get("at"), received)
+    if at is None:
+        return None, reason
+    return _Item(str(request_id), row, label_out, value_out, at), None
+
+
+def _check_row(row: Any) -> tuple[str | None, str | None]:
+    if isinstance(row, bool):
+        return None, "row must be an integer or text, got bool"
+    if isinstance(row, float | np.floating):
+        if not (math.isfinite(row) and float(row).is_integer()):
+            return None, f"row must be an integer or text, got {row!r}"
+        return str(int(row)), None
+    if isinstance(row, int | np.integer | str) and row != "":
+        return label_text(row), None
+    return None, f"row must be an integer or text, got {type(row).__name__} {row!r}"
+
+
+def _check_label(label: Any, task: str) -> tuple[str | None, str | None]:
+    if task == "regression":
+        if isinstance(label, bool) or not isinstance(label, int | float | np.number):
+            return None, f"label of a regressor must be a number, got {type(label).__name__}"
+        if not math.isfinite(float(label)):
+            return None, f"label must be a finite number, got {label!r}"
+        return repr(float(label)), None
+    if isinstance(label, str):
+        return (label, None) if label != "" else (None, "label is empty")
+    if isinstance(label, bool | np.bool_ | int | np.integer):
+        return label_text(label), None
+    if isinstance(label, float | np.floating):
+        if math.isfinite(label) and float(label).is_integer():
+            return label_text(label), None
+        return None, f"label must be a class (text, integer or boolean), got the float {label!r}"
+    return None, f"label must be text, an integer or a boolean, got {type(label).__name__}"
+
+
+def _check_at(at: Any, received: int) -> tuple[int | None, str | None]:
+    if at is None:
+        return received, None
+    try:
+        if isinstance(at, datetime):
+            moment = utc(at)
+        elif isinstance(at, str):
+            moment = utc(datetime.fromisoformat(at))
+        elif isinstance(at, int | float) and not isinstance(at, bool) and math.isfinite(at):
+            moment = datetime.fromtimestamp(float(at), UTC)
+        else:
+            return None, f"at must be a time (ISO text or epoch seconds), got {at!r}"
+    except (ValueError, OverflowError, OSError):
+        return None, f"at is not a valid time: {at!r}"
+    return round(moment.timestamp() * 1e6), None

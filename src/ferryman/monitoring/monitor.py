@@ -1,0 +1,544 @@
+"""The monitor: drift, data quality, performance and root cause of a model over a window of
+its prediction log, stored as time series and checked against the alert rules.
+
+The server runs :meth:`Monitor.run` on its schedule; ``ferryman monitor ...`` calls the same
+methods on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ferryman.config import DriftThresholds, Settings
+from ferryman.core.durations import parse_duration
+from ferryman.core.records import ModelVersion
+from ferryman.errors import FerrymanError
+from ferryman.monitoring.alerts import (
+    AlertBook,
+    AlertChanges,
+    AlertNotifier,
+    Observation,
+    rules_for,
+)
+from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
+from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.performance import PerformanceReport, compute_performance
+from ferryman.monitoring.quality import QualityReport, assess_quality
+from ferryman.monitoring.results import MonitorResults
+from ferryman.monitoring.root_cause import Importance, RootCause, estimate_importance, rank_causes
+from ferryman.registry import LoadedModel, Registry
+
+log = logging.getLogger("ferryman.monitoring")
+REFERENCE_CACHE = 8
+OUTPUT_COLUMNS = ("prediction", "score")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The span ``[start, end)`` of the log a result covers; ``label`` as the user wrote it."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    @classmethod
+    def last(cls, text: str, end: datetime | None = None) -> Window:
+        """The ``text`` (e.g. ``24h``) up to ``end`` (default now)."""
+        seconds = parse_duration(text, "window")
+        stop = (end or datetime.now(UTC)).astimezone(UTC)
+        return cls(stop - timedelta(seconds=seconds), stop, text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+
+
+@dataclass
+class Health:
+    """Serving figures for one model over the window, from the server (None when unknown)."""
+
+    error_rate: float | None = None
+    dropped_records: int | None = None
+
+
+@dataclass
+class RunOutcome:
+    """One monitoring pass over a model: every result, and what changed in the alerts."""
+
+    model: str
+    version: int
+    window: Window
+    drift: dict[str, Any]
+    quality: dict[str, Any]
+    performance: dict[str, Any]
+    root_cause: dict[str, Any] | None
+    observation: Observation
+    alerts: AlertChanges | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class _Reference:
+    """What comparisons against one version reuse: fitted detectors and importances."""
+
+    def __init__(self, features: DriftDetector, outputs: DriftDetector | None) -> None:
+        self.features = features
+        self.outputs = outputs
+        self.importance: Importance | None = None
+
+
+class Monitor:
+    """Monitoring of a registry's models over their prediction log.
+
+    Parameters
+    ----------
+    registry
+        Where the versions, their profiles and reference samples, and the stored results are.
+    notifier
+        Told about alerts that fire or resolve (e.g. a WebhookNotifier).
+    """
+
+    def __init__(self, registry: Registry, notifier: AlertNotifier | None = None) -> None:
+        self.registry = registry
+        self.settings: Settings = registry.settings
+        self.reader = LogReader.from_settings(self.settings)
+        self.feedback = FeedbackStore.from_settings(self.settings, self.reader)
+        self.results = MonitorResults(registry.store)
+        self.alerts = AlertBook(registry.store, notifier)
+        self._references: dict[tuple[str, int], _Reference] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    # --- what to monitor ----------------------------------------------------------------------
+    def version(self, ref: str) -> ModelVersion:
+        """The version ``ref`` names (``name`` is its production alias)."""
+        return self.registry.resolve(ref)
+
+    def thresholds(self, model: str) -> DriftThresholds:
+        """Global drift thresholds with the model's own table set over them, field by field."""
+        base = self.settings.monitoring.drift
+        own = self.settings.monitoring.models.get(model)
+        if own is None or own.drift is None:
+            return base
+        return base.model_copy(update=own.drift.model_dump(exclude_unset=True))
+
+    # --- ground truth ---------------------------------------------------------------------------
+    def add_feedback(self, model: str, items: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+        """Store labels or business values for logged predictions of ``model`` (checked the
+        way its production version answers: classes for a classifier, numbers otherwise)."""
+        return self.feedback.add(model, items, task=self._feedback_task(model))
+
+    def add_feedback_file(self, model: str, path: str | Path) -> FeedbackResult:
+        """Feedback from a CSV or Parquet file (request_id, label and/or value, row)."""
+        return self.feedback.add_file(model, path, task=self._feedback_task(model))
+
+    def _feedback_task(self, model: str) -> str:
+        info = self.registry.get_model(model)
+        for number in (info.aliases.get("production"), info.latest_version):
+            if number is not None:
+                return _task(self.registry.resolve(f"{model}/{number}")) or "classification"
+        return "classification"
+
+    # --- results --------------------------------------------------------------------------------
+    def drift(self, ref: str, window: Window) -> dict[str, Any]:
+        """Drift of each feature and of the model's outputs in ``window`` against training."""
+        version = self.version(ref)
+        live = self.reader.read_window(version.model, window.start, window.end, version.version)
+        return self._drift(version, window, live)
+
+    def quality(self, ref: str, window: Window) -> QualityReport:
+        """Nulls, out-of-range values, unseen categories and refused requests per feature."""
+        version = self.version(ref)
+        live = self.reader.read_window(version.model, window.start, window.end, version.version)
+        return self._quality(version, window, live)
+
+    def performance(self, ref: str, window: Window, bucket: float | None = None) -> dict[str, Any]:
+        """Live KPIs per version (and per time bucket) from predictions joined with feedback,
+        next to each version's metrics recorded at registration."""
+        version = self.version(ref)
+        return self._performance(version, window, bucket)
+
+    def explain(self, ref: str, window: Window) -> tuple[RootCause, dict[str, Any]]:
+        """The features most responsible for drift or a KPI drop, with the drift behind them."""
+        version = self.version(ref)
+        drift = self.drift(ref, window)
+        return self._explain(version, drift), drift
+
+    def run(
+        self,
+        model: str,
+        window: Window,
+        health: Health | None = None,
+        alias: str = "production",
+        check_alerts: bool = True,
+    ) -> RunOutcome:
+        """Every result for the version under ``alias``, stored, then the alert rules."""
+        version = self.version(f"{model}@{alias}")
+        live = self.reader.read_window(model, window.start, window.end, version.version)
+        errors: list[str] = []
+        drift = self._guarded(errors, "drift", lambda: self._drift(version, window, live), {})
+        quality = self._guarded(
+            errors, "quality", lambda: self._quality(version, window, live).to_dict(), {}
+        )
+        performance = self._guarded(
+            errors, "performance", lambda: self._performance(version, window, None), {}
+        )
+        cause = None
+        if drift.get("drifted_count") or _kpi_dropped(performance):
+            cause = self._guarded(
+                errors, "root cause", lambda: self._explain(version, drift).to_dict(), None
+            )
+        self._save(version, window, drift, quality, performance, cause)
+        observation = self._observation(version, window, drift, performance, health, live)
+        outcome = RunOutcome(
+            model, version.version, window, drift, quality, performance, cause, observation
+        )
+        outcome.errors = errors
+        if check_alerts:
+            rules = rules_for(self.settings.monitoring, model)
+            outcome.alerts = self.alerts.check(rules, observation, window.end)
+        return outcome
+
+    # --- the work -------------------------------------------------------------------------------
+    def _drift(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> dict[str, Any]:
+        head: dict[str, Any] = {
+            "model": version.model,
+            "version": version.version,
+            "window": window.to_dict(),
+            "live_rows": len(live),
+        }
+        reference = self._reference(version)
+        if reference is None:
+            return {
+                **head,
+                "features": [],
+                "share": None,
+                "reason": f"version {version.ref} has no training data profile or reference "
+                "sample; register it with its training data to get drift",
+            }
+        if live.empty:
+            return {**head, "features": [], "share": None, "reason": "no logged predictions"}
+        report = reference.features.compare(live).to_dict()
+        outputs = None
+        if reference.outputs is not None:
+            present = [c for c in OUTPUT_COLUMNS if c in live.columns]
+            outputs = reference.outputs.compare(live[present]).to_dict() if present else None
+        return {**head, **report, "prediction": outputs}
+
+    def _quality(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> QualityReport:
+        refused, requests = self._rejections(version, window)
+        profile = self.registry.profile(version.ref)
+        return assess_quality(version.model, live, profile, _features(version), refused, requests)
+
+    def _rejections(self, version: ModelVersion, window: Window) -> tuple[pd.DataFrame, int]:
+        """Problems per column and kind in the window, and how many requests they came from."""
+        start, end = window.start, window.end
+        summary = self.reader.rejections(version.model, start, end)
+        if summary.empty:
+            return summary, 0
+        counted = self.reader.query(
+            lambda files: (
+                f"SELECT count(DISTINCT request_id) AS n FROM {self.reader.source_sql(files)} "  # noqa: S608
+                "WHERE ts >= ? AND ts < ?"
+            ),
+            lambda: self.reader.rejection_files(version.model, start, end),
+            [start, end],
+        )
+        return summary, int(counted["n"].iloc[0]) if not counted.empty else 0
+
+    def _performance(
+        self, version: ModelVersion, window: Window, bucket: float | None
+    ) -> dict[str, Any]:
+        task = _task(version)
+        head = {"model": version.model, "version": version.version, "window": window.to_dict()}
+        if task is None:
+            return {
+                **head,
+                "versions": [],
+                "reason": "the model is neither classifier nor regressor",
+            }
+        report = compute_performance(
+            self.reader,
+            self.feedback,
+            version.model,
+            window.start,
+            window.end,
+            task,
+            bucket,
+            classes=version.output.classes,
+        )
+        return {**head, **_performance_dict(report, self._baselines(version.model))}
+
+    def _baselines(self, model: str) -> dict[int, dict[str, float]]:
+        out: dict[int, dict[str, float]] = {}
+        for item in self.registry.list_versions(model):
+            out[item.version] = dict(item.metrics)
+        return out
+
+    def _explain(self, version: ModelVersion, drift: dict[str, Any]) -> RootCause:
+        reference = self._reference(version)
+        records = list(drift.get("features") or [])
+        columns = [str(r.get("feature")) for r in records]
+        if reference is None or not columns:
+            return rank_causes(version.model, records, Importance({}, "none"))
+        if reference.importance is None:
+            reference.importance = self._importance(version, columns)
+        return rank_causes(version.model, records, reference.importance)
+
+    def _importance(self, version: ModelVersion, columns: list[str]) -> Importance:
+        loaded = self.registry.load(version.ref, self.settings.trusted_types)
+        sample = self.registry.reference_sample(version.ref)
+        if sample is None or sample.empty:
+            return Importance({c: 1 / len(columns) for c in columns}, "none")
+        names = _features(version)
+        frame = sample[[c for c in names if c in sample.columns]]
+
+        def answers(data: pd.DataFrame) -> np.ndarray:
+            return _answers(loaded, data)
+
+        importance = estimate_importance(loaded.native, answers, frame, list(frame.columns))
+        return Importance({c: importance.shares.get(c, 0.0) for c in columns}, importance.method)
+
+    def _reference(self, version: ModelVersion) -> _Reference | None:
+        key = (version.model, version.version)
+        with self._lock:
+            cached = self._references.get(key)
+        if cached is not None:
+            return cached
+        profile = self.registry.profile(version.ref)
+        sample = self.registry.reference_sample(version.ref)
+        if sample is None or sample.empty:
+            return None
+        names = [c for c in _features(version) if c in sample.columns]
+        own = self.settings.monitoring.models.get(version.model)
+        features = DriftDetector(self.thresholds(version.model), own.features if own else None)
+        features.fit(sample[names], profile)
+        outputs = self._output_detector(version, sample[names])
+        reference = _Reference(features, outputs)
+        with self._lock:
+            if len(self._references) >= REFERENCE_CACHE:
+                self._references.pop(next(iter(self._references)))
+            self._references[key] = reference
+        return reference
+
+    def _output_detector(self, version: ModelVersion, sample: pd.DataFrame) -> DriftDetector | None:
+        """Prediction drift: the model's answers on the reference sample are the reference."""
+        try:
+            loaded = self.registry.load(version.ref, self.settings.trusted_types)
+            outputs = _reference_outputs(loaded, sample)
+        except FerrymanError as exc:
+            log.warning("no prediction drift for %s: %s", version.ref, exc)
+            return None
+        kinds = {"prediction": "categorical" if loaded.is_classifier else "numeric"}
+        if "score" in outputs:
+            kinds["score"] = "numeric"
+        detector = DriftDetector(self.thresholds(version.model))
+        return detector.fit(outputs, None, kinds)
+
+    def _save(
+        self,
+        version: ModelVersion,
+        window: Window,
+        drift: dict[str, Any],
+        quality: dict[str, Any],
+        performance: dict[str, Any],
+        cause: dict[str, Any] | None,
+    ) -> None:
+        common: dict[str, Any] = {
+            "window_start": window.start,
+            "window_end": window.end,
+            "version": version.version,
+        }
+        psi = {f["feature"]: f.get("psi") for f in drift.get("features") or []}
+        self.results.save(
+            version.model,
+            "drift",
+            drift,
+            summary={"share": drift.get("share"), "psi": psi, "rows": drift.get("live_rows")},
+            **common,
+        )
+        self.results.save(
+            version.model,
+            "quality",
+            quality,
+            summary={"rejected": quality.get("rejected_requests"), "rows": quality.get("rows")},
+            **common,
+        )
+        current = _current_metrics(performance, version.version)
+        self.results.save(
+            version.model, "performance", performance, summary={"metrics": current}, **common
+        )
+        if cause is not None:
+            self.results.save(version.model, "root_cause", cause, **common)
+
+    def _observation(
+        self,
+        version: ModelVersion,
+        window: Window,
+        drift: dict[str, Any],
+        performance: dict[str, Any],
+        health: Health | None,
+        live: pd.DataFrame,
+    ) -> Observation:
+        features = drift.get("features") or []
+        latency = None
+        if "latency_ms" in live.columns and len(live):
+            served = live["latency_ms"].to_numpy(dtype=float)
+            served = served[served > 0]
+            latency = float(np.percentile(served, 99)) if len(served) else None
+        kpis = {
+            k: float(v)
+            for k, v in _current_metrics(performance, version.version).items()
+            if isinstance(v, int | float)
+        }
+        return Observation(
+            model=version.model,
+            window_start=window.start,
+            window_end=window.end,
+            version=version.version,
+            drift_share=drift.get("share") if features else None,
+            feature_psi={f["feature"]: f["psi"] for f in features if f.get("psi") is not None},
+            drifted_features=[f["feature"] for f in features if f.get("drifted")],
+            kpis=kpis,
+            error_rate=health.error_rate if health else None,
+            latency_p99_ms=latency,
+            dropped_records=health.dropped_records if health else None,
+            evidence={"live_rows": len(live), "window": window.label},
+        )
+
+    @staticmethod
+    def _guarded(errors: list[str], what: str, work: Callable[[], Any], fallback: Any) -> Any:
+        """Run one part of a pass; a failure is logged and reported, the rest goes on."""
+        try:
+            return work()
+        except Exception as exc:  # one broken part must not stop the others
+            log.exception("monitoring %s failed", what)
+            errors.append(f"{what}: {exc}")
+            return fallback
+
+
+def _features(version: ModelVersion) -> list[str]:
+    signature = version.signature
+    target = version.output.target
+    names = list(signature.names) if signature is not None else []
+    return [n for n in names if n != target]
+
+
+def _task(version: ModelVersion) -> str | None:
+    kind = version.output.kind
+    if kind == "classifier":
+        return "classification"
+    if kind == "regressor":
+        return "regression"
+    return None
+
+
+def _answers(loaded: LoadedModel, data: pd.DataFrame) -> np.ndarray:
+    predictor = loaded.predictor
+    if loaded.is_classifier:
+        proba = predictor.predict_proba(data)
+        if proba is not None:
+            return np.asarray(proba)
+    return np.asarray(predictor.predict(data))
+
+
+def _reference_outputs(loaded: LoadedModel, sample: pd.DataFrame) -> pd.DataFrame:
+    """``prediction`` (and ``score``, as the log defines it) of the model on ``sample``."""
+    predictor = loaded.predictor
+    classes = loaded.classes
+    if classes is None:
+        return pd.DataFrame({"prediction": np.asarray(predictor.predict(sample), dtype=float)})
+    proba = predictor.predict_proba(sample)
+    labels = np.asarray(predictor.predict(sample))
+    out = pd.DataFrame({"prediction": labels})
+    if proba is not None:
+        proba = np.asarray(proba)
+        if proba.shape[1] == 2:
+            out["score"] = proba[:, 1]
+        else:
+            index = pd.Index([str(c) for c in classes]).get_indexer(
+                pd.Index([str(x) for x in labels])
+            )
+            index = np.where(index >= 0, index, proba.argmax(axis=1))
+            out["score"] = proba[np.arange(len(proba)), index]
+    return out
+
+
+def _performance_dict(
+    report: PerformanceReport, baselines: dict[int, dict[str, float]]
+) -> dict[str, Any]:
+    versions = []
+    for row in report.rows:
+        data = row.to_dict()
+        metrics = {
+            k: v
+            for k, v in data.items()
+            if k
+            not in (
+                "version",
+                "bucket_start",
+                "predictions",
+                "labelled",
+                "coverage",
+                "values",
+                "value_mean",
+                "reasons",
+            )
+        }
+        if row.value_mean is not None:
+            metrics["business_value"] = row.value_mean
+        baseline = {k: baselines.get(row.version, {}).get(k) for k in metrics}
+        change = {
+            k: metrics[k] - b
+            for k, b in baseline.items()
+            if isinstance(b, int | float) and isinstance(metrics[k], int | float)
+        }
+        bucket = data["bucket_start"]
+        versions.append(
+            {
+                "version": row.version,
+                "bucket_start": bucket.isoformat() if isinstance(bucket, datetime) else None,
+                "predictions": row.predictions,
+                "labelled": row.labelled,
+                "coverage": row.coverage,
+                "metrics": metrics,
+                "registered": {k: v for k, v in baseline.items() if v is not None},
+                "change": change,
+                "reasons": dict(row.reasons),
+            }
+        )
+    return {
+        "task": report.task,
+        "bucket": report.bucket,
+        "positive_class": report.positive_class,
+        "average": report.average,
+        "reason": report.reason,
+        "versions": versions,
+    }
+
+
+def _current_metrics(performance: dict[str, Any], version: int) -> dict[str, Any]:
+    for row in performance.get("versions") or []:
+        if row.get("version") == version and row.get("bucket_start") is None:
+            return dict(row.get("metrics") or {})
+    return {}
+
+
+def _kpi_dropped(performance: dict[str, Any]) -> bool:
+    """True when a live KPI is clearly below what the version scored at registration."""
+    for row in performance.get("versions") or []:
+        for name, delta in (row.get("change") or {}).items():
+            lower_is_better = name in ("log_loss", "mae", "rmse")
+            if (delta > 0.05) if lower_is_better else (delta < -0.05):
+                return True
+    return False

@@ -1,0 +1,384 @@
+"""The prediction log: a :class:`~ferryman.core.predictions.PredictionSink` writing Parquet.
+
+``record()`` only samples, counts and appends a reference to a bounded queue (a few
+microseconds); a background thread turns what is pending into one Arrow table per model
+version and day and writes it as a Parquet segment (see ``_log_layout`` for the folders).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from ferryman.config import Settings
+from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.monitoring._log_arrow import group_key, predictions_table, rejections_table
+from ferryman.monitoring._log_compaction import compact_folder
+from ferryman.monitoring._log_layout import (
+    PREDICTIONS,
+    REJECTIONS,
+    SEGMENT_PREFIX,
+    LogRoot,
+    day_of,
+    parse_day,
+    segment_name,
+    write_parquet,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LogStats:
+    """The prediction log's counters, in rows (rejections: in problems).
+
+    Always ``received == logged + sampled_out + dropped``; once written,
+    ``logged == written + pending + discarded``.
+    """
+
+    received: int = 0
+    logged: int = 0
+    sampled_out: int = 0
+    dropped: int = 0
+    written: int = 0
+    segments: int = 0
+    write_errors: int = 0
+    pending: int = 0
+    discarded: int = 0
+    rejections: int = 0
+    rejections_dropped: int = 0
+    rejections_written: int = 0
+    compacted: int = 0
+
+
+class PredictionLog:
+    """Log answered and refused requests as Parquet segments under ``root``.
+
+    Parameters
+    ----------
+    root : str
+        A folder or fsspec URL (``Settings.resolved_monitoring_root``).
+    sample_rate : float
+        Share of requests whose rows are logged, drawn per request.
+    max_pending_rows : int
+        Rows waiting to be written (including rows whose write failed and will be retried);
+        a request that does not fit is dropped and counted, never waited for.
+    flush_seconds : float
+        How often the writer thread writes what is pending.
+    compact_files : int
+        After this many segments of this writer in one partition, merge them into one file.
+    seed : int or None
+        Seeds the sampling (tests).
+    start : bool
+        Start the writer thread now; with False, only :meth:`flush` writes.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        sample_rate: float = 1.0,
+        max_pending_rows: int = 200_000,
+        flush_seconds: float = 2.0,
+        compact_files: int = 32,
+        seed: int | None = None,
+        start: bool = True,
+    ) -> None:
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate}")
+        if max_pending_rows < 1:
+            raise ValueError(f"max_pending_rows must be at least 1, got {max_pending_rows}")
+        if flush_seconds <= 0:
+            raise ValueError(f"flush_seconds must be above 0, got {flush_seconds}")
+        self.root = root
+        self.sample_rate = sample_rate
+        self.max_pending_rows = max_pending_rows
+        self.flush_seconds = flush_seconds
+        self.compact_files = compact_files
+        self._root = LogRoot.resolve(root)
+        self._writer = uuid.uuid4().hex[:8]
+        self._random: Callable[[], float] = random.Random(seed).random  # noqa: S311 (sampling)
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending: list[PredictionRecord] = []
+        self._pending_rejections: list[RejectionRecord] = []
+        self._pending_rows = 0
+        self._pending_problems = 0
+        self._counts: dict[str, int] = defaultdict(int)
+        self._own_segments: dict[str, int] = defaultdict(int)
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        if start:
+            self._thread = threading.Thread(
+                target=self._run, name="ferryman-prediction-log", daemon=True
+            )
+            self._thread.start()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, start: bool = True) -> PredictionLog:
+        """The log as ``[ferryman.monitoring]`` configures it."""
+        monitoring = settings.monitoring
+        return cls(
+            settings.resolved_monitoring_root,
+            sample_rate=monitoring.sample_rate,
+            max_pending_rows=monitoring.max_pending_rows,
+            flush_seconds=monitoring.flush_seconds,
+            start=start,
+        )
+
+    # --- the request path -----------------------------------------------------------------
+    def record(self, record: PredictionRecord) -> None:
+        """Queue the rows of one answered request (or count them sampled out or dropped)."""
+        rows = len(record.predictions)
+        with self._lock:
+            counts = self._counts
+            counts["received"] += rows
+            if self.sample_rate < 1.0 and self._random() >= self.sample_rate:
+                counts["sampled_out"] += rows
+            elif self._closed or self._pending_rows + rows > self.max_pending_rows:
+                counts["dropped"] += rows
+            else:
+                counts["logged"] += rows
+                self._pending_rows += rows
+                self._pending.append(record)
+
+    def reject(self, record: RejectionRecord) -> None:
+        """Queue the problems of one refused request (never sampled)."""
+        problems = max(1, len(record.problems))
+        with self._lock:
+            self._counts["rejections"] += problems
+            if self._closed or self._pending_problems + problems > self.max_pending_rows:
+                self._counts["rejections_dropped"] += problems
+            else:
+                self._pending_problems += problems
+                self._pending_rejections.append(record)
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def stats(self) -> LogStats:
+        with self._lock:
+            return LogStats(pending=self._pending_rows, **self._counts)
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> PredictionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------------
+    def flush(self) -> LogStats:
+        """Write everything pending now (in the caller's thread); return the counters."""
+        with self._write_lock:
+            self._write_pending()
+            self._compact_own(self.compact_files)
+        return self.stats
+
+    def close(self, timeout: float = 30.0) -> LogStats:
+        """Stop taking records, write everything pending and tidy this writer's segments.
+
+        Records that still cannot be written after ``timeout`` seconds stay counted as
+        pending (they are lost with the process).
+        """
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if self._write_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            try:
+                self._write_pending()
+                self._compact_own(2)
+            finally:
+                self._write_lock.release()
+        return self.stats
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            if self._closed:
+                return  # close() writes the rest in its own thread
+            with self._write_lock:
+                try:
+                    self._write_pending()
+                    self._compact_own(self.compact_files)
+                except Exception:
+                    logger.exception("prediction log writer failed; it keeps running")
+
+    def _write_pending(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            rejections, self._pending_rejections = self._pending_rejections, []
+        failed: list[PredictionRecord] = []
+        by_partition: dict[tuple[str, int, str], list[PredictionRecord]] = defaultdict(list)
+        for record in batch:
+            by_partition[(record.model, record.version, day_of(record.at))].append(record)
+        for (model, version, day), records in by_partition.items():
+            folder = self._root.path(PREDICTIONS, f"model={model}", f"version={version}")
+            folder = posixpath.join(folder, f"day={day}")
+            groups: dict[tuple[Any, ...], list[PredictionRecord]] = defaultdict(list)
+            for record in records:
+                groups[group_key(record)].append(record)
+            for group in groups.values():
+                failed.extend(self._write_group(folder, group))
+        failed_rejections = self._write_rejections(rejections)
+        if failed or failed_rejections:
+            with self._lock:  # back to the front, in order; they still count as pending
+                self._pending[:0] = failed
+                self._pending_rejections[:0] = failed_rejections
+
+    def _write_group(self, folder: str, records: list[PredictionRecord]) -> list[PredictionRecord]:
+        """Write one segment; return the records to retry (a write failure)."""
+        try:
+            table = predictions_table(records)
+        except Exception:
+            logger.exception("cannot convert %d logged records to a table", len(records))
+            return self._write_convertible(folder, records)
+        return self._write_table(folder, records, table)
+
+    def _write_table(
+        self, folder: str, records: list[PredictionRecord], table: pa.Table
+    ) -> list[PredictionRecord]:
+        try:
+            write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
+        except Exception:
+            logger.exception("cannot write a prediction-log segment under %s", folder)
+            with self._lock:
+                self._counts["write_errors"] += 1
+            return records
+        with self._lock:
+            self._pending_rows -= table.num_rows
+            self._counts["written"] += table.num_rows
+            self._counts["segments"] += 1
+        self._own_segments[folder] += 1
+        return []
+
+    def _write_convertible(
+        self, folder: str, records: list[PredictionRecord]
+    ) -> list[PredictionRecord]:
+        """After a failed conversion: keep the records that convert alone, discard the rest."""
+        good: list[PredictionRecord] = []
+        bad_rows = 0
+        for record in records:
+            try:
+                predictions_table([record])
+            except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
+                bad_rows += len(record.predictions)
+            else:
+                good.append(record)
+        with self._lock:
+            self._pending_rows -= bad_rows
+            self._counts["discarded"] += bad_rows
+        if bad_rows:
+            logger.error("discarded %d logged rows that cannot be stored", bad_rows)
+        if not good:
+            return []
+        try:
+            table = predictions_table(good)
+        except Exception:  # noqa: BLE001 (they convert one by one but not together)
+            return [
+                r
+                for record in good
+                for r in self._write_table(folder, [record], predictions_table([record]))
+            ]
+        return self._write_table(folder, good, table)
+
+    def _write_rejections(self, records: list[RejectionRecord]) -> list[RejectionRecord]:
+        by_partition: dict[tuple[str, str], list[RejectionRecord]] = defaultdict(list)
+        for record in records:
+            by_partition[(record.model, day_of(record.at))].append(record)
+        failed: list[RejectionRecord] = []
+        for (model, day), group in by_partition.items():
+            folder = self._root.path(REJECTIONS, f"model={model}", f"day={day}")
+            problems = sum(max(1, len(r.problems)) for r in group)
+            try:
+                table = rejections_table(group)
+                write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
+            except Exception:
+                logger.exception("cannot write a rejections segment under %s", folder)
+                with self._lock:
+                    self._counts["write_errors"] += 1
+                failed.extend(group)
+                continue
+            with self._lock:
+                self._pending_problems -= problems
+                self._counts["rejections_written"] += problems
+                self._counts["segments"] += 1
+            self._own_segments[folder] += 1
+        return failed
+
+    def _compact_own(self, min_files: int) -> None:
+        for folder, count in list(self._own_segments.items()):
+            if count < min_files:
+                continue
+            try:
+                merged = compact_folder(self._root, folder, self._writer, only_writer=self._writer)
+            except Exception:
+                logger.exception("cannot compact prediction-log segments under %s", folder)
+                continue
+            self._own_segments[folder] = 1 if merged else 0
+            with self._lock:
+                self._counts["compacted"] += merged
+
+    # --- upkeep ---------------------------------------------------------------------------
+    def compact(self, min_files: int = 2) -> int:
+        """Merge the small files of every partition, whoever wrote them; return files merged.
+
+        On a local root a lock file keeps two processes off one folder; on a remote root run
+        it from one process only (the log's own writer compacts only its own segments).
+        """
+        merged = 0
+        for folder in self._partition_folders():
+            merged += compact_folder(self._root, folder, self._writer, min_files=min_files)
+        return merged
+
+    def prune(self, older_than_days: float, *, now: datetime | None = None) -> int:
+        """Delete prediction and rejection day folders wholly older than the retention.
+
+        A day is deleted once its last instant is more than ``older_than_days`` ago.
+        Returns how many day folders were deleted.
+        """
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+        deleted = 0
+        for folder in self._partition_folders():
+            day = parse_day(posixpath.basename(folder))
+            if day is None:
+                continue
+            day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+            if day_end <= cutoff:
+                try:
+                    self._root.fs.rm(folder, recursive=True)
+                except FileNotFoundError:
+                    continue
+                deleted += 1
+        return deleted
+
+    def _partition_folders(self) -> list[str]:
+        """Every ``day=`` folder of predictions and rejections."""
+        root = self._root
+        folders: list[str] = []
+        for model in root.listdir(root.path(PREDICTIONS)):
+            for version in root.listdir(root.path(PREDICTIONS, model)):
+                base = root.path(PREDICTIONS, model, version)
+                folders += [posixpath.join(base, d) for d in root.listdir(base) if parse_day(d)]
+        for model in root.listdir(root.path(REJECTIONS)):
+            base = root.path(REJECTIONS, model)
+            folders += [posixpath.join(base, d) for d in root.listdir(base) if parse_day(d)]
+        return folders

@@ -1,0 +1,221 @@
+"""Issue 4's acceptance: a real server gets traffic whose distribution shifts halfway, delayed
+ground truth arrives, and monitoring finds exactly the shifted features, measures the KPI
+drop, delivers an alert to a real webhook receiver and ranks the shifted features first."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from live_server import LiveServer
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ferryman.registry import Registry
+
+FERRYMAN = Path(sys.executable).with_name("ferryman")
+NUMERIC = ["x0", "x1", "x2", "x3", "x4"]
+SHIFTED = {"x0", "region"}
+REGIONS = ["north", "south", "west"]
+
+
+def _draw(rng: np.random.Generator, rows: int, shifted: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of the workload and their true labels. The truth always follows the unshifted
+    x0, so once x0 is shifted the model's answers go wrong: the KPI drops."""
+    frame = pd.DataFrame(rng.normal(size=(rows, len(NUMERIC))), columns=NUMERIC)
+    weights = [0.9, 0.05, 0.05] if shifted else [1 / 3, 1 / 3, 1 / 3]
+    frame["region"] = rng.choice(REGIONS, size=rows, p=weights)
+    truth = (frame["x0"] + 0.8 * frame["x1"] - 0.5 * frame["x2"] > 0).astype(int).to_numpy()
+    if shifted:
+        frame["x0"] = frame["x0"] + 2.0
+    return frame, truth
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", 0))
+        self.server.bodies.append(json.loads(self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.bodies = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", server.bodies  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def _cli(home: Path, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(FERRYMAN), "--home", str(home), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _send(server: LiveServer, frame: pd.DataFrame, truth: np.ndarray) -> list[dict[str, Any]]:
+    """Predict in requests of 10 rows; the ground truth for each row, to be sent later."""
+    feedback = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for start in range(0, len(frame), 10):
+            part = frame.iloc[start : start + 10]
+            answer = client.post("/models/shop/predict", json={"records": part.to_dict("records")})
+            assert answer.status_code == 200, answer.text
+            rid = answer.json()["request_id"]
+            feedback += [
+                {"request_id": rid, "row": i, "label": int(truth[start + i])}
+                for i in range(len(part))
+            ]
+    return feedback
+
+
+def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_shifted_traffic_is_detected_explained_and_alerted(
+    registry: Registry,
+    home: Path,
+    tmp_path: Path,
+    start_server: Callable[..., LiveServer],
+    webhook: tuple[str, list[dict[str, Any]]],
+) -> None:
+    url, received = webhook
+    rng = np.random.default_rng(7)
+    train, labels = _draw(rng, 3000, shifted=False)
+    model = make_pipeline(
+        ColumnTransformer(
+            [("num", StandardScaler(), NUMERIC), ("cat", OneHotEncoder(), ["region"])]
+        ),
+        LogisticRegression(max_iter=1000),
+    ).fit(train, labels)
+    accuracy = float((model.predict(train) == labels).mean())
+    registry.register(
+        model,
+        "shop",
+        train_data=train.assign(bought=labels),
+        target="bought",
+        metrics={"accuracy": accuracy},
+        aliases=["production"],
+    )
+    # the server's own settings file: a fast schedule, the webhook, a KPI rule
+    (tmp_path / "ferryman.toml").write_text(
+        "[ferryman.monitoring]\n"
+        "flush_seconds = 0.3\n"
+        "schedule_seconds = 2\n"
+        'window = "10m"\n'
+        f'webhooks = ["{url}"]\n'
+        "[[ferryman.monitoring.models.shop.alerts]]\n"
+        'name = "accuracy-low"\n'
+        'metric = "kpi"\n'
+        'kpi = "accuracy"\n'
+        'op = "below"\n'
+        "threshold = 0.8\n"
+    )
+    server = start_server()
+
+    before, before_truth = _draw(rng, 600, shifted=False)
+    feedback = _send(server, before, before_truth)
+    time.sleep(5.5)  # the halves fall in different 5 s buckets of the KPI series
+    after, after_truth = _draw(rng, 600, shifted=True)
+    feedback += _send(server, after, after_truth)
+
+    # ground truth arrives later, in two posts, one with a record that is wrong
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        half = len(feedback) // 2
+        first = client.post("/models/shop/feedback", json=feedback[:half])
+        assert first.status_code == 200
+        assert first.json()["accepted"] == half
+        second = client.post(
+            "/models/shop/feedback",
+            json={"feedback": [*feedback[half:], {"request_id": "x", "label": [1]}]},
+        )
+        assert second.status_code == 200
+        assert second.json()["accepted"] == len(feedback) - half
+        assert [r["index"] for r in second.json()["rejected"]] == [len(feedback) - half]
+
+    _wait(
+        lambda: (
+            {b.get("rule") for b in received if b.get("state") == "fired"}
+            >= {"feature-drift", "accuracy-low"}
+        ),
+        60,
+        f"alerts at the webhook (got {[b.get('rule') for b in received]})",
+    )
+    fired = {(b["rule"], b.get("subject")) for b in received if b.get("state") == "fired"}
+    assert ("feature-drift", "x0") in fired
+
+    drift = _cli(home, "monitor", "drift", "shop", "--window", "10m")
+    assert drift["live_rows"] == 1200
+    assert {f["feature"] for f in drift["features"] if f["drifted"]} == SHIFTED
+    for record in drift["features"]:
+        assert {"feature", "kind", "psi", "drifted"} <= set(record)
+        if record["kind"] == "numeric":
+            assert record["ks_statistic"] is not None
+            assert record["ks_pvalue"] is not None
+        else:
+            assert record["chi2_pvalue"] is not None
+
+    performance = _cli(home, "monitor", "performance", "shop", "--window", "10m", "--bucket", "5s")
+    buckets = sorted(
+        (r for r in performance["versions"] if r["bucket_start"]), key=lambda r: r["bucket_start"]
+    )
+    early, late = buckets[0]["metrics"]["accuracy"], buckets[-1]["metrics"]["accuracy"]
+    assert early > 0.85, (early, late)
+    assert late < early - 0.2, (early, late)
+    overall = _cli(home, "monitor", "performance", "shop", "--window", "10m")["versions"][0]
+    assert overall["labelled"] == 1200
+    assert overall["change"]["accuracy"] < -0.1  # against the accuracy it was registered with
+
+    cause = _cli(home, "monitor", "explain", "shop", "--window", "10m")
+    assert {s["feature"] for s in cause["suspects"][:2]} == SHIFTED
+
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'ferryman_feature_drifted{feature="x0",model="shop",version="1"} 1.0' in metrics
+    assert 'ferryman_alert_firing{model="shop",rule="accuracy-low"} 1.0' in metrics
+    assert 'ferryman_prediction_log_records{outcome="dropped"} 0.0' in metrics
+
+    report = tmp_path / "report.html"
+    done = subprocess.run(
+        [str(FERRYMAN), "--home", str(home), "monitor", "report", "shop", "-o", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    page = report.read_text()
+    assert "x0" in page
+    assert "Attention needed" in page
+    assert "<svg" in page

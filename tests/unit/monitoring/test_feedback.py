@@ -1,0 +1,192 @@
+"""Feedback: per-item checks, last wins, unknown ids, files."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferryman.core.predictions import PredictionRecord
+from ferryman.errors import DataFileError, InvalidNameError
+from ferryman.monitoring.feedback import FeedbackStore
+from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.prediction_log import PredictionLog
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FeedbackStore:
+    log = PredictionLog(str(tmp_path), start=False)
+    for i in range(5):
+        log.record(
+            PredictionRecord(
+                "m",
+                1,
+                f"r{i}",
+                time.time(),
+                1.0,
+                "simple",
+                ("x",),
+                np.array([[float(i)]]),
+                np.array([i % 2]),
+            )
+        )
+    log.close()
+    reader = LogReader(str(tmp_path))
+    ticks = itertools.count()
+    out = FeedbackStore(str(tmp_path), reader, clock=lambda: 1_780_000_000 + next(ticks))
+    yield out
+    reader.close()
+
+
+def latest(store: FeedbackStore) -> dict[tuple[str, str], tuple[object, object]]:
+    frame = store.read("m")
+    return {
+        (r.request_id, r.row): (
+            None if pd.isna(r.label) else r.label,
+            None if pd.isna(r.value) else r.value,
+        )
+        for r in frame.itertuples()
+    }
+
+
+def test_each_bad_item_has_its_reason(store: FeedbackStore) -> None:
+    result = store.add(
+        "m",
+        [
+            {"request_id": "r0", "label": 1},
+            {"label": 1},
+            {"request_id": "r1"},
+            {"request_id": "r1", "label": 0.5},
+            {"request_id": "r1", "label": [1]},
+            {"request_id": "r1", "value": float("nan")},
+            {"request_id": "r1", "value": True},
+            {"request_id": "r1", "value": "12"},
+            {"request_id": "r1", "lable": 1},
+            {"request_id": "r1", "label": 1, "row": True},
+            {"request_id": "r1", "label": 1, "at": "yesterday"},
+            "not an object",
+            {"request_id": "r2", "label": 1.0},
+        ],
+    )
+    reasons = {r.index: r.reason for r in result.rejected}
+    assert result.accepted == 2
+    assert set(reasons) == set(range(1, 12))
+    assert reasons[1] == "missing request_id"
+    assert reasons[2] == "neither label nor value is given"
+    assert "float 0.5" in reasons[3]
+    assert "label must be text" in reasons[4]
+    assert "finite" in reasons[5]
+    assert "value must be a number" in reasons[6]
+    assert "value must be a number" in reasons[7]
+    assert "unknown field 'lable'" in reasons[8]
+    assert "row" in reasons[9]
+    assert "at is not a valid time" in reasons[10]
+    assert result.rejected[0].request_id is None
+    assert result.rejected[1].request_id == "r1"
+    assert latest(store)[("r2", "0")] == ("1", None)  # an integral float is the class 1
+
+
+def test_last_wins_within_a_batch_and_across_batches(store: FeedbackStore) -> None:
+    result = store.add(
+        "m",
+        [
+            {"request_id": "r0", "label": "a"},
+            {"request_id": "r0", "label": "b"},
+            {"request_id": "r1", "label": "a", "value": 3},
+        ],
+    )
+    assert (result.accepted, result.duplicates) == (3, 1)
+    store.add("m", [{"request_id": "r1", "label": "c"}])  # re-sent later: wins
+    store.add("m", [{"request_id": "r0", "value": 7.5}])  # a value alone keeps the label
+    assert latest(store) == {("r0", "0"): ("b", 7.5), ("r1", "0"): ("c", 3.0)}
+
+
+def test_unknown_ids_are_stored_and_reported(store: FeedbackStore) -> None:
+    result = store.add("m", [{"request_id": "r3", "label": 1}, {"request_id": "ghost", "label": 0}])
+    assert result.accepted == 2
+    assert (result.unknown_ids, result.unknown_sample) == (1, ["ghost"])
+    assert ("ghost", "0") in latest(store)
+    assert result.to_dict()["unknown_sample"] == ["ghost"]
+
+
+def test_rows_and_label_types(store: FeedbackStore) -> None:
+    store.add(
+        "m",
+        [
+            {"request_id": "r0", "row": 2, "label": True},
+            {"request_id": 17, "row": "cust-9", "label": np.int64(4)},
+        ],
+    )
+    assert latest(store) == {("r0", "2"): ("true", None), ("17", "cust-9"): ("4", None)}
+
+
+def test_regression_labels_are_numbers(store: FeedbackStore) -> None:
+    result = store.add(
+        "m",
+        [{"request_id": "r0", "label": 2.75}, {"request_id": "r1", "label": "high"}],
+        task="regression",
+    )
+    assert result.accepted == 1
+    assert "must be a number" in result.rejected[0].reason
+    assert latest(store)[("r0", "0")] == ("2.75", None)
+    with pytest.raises(ValueError, match="task"):
+        store.add("m", [], task="ranking")
+
+
+def test_model_name_is_checked(store: FeedbackStore) -> None:
+    with pytest.raises(InvalidNameError):
+        store.add("../etc", [{"request_id": "r0", "label": 1}])
+
+
+def test_add_file_csv_and_parquet(store: FeedbackStore, tmp_path: Path) -> None:
+    csv = tmp_path / "labels.csv"
+    csv.write_text("request_id,label,value\nr0,007,1.5\nr1,1,\n")
+    result = store.add_file("m", csv)
+    assert result.accepted == 2
+    parquet = tmp_path / "labels.parquet"
+    pd.DataFrame({"request_id": ["r2"], "row": [0], "value": [9.0]}).to_parquet(parquet)
+    assert store.add_file("m", parquet).accepted == 1
+    got = latest(store)
+    assert got[("r0", "0")] == ("007", 1.5)  # codes stay as written
+    assert got[("r1", "0")] == ("1", None)
+    assert got[("r2", "0")] == (None, 9.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,label\nr0,1\n", "no request_id column"),
+        ("request_id,row\nr0,1\n", "neither a label nor a value column"),
+        ("request_id,label,extra\nr0,1,2\n", "does not use: extra"),
+    ],
+)
+def test_bad_files_say_what_is_wrong(
+    store: FeedbackStore, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(DataFileError, match=message):
+        store.add_file("m", path)
+
+
+def test_missing_or_unknown_file(store: FeedbackStore, tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="does not exist"):
+        store.add_file("m", tmp_path / "nope.csv")
+    with pytest.raises(DataFileError, match="format"):
+        store.add_file("m", tmp_path / "labels.xlsx")
+
+
+def test_compaction_keeps_the_latest(store: FeedbackStore, tmp_path: Path) -> None:
+    for label in ("a", "b", "c"):
+        store.add("m", [{"request_id": "r0", "label": label}])
+    assert store.compact("m") == 3
+    assert len(list(tmp_path.glob("feedback/model=m/*/*.parquet"))) == 1
+    assert latest(store) == {("r0", "0"): ("c", None)}
+
+
+def test_read_with_nothing_stored(tmp_path: Path) -> None:
+    assert FeedbackStore(str(tmp_path)).read("m").empty

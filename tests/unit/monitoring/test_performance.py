@@ -1,0 +1,254 @@
+"""Live KPIs equal scikit-learn's on the same rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from ferryman.core.predictions import PredictionRecord
+from ferryman.monitoring.feedback import FeedbackStore
+from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.performance import compute_performance
+from ferryman.monitoring.prediction_log import PredictionLog
+
+DAY = datetime(2026, 5, 4, tzinfo=UTC)
+END = DAY + timedelta(days=1)
+TOL = 1e-9
+
+
+class Fixture:
+    def __init__(self, root: Path) -> None:
+        self.reader = LogReader(str(root))
+        self.feedback = FeedbackStore(str(root), self.reader)
+        self.root = str(root)
+
+    def log(self, records: list[PredictionRecord]) -> None:
+        log = PredictionLog(self.root, start=False)
+        for record in records:
+            log.record(record)
+        log.close()
+
+    def report(self, task: str, **kwargs: Any) -> Any:
+        return compute_performance(self.reader, self.feedback, "m", DAY, END, task, **kwargs)
+
+
+@pytest.fixture
+def fx(tmp_path: Path) -> Fixture:
+    out = Fixture(tmp_path)
+    yield out
+    out.reader.close()
+
+
+def classifier_records(
+    n: int, classes: tuple[Any, ...], rng: np.random.Generator, version: int = 1
+) -> tuple[list[PredictionRecord], np.ndarray, np.ndarray]:
+    proba = rng.dirichlet(np.ones(len(classes)), size=n)
+    if len(classes) == 2:
+        proba[: n // 4, 1] = np.round(proba[: n // 4, 1], 1)  # ties in the score
+        proba[: n // 4, 0] = 1 - proba[: n // 4, 1]
+    predicted = np.array(classes, dtype=object)[proba.argmax(axis=1)]
+    records = [
+        PredictionRecord(
+            "m",
+            version,
+            f"v{version}-{i}",
+            (DAY + timedelta(seconds=60 * i)).timestamp(),
+            1.0,
+            "simple",
+            ("x",),
+            np.array([[float(i)]]),
+            predicted[i : i + 1],
+            proba[i : i + 1],
+            classes,
+        )
+        for i in range(n)
+    ]
+    return records, predicted, proba
+
+
+def test_binary_metrics_equal_sklearn(fx: Fixture) -> None:
+    rng = np.random.default_rng(0)
+    records, predicted, proba = classifier_records(600, (0, 1), rng)
+    fx.log(records)
+    truth = rng.integers(0, 2, 600)
+    labelled = rng.random(600) < 0.7
+    fx.feedback.add(
+        "m",
+        [
+            {"request_id": records[i].request_id, "label": int(truth[i])}
+            for i in np.flatnonzero(labelled)
+        ],
+    )
+    report = fx.report("classification")
+    (row,) = report.rows
+    y, p, s = truth[labelled], predicted[labelled].astype(int), proba[labelled]
+    m = row.metrics
+    assert (report.positive_class, report.average) == ("1", "binary")
+    assert row.predictions == 600
+    assert row.labelled == labelled.sum()
+    assert row.coverage == pytest.approx(labelled.mean())
+    assert m["accuracy"] == pytest.approx(metrics.accuracy_score(y, p), abs=TOL)
+    assert m["precision"] == pytest.approx(metrics.precision_score(y, p), abs=TOL)
+    assert m["recall"] == pytest.approx(metrics.recall_score(y, p), abs=TOL)
+    assert m["f1"] == pytest.approx(metrics.f1_score(y, p), abs=TOL)
+    assert m["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, s[:, 1]), abs=TOL)
+    assert m["log_loss"] == pytest.approx(metrics.log_loss(y, s), abs=TOL)
+    assert row.reasons == {}
+
+
+def test_multiclass_metrics_equal_sklearn(fx: Fixture) -> None:
+    rng = np.random.default_rng(1)
+    classes = ("cat", "dog", "eel")
+    records, predicted, proba = classifier_records(500, classes, rng)
+    fx.log(records)
+    truth = np.array(classes, dtype=object)[rng.integers(0, 3, 500)]
+    fx.feedback.add(
+        "m", [{"request_id": r.request_id, "label": t} for r, t in zip(records, truth, strict=True)]
+    )
+    report = fx.report("classification")
+    (row,) = report.rows
+    m = row.metrics
+    assert report.average == "macro"
+    kw = {"average": "macro", "zero_division": 0}
+    assert m["accuracy"] == pytest.approx(metrics.accuracy_score(truth, predicted), abs=TOL)
+    assert m["precision"] == pytest.approx(metrics.precision_score(truth, predicted, **kw), abs=TOL)
+    assert m["recall"] == pytest.approx(metrics.recall_score(truth, predicted, **kw), abs=TOL)
+    assert m["f1"] == pytest.approx(metrics.f1_score(truth, predicted, **kw), abs=TOL)
+    assert m["log_loss"] == pytest.approx(
+        metrics.log_loss(truth, proba, labels=list(classes)), abs=TOL
+    )
+    assert m["roc_auc"] is None
+    assert "binary" in row.reasons["roc_auc"]
+
+
+def test_regression_metrics_equal_sklearn(fx: Fixture) -> None:
+    rng = np.random.default_rng(2)
+    predicted = rng.normal(50, 10, 400)
+    truth = predicted + rng.normal(0, 5, 400)
+    records = [
+        PredictionRecord(
+            "m",
+            2,
+            f"q{i}",
+            (DAY + timedelta(seconds=i)).timestamp(),
+            1.0,
+            "simple",
+            ("x",),
+            np.array([[1.0]]),
+            predicted[i : i + 1],
+        )
+        for i in range(400)
+    ]
+    fx.log(records)
+    values = rng.normal(3, 1, 400)
+    result = fx.feedback.add(
+        "m",
+        [
+            {"request_id": f"q{i}", "label": float(truth[i]), "value": float(values[i])}
+            for i in range(400)
+        ],
+        task="regression",
+    )
+    assert result.accepted == 400
+    (row,) = fx.report("regression").rows
+    m = row.metrics
+    assert row.version == 2
+    assert m["mae"] == pytest.approx(metrics.mean_absolute_error(truth, predicted), abs=TOL)
+    assert m["rmse"] == pytest.approx(
+        np.sqrt(metrics.mean_squared_error(truth, predicted)), abs=TOL
+    )
+    assert m["r2"] == pytest.approx(metrics.r2_score(truth, predicted), abs=TOL)
+    assert row.value_mean == pytest.approx(values.mean(), abs=TOL)
+    assert row.values == 400
+
+
+def test_buckets_and_versions(fx: Fixture) -> None:
+    rng = np.random.default_rng(3)
+    first, pred1, _ = classifier_records(240, (0, 1), rng, version=1)
+    second, pred2, _ = classifier_records(120, (0, 1), rng, version=2)
+    fx.log(first + second)
+    truth1, truth2 = rng.integers(0, 2, 240), rng.integers(0, 2, 120)
+    fx.feedback.add(
+        "m",
+        [{"request_id": r.request_id, "label": int(t)} for r, t in zip(first, truth1, strict=True)]
+        + [
+            {"request_id": r.request_id, "label": int(t)}
+            for r, t in zip(second, truth2, strict=True)
+        ],
+    )
+    report = fx.report("classification", bucket=3600)  # records are a minute apart
+    assert [(r.version, r.bucket_start) for r in report.rows] == [
+        (1, DAY + timedelta(hours=h)) for h in range(4)
+    ] + [(2, DAY + timedelta(hours=h)) for h in range(2)]
+    for row in report.rows:
+        hour = (row.bucket_start - DAY) // timedelta(hours=1)
+        truth, pred = (truth1, pred1) if row.version == 1 else (truth2, pred2)
+        part = slice(60 * hour, 60 * hour + 60)
+        assert row.metrics["accuracy"] == pytest.approx(
+            metrics.accuracy_score(truth[part], pred[part].astype(int)), abs=TOL
+        )
+
+
+def test_latest_feedback_counts(fx: Fixture) -> None:
+    records, predicted, _ = classifier_records(10, (0, 1), np.random.default_rng(4))
+    fx.log(records)
+    fx.feedback.add(
+        "m",
+        [
+            {"request_id": r.request_id, "label": 1 - int(p)}
+            for r, p in zip(records, predicted, strict=True)
+        ],
+    )
+    assert fx.report("classification").rows[0].metrics["accuracy"] == 0.0
+    fx.feedback.add(
+        "m",
+        [
+            {"request_id": r.request_id, "label": int(p)}
+            for r, p in zip(records, predicted, strict=True)
+        ],
+    )
+    row = fx.report("classification").rows[0]
+    assert row.metrics["accuracy"] == 1.0
+    assert row.labelled == 10
+
+
+def test_labels_outside_the_classes(fx: Fixture) -> None:
+    records, predicted, _ = classifier_records(10, (0, 1), np.random.default_rng(5))
+    fx.log(records)
+    labels = [int(p) for p in predicted[:9]] + [7]
+    fx.feedback.add(
+        "m",
+        [{"request_id": r.request_id, "label": t} for r, t in zip(records, labels, strict=True)],
+    )
+    row = fx.report("classification").rows[0]
+    assert row.metrics["accuracy"] == pytest.approx(0.9)
+    assert row.metrics["log_loss"] is None
+    assert "outside" in row.reasons["log_loss"]
+    assert row.metrics["roc_auc"] is None
+
+
+def test_one_class_only_and_no_labels(fx: Fixture) -> None:
+    records, _, _ = classifier_records(10, (0, 1), np.random.default_rng(6))
+    fx.log(records)
+    row = fx.report("classification").rows[0]
+    assert row.labelled == 0
+    assert row.metrics["accuracy"] is None
+    assert row.reasons["accuracy"] == "no labelled predictions in the window"
+    fx.feedback.add("m", [{"request_id": r.request_id, "label": 1} for r in records])
+    row = fx.report("classification").rows[0]
+    assert row.metrics["roc_auc"] is None
+    assert row.reasons["roc_auc"] == "only one class among the labels"
+
+
+def test_no_predictions(fx: Fixture) -> None:
+    report = fx.report("classification")
+    assert report.rows == []
+    assert report.reason == "no predictions"
+    assert report.to_frame().empty
+    with pytest.raises(ValueError, match="task"):
+        fx.report("ranking")

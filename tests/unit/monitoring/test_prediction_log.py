@@ -1,0 +1,283 @@
+"""The prediction log: queue, sampling, drops, writing, failures, compaction, retention."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.monitoring import _log_layout, prediction_log
+from ferryman.monitoring._log_layout import LogRoot, live_files
+from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.prediction_log import PredictionLog
+
+COLUMNS = ("f0", "f1", "f2")
+NOW = time.time()
+
+
+def binary(i: int, version: int = 1, at: float = NOW, model: str = "m") -> PredictionRecord:
+    p = (i % 10) / 10
+    return PredictionRecord(
+        model,
+        version,
+        f"r{i}",
+        at,
+        1.0 + i % 7,
+        "simple",
+        COLUMNS,
+        np.array([[i, i + 0.5, -i]], dtype=np.float64),
+        np.array([int(p > 0.5)]),
+        np.array([[1 - p, p]]),
+        (0, 1),
+    )
+
+
+def all_rows(root: Path) -> pd.DataFrame:
+    reader = LogReader(str(root))
+    try:
+        return reader.read_window("m", datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1))
+    finally:
+        reader.close()
+
+
+def parquet_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
+
+
+def test_close_writes_everything_from_many_producers(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), flush_seconds=0.02, compact_files=4)
+    per_thread, threads = 400, 8
+
+    def produce(t: int) -> None:
+        for i in range(per_thread):
+            log.record(binary(t * per_thread + i, version=1 + i % 2))
+            if i % 40 == 0:
+                time.sleep(0.01)  # let the writer flush in between
+
+    workers = [threading.Thread(target=produce, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    stats = log.close()
+    total = per_thread * threads
+    assert stats.received == stats.logged == stats.written == total
+    assert stats.dropped == stats.pending == stats.write_errors == 0
+    rows = all_rows(tmp_path)
+    assert len(rows) == total
+    assert set(rows["request_id"]) == {f"r{i}" for i in range(total)}
+    assert stats.compacted > 0
+    # close tidies this writer's segments: one file per version and day
+    assert len(parquet_files(tmp_path)) == 2
+
+
+def test_overload_drops_are_counted_exactly(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), max_pending_rows=100, start=False)
+    for i in range(250):
+        log.record(binary(i))
+    stats = log.stats
+    assert (stats.received, stats.logged, stats.dropped) == (250, 100, 150)
+    assert stats.received == stats.logged + stats.dropped + stats.sampled_out
+    stats = log.flush()
+    assert stats.written == 100
+    assert stats.pending == 0
+    for i in range(250, 300):  # room again after the flush
+        log.record(binary(i))
+    assert log.close().written == 150
+
+
+def test_multi_row_request_that_does_not_fit_is_dropped_whole(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), max_pending_rows=5, start=False)
+    big = PredictionRecord("m", 1, "big", NOW, 1.0, "batch", COLUMNS, np.zeros((6, 3)), np.zeros(6))
+    log.record(big)
+    stats = log.close()
+    assert (stats.received, stats.dropped, stats.logged) == (6, 6, 0)
+
+
+def test_sampling_rate_is_respected(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), sample_rate=0.3, seed=7, start=False)
+    for i in range(5000):
+        log.record(binary(i))
+    stats = log.close()
+    assert stats.received == stats.logged + stats.sampled_out + stats.dropped == 5000
+    assert 0.27 < stats.logged / 5000 < 0.33
+    assert stats.written == stats.logged
+
+
+def test_write_failure_is_counted_kept_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = _log_layout.write_parquet
+    calls = {"n": 0}
+
+    def flaky(*args: object, **kwargs: object) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prediction_log, "write_parquet", flaky)
+    log = PredictionLog(str(tmp_path), start=False)
+    for i in range(10):
+        log.record(binary(i))
+    stats = log.flush()
+    assert (stats.write_errors, stats.written, stats.pending) == (1, 0, 10)
+    stats = log.flush()
+    assert (stats.write_errors, stats.written, stats.pending) == (1, 10, 0)
+    assert len(all_rows(tmp_path)) == 10
+
+
+def test_unwritable_root_is_not_fatal(tmp_path: Path) -> None:
+    root = tmp_path / "a-file"
+    root.write_text("not a folder")
+    log = PredictionLog(str(root), flush_seconds=0.01)
+    for i in range(5):
+        log.record(binary(i))
+    time.sleep(0.1)
+    log.record(binary(99))  # still accepted while failing
+    stats = log.close(timeout=1)
+    assert stats.write_errors >= 1
+    assert stats.written == 0
+    assert stats.pending == 6
+
+
+def test_record_after_close_is_dropped(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    log.close()
+    log.record(binary(1))
+    assert log.stats.dropped == 1
+
+
+def test_columns_keep_types_and_names(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    frame = pd.DataFrame({"city": ["Oslo", "Rome"], "score": [1.5, 2.5], "n": [1, 2]})
+    log.record(
+        PredictionRecord(
+            "m",
+            3,
+            "q1",
+            NOW,
+            2.0,
+            "batch",
+            ("city", "score", "n"),
+            frame,
+            np.array(["b", "c"], dtype=object),
+            np.array([[0.2, 0.7, 0.1], [0.1, 0.2, 0.7]]),
+            ("a", "b", "c"),
+            row_ids=["id-9", "id-10"],
+        )
+    )
+    log.record(
+        PredictionRecord(
+            "reg", 1, "q2", NOW, 2.0, "simple", COLUMNS, np.ones((1, 3)), np.array([4.25])
+        )
+    )
+    log.close()
+    (path,) = (tmp_path / "predictions" / "model=m" / "version=3").rglob("*.parquet")
+    table = pq.read_table(path)
+    assert table.column("prediction").to_pylist() == ["b", "c"]
+    assert table.column("score").to_pylist() == [0.7, 0.7]  # the predicted class's
+    assert table.column("proba__a").to_pylist() == [0.2, 0.1]
+    assert table.column("row").to_pylist() == ["id-9", "id-10"]
+    assert table.column("city").to_pylist() == ["Oslo", "Rome"]
+    assert table.column("feature__score").to_pylist() == [1.5, 2.5]
+    assert str(table.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    (path,) = (tmp_path / "predictions" / "model=reg").rglob("*.parquet")
+    table = pq.read_table(path)
+    assert table.column("prediction").to_pylist() == [4.25]
+    assert table.column("score").to_pylist() == [None]
+    assert table.column("row").to_pylist() == ["0"]
+
+
+def test_bad_record_is_discarded_not_fatal(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    log.record(binary(1))
+    broken = PredictionRecord(
+        "m", 1, "bad", NOW, 1.0, "simple", COLUMNS, np.zeros((1, 2)), np.array([1])
+    )  # two inputs for three columns
+    log.record(broken)
+    log.record(binary(2))
+    stats = log.close()
+    assert (stats.written, stats.discarded, stats.pending) == (2, 1, 0)
+
+
+def test_compaction_keeps_every_row_exactly_once(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False, compact_files=10_000)
+    for i in range(60):
+        log.record(binary(i, version=1 + i % 2))
+        if i % 3 == 0:
+            log.flush()
+    log.flush()
+    before = all_rows(tmp_path)
+    assert len(parquet_files(tmp_path)) > 10
+    merged = log.compact()
+    assert merged > 10
+    assert len(parquet_files(tmp_path)) == 2
+    after = all_rows(tmp_path)
+    assert sorted(after["request_id"]) == sorted(before["request_id"])
+    assert len(after) == 60
+    log.close()
+
+
+def test_an_interrupted_compaction_never_shows_a_row_twice(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False, compact_files=10_000)
+    for i in range(6):
+        log.record(binary(i))
+        log.flush()
+    root = LogRoot.resolve(str(tmp_path))
+    (folder,) = {str(p.parent) for p in parquet_files(tmp_path)}
+    old = live_files(root, folder)
+    # a compaction that wrote its file but died before deleting the old ones
+    table = _read_all(old)
+    names = [Path(p).name for p in old]
+    _log_layout.write_parquet(root, folder, "c-crashed.parquet", table, names)
+    assert len(parquet_files(tmp_path)) == 7
+    assert len(all_rows(tmp_path)) == 6
+    log.compact()  # the next compaction deletes the leftovers
+    assert [p.name for p in parquet_files(tmp_path)] == ["c-crashed.parquet"]
+    assert len(all_rows(tmp_path)) == 6
+    log.close()
+
+
+def _read_all(paths: list[str]) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p) for p in paths])
+
+
+def test_prune_deletes_only_days_past_retention(tmp_path: Path) -> None:
+    now = datetime(2026, 6, 30, 12, tzinfo=UTC)
+    log = PredictionLog(str(tmp_path), start=False)
+    for days, i in ((40, 1), (29, 2), (0, 3)):
+        at = (now - timedelta(days=days)).timestamp()
+        log.record(binary(i, at=at))
+        log.reject(RejectionRecord("m", 1, f"x{i}", at, "simple", ((0, "f0", "type"),)))
+    log.flush()
+    deleted = log.prune(30, now=now)
+    assert deleted == 2  # one predictions day, one rejections day
+    days = sorted(p.name for p in tmp_path.glob("predictions/model=m/version=1/*"))
+    assert days == ["day=2026-06-01", "day=2026-06-30"]
+    assert len(list(tmp_path.glob("rejections/model=m/*"))) == 2
+    log.close()
+
+
+def test_rejections_are_written(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    log.reject(RejectionRecord("m", 2, "x", NOW, "simple", ((0, "f0", "type"), (1, None, "x"))))
+    stats = log.close()
+    assert (stats.rejections, stats.rejections_written) == (2, 2)
+    (path,) = tmp_path.glob("rejections/model=m/day=*/*.parquet")
+    table = pq.read_table(path)
+    assert table.column("column").to_pylist() == ["f0", None]
+    assert table.column("version").to_pylist() == [2, 2]
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="sample_rate"):
+        PredictionLog("/tmp/x", sample_rate=2.0, start=False)
