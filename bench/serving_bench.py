@@ -204,7 +204,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def monitoring_overhead(ours: Any, duration: int, rounds: int = 3) -> None:
+def monitoring_overhead(ours: Any, duration: int, rounds: int = 5) -> None:
     """Model A with every prediction logged (sampling 1.0) against the log turned off,
     alternated so that the machine's drift over time hits both alike."""
     on: list[float] = []
@@ -244,12 +244,16 @@ def cold_start(env: dict[str, str], work: Path, repeat: int = 3) -> None:
     ferryman and the bare floor alternately (best of ``repeat``)."""
     body = {"records": [{f"f{i}": 0.1 for i in range(20)}]}
     ours: list[tuple[float, float]] = []
+    unmonitored: list[tuple[float, float]] = []
     bare: list[tuple[float, float]] = []
+    quiet = {**env, "FERRYMAN_MONITORING__ENABLED": "false"}
     for _ in range(repeat):
-        port = free_port()
-        cmd = [str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", "model-a",
-               "--log-level", "warning"]  # fmt: skip
-        ours.append(launch(cmd, env, f"http://127.0.0.1:{port}/models/model-a/predict", body))
+        for runs, run_env in ((ours, env), (unmonitored, quiet)):
+            port = free_port()
+            cmd = [str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models",
+                   "model-a", "--log-level", "warning"]  # fmt: skip
+            url = f"http://127.0.0.1:{port}/models/model-a/predict"
+            runs.append(launch(cmd, run_env, url, body))
         port = free_port()
         cmd = [sys.executable, str(HERE / "_bare_server.py"), str(work / "model-a.pkl"), str(port)]
         bare.append(launch(cmd, env, f"http://127.0.0.1:{port}/predict", body))
@@ -259,6 +263,8 @@ def cold_start(env: dict[str, str], work: Path, repeat: int = 3) -> None:
           f"bare floor {bare_first:.2f} s, {first / bare_first:.2f}x)")  # fmt: skip
     print(f"  idle resident memory              {rss:.0f} MiB (target < 250 MiB; "
           f"bare floor {bare_rss:.0f} MiB)")  # fmt: skip
+    off_first, off_rss = min(unmonitored)
+    print(f"  same with monitoring off          {off_first:.2f} s, {off_rss:.0f} MiB")
 
 
 if __name__ == "__main__":

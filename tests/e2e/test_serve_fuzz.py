@@ -50,6 +50,8 @@ POSTS = [
     "/v2/models/cancer/infer",
     "/v2/models/shop/infer",
     "/invocations",
+    "/models/shop/feedback",
+    "/models/nope/feedback",
 ]
 CONTENT_TYPES = [
     "application/json",
@@ -501,7 +503,8 @@ known_paths = st.sampled_from(
         "/v2/health/live", "/v2/health/ready", "/v2/models/cancer", "/v2/models/shop/ready",
         "/v2/models/cancer/versions/1/infer", "/v2/models/cancer/versions/99/infer",
         "/invocations", "/ping", "/execution-parameters", "/metrics", "/openapi.json", "/docs",
-        "/docs/static/swagger-ui-bundle.js", "/docs/static/../../x",
+        "/docs/static/swagger-ui-bundle.js", "/docs/static/../../x", "/models/shop/feedback",
+        "/models/shop/monitoring", "/models/nope/monitoring", "/models/a%2Fb/feedback",
     ]
 )  # fmt: skip
 
@@ -597,10 +600,41 @@ def test_read_only_endpoints_with_odd_headers(client: httpx.Client, data: st.Dat
     path = data.draw(
         st.sampled_from(
             ["/models", "/models/shop", "/v2", "/v2/models/shop", "/ping", "/metrics", "/docs",
-             "/openapi.json", "/v2/models/cancer/versions/1/ready", "/execution-parameters"]
+             "/openapi.json", "/v2/models/cancer/versions/1/ready", "/execution-parameters",
+             "/models/shop/monitoring", "/models/cancer/monitoring"]
         )
     )  # fmt: skip
     check(client.get(path, headers=data.draw(extra_headers(data.draw(content_types)))))
+
+
+feedback_items = st.fixed_dictionaries(
+    {},
+    optional={
+        "request_id": scalars | st.text(max_size=40),
+        "row": scalars,
+        "label": scalars | json_documents,
+        "value": scalars,
+        "at": scalars | st.text(max_size=30),
+        "lable": scalars,
+    },
+)
+
+
+@FUZZ
+@given(
+    items=st.lists(feedback_items, max_size=8) | feedback_items,
+    wrap=st.booleans(),
+    model=st.sampled_from(["shop", "cancer"]),
+)
+def test_feedback_almost_right(client: httpx.Client, items: Any, wrap: bool, model: str) -> None:
+    """Feedback of every shape: accepted or refused per record, never a server error."""
+    document = {"feedback": items} if wrap else items
+    answer = client.post(f"/models/{model}/feedback", content=encode(document))
+    check(answer)
+    if answer.status_code in (200, 422) and isinstance(answer.json().get("accepted"), int):
+        body = answer.json()
+        count = len(items) if isinstance(items, list) else 1
+        assert body["accepted"] + len(body["rejected"]) == count
 
 
 def test_the_server_is_still_answering(client: httpx.Client, cancer_rows: list[Any]) -> None:

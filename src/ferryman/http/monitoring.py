@@ -9,7 +9,7 @@ the alerts firing now.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +21,9 @@ from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body
 from ferryman.http.errors import HttpError, json_response
 from ferryman.http.server_state import Exchange, ServerState
 from ferryman.http.watch import Watch
-from ferryman.monitoring.monitor import Monitor
+
+if TYPE_CHECKING:
+    from ferryman.monitoring.monitor import Monitor
 
 MAX_FEEDBACK_ITEMS = 100_000
 
@@ -33,7 +35,7 @@ def _server(request: Request) -> ServerState:
 
 def _monitor(request: Request) -> Monitor:
     watch: Watch = request.app.state.watch
-    if watch.monitor is None:
+    if not watch.enabled:
         raise HttpError(
             503, "monitoring is turned off on this server ([ferryman.monitoring] enabled)", "off"
         )
@@ -53,8 +55,16 @@ async def feedback(request: Request) -> Response:
         await asyncio.to_thread(monitor.registry.get_model, name)  # unknown model: 404
         result = await asyncio.to_thread(monitor.add_feedback, name, items)
         body = {"model": name, "request_id": exchange.request_id, **result.to_dict()}
-        status = 200 if result.accepted or not items else 422
-        return json_response(body, status, exchange.headers)
+        if result.accepted:
+            return json_response(body, 200, exchange.headers)
+        first = result.rejected[0] if result.rejected else None
+        reason = f"record {first.index}: {first.reason}" if first else "nothing to store"
+        body = {
+            "error": f"no feedback record was accepted ({reason})",
+            "kind": "invalid_input",
+            **body,
+        }
+        return json_response(body, 422, exchange.headers)
 
     return await server.handle(request, "feedback", answer)
 

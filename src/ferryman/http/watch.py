@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
+from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
 from ferryman.http.metrics import ServerMetrics
-from ferryman.monitoring.monitor import Health, Monitor, RunOutcome, Window
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
 from ferryman.serving.pool import ModelPool
+
+if TYPE_CHECKING:
+    from ferryman.monitoring.monitor import Health, Monitor, RunOutcome
 
 log = logging.getLogger("ferryman.monitoring")
 CLOSE_TIMEOUT = 30.0
@@ -39,7 +44,8 @@ class Watch:
         self.registry = registry
         self.log: PredictionLog | None = None
         self.notifier: WebhookNotifier | None = None
-        self.monitor: Monitor | None = None
+        self._monitor: Monitor | None = None
+        self._monitor_lock = threading.Lock()
         self._lock: FileLock | None = None
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[int, int]] = {}
@@ -47,7 +53,20 @@ class Watch:
         if self.config.enabled:
             self.log = PredictionLog.from_settings(self.settings)
             self.notifier = WebhookNotifier.from_settings(self.config, registry.store)
-            self.monitor = Monitor(registry, self.notifier)
+
+    @property
+    def enabled(self) -> bool:
+        return self.log is not None
+
+    @property
+    def monitor(self) -> Monitor:
+        """The monitor, built on first use: the statistics stack (SciPy, DuckDB) and its
+        memory are paid for by the first scheduled pass or monitoring request, not by every
+        server start."""
+        with self._monitor_lock:
+            if self._monitor is None:
+                self._monitor = monitoring.Monitor(self.registry, self.notifier)
+            return self._monitor
 
     @property
     def sink(self) -> PredictionSink:
@@ -56,7 +75,7 @@ class Watch:
     # --- life cycle -----------------------------------------------------------------------------
     def start(self, pool: ModelPool) -> None:
         """Start the schedule if monitoring is on, scheduled, and no other worker runs it."""
-        if self.monitor is None or self.config.schedule_seconds <= 0:
+        if not self.enabled or self.config.schedule_seconds <= 0:
             return
         lock = FileLock(str(lock_path(self.settings)))
         try:
@@ -83,8 +102,8 @@ class Watch:
             )
         if self.notifier is not None:
             await asyncio.to_thread(self.notifier.close, 10.0)
-        if self.monitor is not None:
-            self.monitor.close()
+        if self._monitor is not None:
+            self._monitor.close()
         if self._lock is not None:
             self._lock.release()
 
@@ -112,9 +131,9 @@ class Watch:
 
     def run_once(self, name: str, alias: str = "production") -> RunOutcome | None:
         """One monitoring pass over ``name`` with the server's health figures; gauges set."""
-        if self.monitor is None:
+        if not self.enabled:
             return None
-        window = Window.last(self.config.window)
+        window = monitoring.Window.last(self.config.window)
         outcome = self.monitor.run(name, window, self._health(name), alias=alias)
         self._export(outcome)
         return outcome
@@ -130,7 +149,7 @@ class Watch:
             total = self.log.stats.dropped
             dropped = total - self._dropped_seen
             self._dropped_seen = total
-        return Health(error_rate=rate, dropped_records=dropped)
+        return monitoring.Health(error_rate=rate, dropped_records=dropped)
 
     def _export(self, outcome: RunOutcome) -> None:
         model, version = outcome.model, str(outcome.version)

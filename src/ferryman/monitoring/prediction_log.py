@@ -228,8 +228,13 @@ class PredictionLog:
             rejections, self._pending_rejections = self._pending_rejections, []
         failed: list[PredictionRecord] = []
         by_partition: dict[tuple[str, int, str], list[PredictionRecord]] = defaultdict(list)
+        days: dict[int, str] = {}  # formatting a date per record would cost more than the rest
         for record in batch:
-            by_partition[(record.model, record.version, day_of(record.at))].append(record)
+            number = int(record.at // 86400)
+            day = days.get(number)
+            if day is None:
+                day = days[number] = day_of(record.at)
+            by_partition[(record.model, record.version, day)].append(record)
         for (model, version, day), records in by_partition.items():
             folder = self._root.path(PREDICTIONS, f"model={model}", f"version={version}")
             folder = posixpath.join(folder, f"day={day}")
