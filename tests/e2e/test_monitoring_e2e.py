@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from ferryman.monitoring.log_reader import LogReader
 from ferryman.registry import Registry
 
 FERRYMAN = Path(sys.executable).with_name("ferryman")
@@ -202,6 +204,12 @@ def test_shifted_traffic_is_detected_explained_and_alerted(
     cause = _cli(home, "monitor", "explain", "shop", "--window", "10m")
     assert {s["feature"] for s in cause["suspects"][:2]} == SHIFTED
 
+    summary = httpx.get(f"{server.url}/models/shop/monitoring").json()
+    assert summary["prediction_log"]["dropped"] == 0
+    assert summary["prediction_log"]["logged"] == 1200
+    assert summary["results"]["drift"]["summary"]["share"] > 0
+    assert {a["rule"] for a in summary["alerts_firing"]} >= {"feature-drift", "accuracy-low"}
+
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'ferryman_feature_drifted{feature="x0",model="shop",version="1"} 1.0' in metrics
     assert 'ferryman_alert_firing{model="shop",rule="accuracy-low"} 1.0' in metrics
@@ -219,3 +227,41 @@ def test_shifted_traffic_is_detected_explained_and_alerted(
     assert "x0" in page
     assert "Attention needed" in page
     assert "<svg" in page
+
+
+def test_sigterm_flushes_every_logged_prediction(
+    cancer_served: list[int],
+    cancer_frame: pd.DataFrame,
+    home: Path,
+    tmp_path: Path,
+    start_server: Callable[..., LiveServer],
+) -> None:
+    """Nothing is lost on a clean shutdown: with a writer that would wait ten minutes, the
+    rows still reach the log when the server is stopped."""
+    (tmp_path / "ferryman.toml").write_text(
+        "[ferryman.monitoring]\nflush_seconds = 600\nschedule_seconds = 0\n"
+    )
+    server = start_server()
+    rows = cancer_frame.drop(columns="target").head(3).to_dict("records")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        ids = []
+        for _ in range(40):
+            answer = client.post("/models/cancer/predict", json={"records": rows})
+            assert answer.status_code == 200
+            ids.append(answer.json()["request_id"])
+        refused = client.post("/models/cancer/predict", json={"records": [{"nope": 1}]})
+        assert refused.status_code == 422
+    assert server.stop() == -15
+    reader = LogReader(str(home / "monitoring"))
+    try:
+        now = datetime.now(UTC)
+        logged = reader.read_window("cancer", now - timedelta(hours=1), now + timedelta(minutes=1))
+        rejections = reader.rejections("cancer", now - timedelta(hours=1), now)
+    finally:
+        reader.close()
+    assert len(logged) == 120
+    assert set(logged["request_id"]) == set(ids)
+    assert sorted(logged["row"].astype(int).unique()) == [0, 1, 2]
+    # one refused request: each missing column and the unknown one is a problem of it
+    assert int(rejections["requests"].max()) == 1
+    assert int(rejections["problems"].sum()) == len(rows[0]) + 1

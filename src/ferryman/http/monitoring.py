@@ -95,6 +95,8 @@ async def summary(request: Request) -> Response:
     async def answer(exchange: Exchange) -> Response:
         monitor = _monitor(request)
         name = check_name(request.path_params["name"])
+        watch: Watch = request.app.state.watch
+        stats = watch.log.stats if watch.log is not None else None
 
         def read() -> dict[str, Any]:
             monitor.registry.get_model(name)
@@ -105,6 +107,16 @@ async def summary(request: Request) -> Response:
             firing = monitor.registry.store.firing_alerts(name)
             return {
                 "model": name,
+                # this worker's prediction log since it started: dropped rows are never silent
+                "prediction_log": None
+                if stats is None
+                else {
+                    "logged": stats.logged,
+                    "written": stats.written,
+                    "dropped": stats.dropped,
+                    "sampled_out": stats.sampled_out,
+                    "write_errors": stats.write_errors,
+                },
                 "results": results,
                 "alerts_firing": [
                     {
