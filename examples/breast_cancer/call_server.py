@@ -62,11 +62,20 @@ def main() -> None:
     records = [{k: float(v) for k, v in row.items()} for row in rows]
 
     body = json.dumps({"records": records}).encode()
+    answer = call(f"{base}/models/{NAME}/predict", body, "application/json")
     show(
         "simple JSON API",
         f"curl -s {base}/models/{NAME}/predict -H 'Content-Type: application/json' "
         '-d \'{"records": [{"mean radius": ...}, ...]}\'',
-        call(f"{base}/models/{NAME}/predict", body, "application/json"),
+        answer,
+    )
+    request_id = json.loads(answer.split(" ", 1)[1])["request_id"]  # "200 {...}"
+    truth = [{"request_id": request_id, "row": i, "label": 1} for i in range(len(records))]
+    show(
+        "ground truth, days later, for monitoring's live KPIs",
+        f"curl -s {base}/models/{NAME}/feedback "
+        f'-d \'[{{"request_id": "{request_id}", "row": 0, "label": 1}}, ...]\'',
+        call(f"{base}/models/{NAME}/feedback", json.dumps(truth).encode(), "application/json"),
     )
     bad = json.dumps({"records": [{**records[0], "mean radius": "large"}]}).encode()
     show(

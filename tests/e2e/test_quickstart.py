@@ -73,6 +73,7 @@ def test_example_registers_promotes_rolls_back_and_predicts(tmp_path: Path) -> N
         server.stop()
     assert called.returncode == 0, called.stderr
     answers = [line for line in called.stdout.splitlines() if line[:4] in ("200 ", "422 ")]
-    assert [a[:3] for a in answers] == ["200", "422", "200", "200"]
+    assert [a[:3] for a in answers] == ["200", "200", "422", "200", "200"]
+    assert '"accepted":2' in answers[1]  # the ground truth for the first two predictions
     assert '"model_name":"breast-cancer"' in called.stdout
     assert 'ferryman_requests_total{endpoint="v2_infer",model="breast-cancer"' in called.stdout
