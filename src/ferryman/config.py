@@ -14,10 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ferryman.core.durations import parse_duration
 from ferryman.errors import ConfigError
 
 CONFIG_FILE_NAME = "ferryman.toml"
@@ -117,6 +125,15 @@ class AlertRule(BaseModel):
     kpi: str | None = None
     severity: str = Field(default="warning", pattern="^(info|warning|critical)$")
 
+    @model_validator(mode="after")
+    def _kpi_named(self) -> AlertRule:
+        if self.metric == "kpi" and not self.kpi:
+            raise ValueError(
+                f"alert rule {self.name!r} watches a KPI but does not name it; add e.g. "
+                'kpi = "accuracy" (or f1, roc_auc, log_loss, mae, rmse, r2, business_value)'
+            )
+        return self
+
 
 def _default_rules() -> list[AlertRule]:
     return [
@@ -175,6 +192,15 @@ class MonitoringSettings(BaseModel):
         default_factory=list, description="URLs that receive alert events as JSON POSTs."
     )
     models: dict[str, ModelMonitoring] = Field(default_factory=dict)
+
+    @field_validator("window")
+    @classmethod
+    def _window_is_a_duration(cls, value: str) -> str:
+        try:
+            parse_duration(value, "window")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class Settings(BaseSettings):

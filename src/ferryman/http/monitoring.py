@@ -53,6 +53,11 @@ async def feedback(request: Request) -> Response:
             raise unsupported_type(kind, ("application/json",))
         items = _items(parse_json(await read_body(request, server.settings.max_body_size)))
         await asyncio.to_thread(monitor.registry.get_model, name)  # unknown model: 404
+        watch: Watch = request.app.state.watch
+        if watch.log is not None:
+            # predictions answered moments ago may still wait for the writer: write them, so
+            # that their request ids are not reported as unknown
+            await asyncio.to_thread(watch.log.flush)
         result = await asyncio.to_thread(monitor.add_feedback, name, items)
         body = {"model": name, "request_id": exchange.request_id, **result.to_dict()}
         if result.accepted:

@@ -121,35 +121,42 @@ class Watch:
         while True:
             await asyncio.sleep(period)
             started = time.perf_counter()
+            dropped = self._dropped_since_last_pass()
             for name in list(pool.names):
                 try:
-                    await asyncio.to_thread(self.run_once, name, pool.settings.alias)
+                    await asyncio.to_thread(self.run_once, name, pool.settings.alias, dropped)
                 except Exception:  # the schedule outlives any one failure
                     log.exception("scheduled monitoring of %s failed", name)
             await asyncio.to_thread(self._upkeep)
             log.info("monitoring pass done in %.2fs", time.perf_counter() - started)
 
-    def run_once(self, name: str, alias: str = "production") -> RunOutcome | None:
-        """One monitoring pass over ``name`` with the server's health figures; gauges set."""
+    def run_once(
+        self, name: str, alias: str = "production", dropped: int | None = None
+    ) -> RunOutcome | None:
+        """One monitoring pass over ``name`` with the server's health figures; gauges set.
+        ``dropped``: log records dropped since the last pass (the log is shared by every
+        model, so each model's rule sees the same figure)."""
         if not self.enabled:
             return None
         window = monitoring.Window.last(self.config.window)
-        outcome = self.monitor.run(name, window, self._health(name), alias=alias)
+        outcome = self.monitor.run(name, window, self._health(name, dropped), alias=alias)
         self._export(outcome)
         return outcome
 
-    def _health(self, name: str) -> Health:
+    def _health(self, name: str, dropped: int | None) -> Health:
         requests, failures = self.metrics.tally.get(name, [0, 0])
         before = self._seen.get(name, (0, 0))
         self._seen[name] = (requests, failures)
         answered = requests - before[0]
         rate = (failures - before[1]) / answered if answered > 0 else None
-        dropped = None
-        if self.log is not None:
-            total = self.log.stats.dropped
-            dropped = total - self._dropped_seen
-            self._dropped_seen = total
         return monitoring.Health(error_rate=rate, dropped_records=dropped)
+
+    def _dropped_since_last_pass(self) -> int | None:
+        if self.log is None:
+            return None
+        total = self.log.stats.dropped
+        dropped, self._dropped_seen = total - self._dropped_seen, total
+        return dropped
 
     def _export(self, outcome: RunOutcome) -> None:
         model, version = outcome.model, str(outcome.version)
@@ -178,9 +185,12 @@ class Watch:
             return
         try:
             self.log.compact()
-            self.log.prune(self.config.retention_days)
         except Exception:  # upkeep failing must not stop monitoring
-            log.exception("prediction-log upkeep failed")
+            log.exception("prediction-log compaction failed")
+        try:
+            self.log.prune(self.config.retention_days)
+        except Exception:
+            log.exception("prediction-log retention failed")
 
 
 def lock_path(settings: Settings) -> Path:

@@ -8,9 +8,10 @@ Order of work, so that a crash or a reader at any instant sees every row exactly
 3. delete the old files. A crash between 2 and 3 leaves replaced files behind; they are never
    read, and the next compaction of the folder deletes them.
 
-Two compactions must not merge the same files at once (each would write a copy). The prediction
-log only ever merges segments its own writer wrote; :func:`compact_folder` over every writer's
-files takes a lock file on local roots, and on remote roots must run in one process only.
+Two compactions must not merge the same files at once (each would write a copy). On a local
+root every merge holds the folder's lock file. On a remote root (no lock) each writer merges
+only the segments it wrote, and merging every writer's files is left out (see
+``PredictionLog.compact``).
 """
 
 from __future__ import annotations
@@ -58,15 +59,17 @@ def compact_folder(
 ) -> int:
     """Merge the small live files of one partition folder; return how many files were merged.
 
-    With ``only_writer``, only files whose name carries that writer id are merged (no other
-    process touches them, so no lock is needed).
+    With ``only_writer``, only files whose name carries that writer id are merged. On a local
+    root every merge of a folder holds the folder's lock file (a writer merging its own files
+    and the server's upkeep merging everyone's would otherwise both copy the same files); a
+    folder locked by another merge is skipped this time.
     """
-    if only_writer is None and root.is_local:
+    if root.is_local:
         lock_path = posixpath.join(root.base, ".locks", _lock_name(root, folder))
         root.fs.makedirs(posixpath.dirname(lock_path), exist_ok=True)
         try:
             with FileLock(lock_path, timeout=0):
-                return _compact(root, folder, writer, None, min_files, target_bytes)
+                return _compact(root, folder, writer, only_writer, min_files, target_bytes)
         except Timeout:
             return 0  # another process is compacting this folder right now
     return _compact(root, folder, writer, only_writer, min_files, target_bytes)

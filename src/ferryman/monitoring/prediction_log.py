@@ -346,9 +346,11 @@ class PredictionLog:
     def compact(self, min_files: int = 2) -> int:
         """Merge the small files of every partition, whoever wrote them; return files merged.
 
-        On a local root a lock file keeps two processes off one folder; on a remote root run
-        it from one process only (the log's own writer compacts only its own segments).
+        On a local root a lock file keeps two merges off one folder. On a remote root there
+        is no lock to take, so nothing is merged here: each writer merges its own segments.
         """
+        if not self._root.is_local:
+            return 0
         merged = 0
         for folder in self._partition_folders():
             merged += compact_folder(self._root, folder, self._writer, min_files=min_files)

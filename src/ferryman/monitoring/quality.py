@@ -151,7 +151,7 @@ def _feature_quality(
                 issues.append(
                     f"{unseen / len(present):.1%} of values are categories unseen in training"
                 )
-    type_errors = int(problems.get("type", 0))
+    type_errors = int(problems.get("wrong_type", 0))
     rejected = int(sum(problems.values()))
     if rejected:
         issues.append(f"{rejected} value(s) refused by the signature checks")

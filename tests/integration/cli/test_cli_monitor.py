@@ -48,7 +48,7 @@ def watched(registry: Registry, frame: pd.DataFrame, settings: Settings) -> Regi
                     classes=tuple(model.classes_),
                 )
             )
-        log.reject(RejectionRecord("m", 1, "bad", time.time(), "predict", ((0, "x1", "type"),)))
+        log.reject(RejectionRecord("m", 1, "bad", time.time(), "predict", ((0, "x1", "wrong_type"),)))
     return registry
 
 

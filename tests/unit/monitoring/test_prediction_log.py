@@ -281,3 +281,43 @@ def test_rejections_are_written(tmp_path: Path) -> None:
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="sample_rate"):
         PredictionLog("/tmp/x", sample_rate=2.0, start=False)
+
+
+def test_the_writers_merge_and_the_upkeep_merge_never_double_rows(tmp_path: Path) -> None:
+    """The writer merging its own segments and the server's upkeep merging everyone's, at the
+    same instant over the same folder: every row is still read exactly once."""
+    for trial in range(5):
+        root = tmp_path / f"t{trial}"
+        log = PredictionLog(str(root), start=False, compact_files=10**9)
+        for i in range(30):
+            log.record(
+                PredictionRecord(
+                    "m", 1, f"r{i}", time.time(), 1.0, "predict", ("a",),
+                    np.array([[float(i)]]), np.array([0.0]),
+                )
+            )  # fmt: skip
+            log.flush()  # one segment per record
+        barrier = threading.Barrier(2)
+
+        def own(log: PredictionLog = log, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            log._compact_own(2)
+
+        def upkeep(log: PredictionLog = log, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            log.compact()
+
+        threads = [threading.Thread(target=own), threading.Thread(target=upkeep)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        reader = LogReader(str(root))
+        now = datetime.now(UTC)
+        try:
+            counts = reader.count_by_version(
+                "m", now - timedelta(hours=1), now + timedelta(hours=1)
+            )
+        finally:
+            reader.close()
+        assert counts == {1: 30}

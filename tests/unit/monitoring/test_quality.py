@@ -53,13 +53,13 @@ def test_rejections_are_counted_per_column_and_kind() -> None:
     refused = pd.DataFrame(
         {
             "column": ["amount", "plan", None],
-            "kind": ["type", "category", "malformed"],
+            "kind": ["wrong_type", "category", "malformed"],
             "problems": [2, 1, 1],
         }
     )
     report = assess_quality("m", train.head(10), profile, list(train.columns), refused, 3)
     assert report.rejected_requests == 3
-    assert report.rejected_by_kind == {"type": 2, "category": 1, "malformed": 1}
+    assert report.rejected_by_kind == {"wrong_type": 2, "category": 1, "malformed": 1}
     amount = next(f for f in report.features if f.feature == "amount")
     assert amount.type_errors == 2
     assert amount.rejected == 2
