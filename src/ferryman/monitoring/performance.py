@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ferryman.monitoring._log_arrow import PROBA_PREFIX, proba_column
 from ferryman.monitoring._log_layout import label_text
@@ -128,61 +128,37 @@ def compute_performance(
     source = reader.source_sql(files)
     describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
     types = {str(r[0]): str(r[1]) for r in con.execute(describe).fetchall()}
-    names = list(types)
-    class_texts = _class_texts(classes, names)
-    proba = [proba_column(c) for c in class_texts] if class_texts else []
-    proba = [p for p in proba if p in names]
-    bucket_sql = "0" if bucket is None else f"floor(epoch_us(ts) / {int(bucket * 1e6)})::BIGINT"
-    window = (
-        f"SELECT version, {bucket_sql} AS bucket, key, prediction, score"  # noqa: S608
-        f"{''.join(', ' + quote(p) for p in proba)} FROM {source} WHERE ts >= ? AND ts < ?"
-    )
+    class_texts = _class_texts(classes, list(types))
+    bucket_of = _bucket_sql("ts", bucket)
     counts = con.execute(
-        f"SELECT version, bucket, count(*) FROM ({window}) GROUP BY ALL",  # noqa: S608
+        f"SELECT version, {bucket_of} AS bucket, count(*) FROM {source} "  # noqa: S608
+        "WHERE ts >= ? AND ts < ? GROUP BY ALL ORDER BY ALL",
         [start, end],
     ).fetchall()
     if not counts:
         return empty
-    key_counts = {(int(v), int(b)): int(n) for v, b, n in counts}
-    fb_files = feedback.files(model, since=start - FEEDBACK_SLACK)
+    keys = [(int(v), int(b)) for v, b, _ in counts]
     stats: dict[tuple[int, int], dict[str, Any]] = defaultdict(dict)
+    fb_files = feedback.files(model, since=start - FEEDBACK_SLACK)
     if fb_files:
-        latest = feedback.latest_sql(fb_files, with_ids=False)
-        p_true = _p_true_sql(class_texts, proba)
-        if task == "regression":
-            columns = (
-                "TRY_CAST(p.prediction AS DOUBLE) AS yhat, f.label, "
-                "TRY_CAST(f.label AS DOUBLE) AS y, f.value"
-            )
-        elif class_texts:  # classes known: fetch numbers only (codes), much faster
-            columns = (
-                f"p.score, f.value, f.label IS NOT NULL AS has_label, {p_true}, "
-                f"{_code_sql('p.prediction', class_texts, types['prediction'])} AS pc, "
-                f"{_code_sql('f.label', class_texts, 'VARCHAR')} AS lc"
-            )
-        else:
-            columns = f"p.prediction, p.score, f.label, f.value, {p_true}"
-
-        def fetch(columns: str, rows: str) -> pa.Table:
-            return con.sql(
-                f"SELECT p.version, p.bucket, p.key, {columns} FROM ({window}) p "  # noqa: S608
-                f"JOIN ({rows}) f USING (key)",
-                params=[start, end],
-            ).to_arrow_table()
-
-        # Most predictions get feedback once: join the stored rows as they are, and only
-        # if a prediction met several (a repeat, or label and value sent apart) join again
-        # with the latest label and value per prediction, which costs a full aggregation.
-        joined = fetch(columns, feedback.rows_sql(fb_files))
-        if _has_repeats(joined.column("key").to_numpy(zero_copy_only=False)):
-            joined = fetch(columns, latest)
-        if "pc" in joined.column_names and _has_other_classes(joined):
-            joined = fetch(f"p.prediction, p.score, f.label, f.value, {p_true}", latest)
-        if joined.num_rows:
-            _joined_stats(joined, task, class_texts, stats)
-    rows = [
-        _row(key, n, stats.get(key, {}), task, bucket, class_texts)
-        for key, n in sorted(key_counts.items())
+        kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
+        # Most predictions get feedback once: join the stored rows as they are, unless a
+        # prediction has several (a repeat, or label and value sent apart): then join the
+        # latest label and value per prediction, which costs a full aggregation.
+        rows = feedback.rows_sql(fb_files)
+        if _has_repeats(con, rows):
+            rows = feedback.latest_sql(fb_files, with_ids=False)
+        # Labels and predictions are grouped as class codes; as text if one is no class.
+        coded = kpis.can_code
+        cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
+        if coded and _has_other_classes(cells):
+            coded = False
+            cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
+        if cells.num_rows:
+            kpis.collect(cells, stats, coded=coded)
+    rows_out = [
+        _row(key, int(n), stats.get(key, {}), task, bucket, class_texts)
+        for key, (_, _, n) in zip(keys, counts, strict=True)
     ]
     positive = class_texts[1] if class_texts and len(class_texts) == 2 else None
     average = None
@@ -194,7 +170,7 @@ def compute_performance(
         end,
         task,
         bucket,
-        rows,
+        rows_out,
         tuple(class_texts) if class_texts else None,
         positive,
         average,
@@ -208,20 +184,147 @@ def _class_texts(classes: Sequence[Any] | None, names: Sequence[str]) -> list[st
     return found or None
 
 
-def _p_true_sql(class_texts: list[str] | None, proba: list[str]) -> str:
-    """Per labelled row, the probability given to its label (null if unknown)."""
-    if not class_texts or len(proba) != len(class_texts):
-        return "NULL::DOUBLE AS p_true"
-    cases = " ".join(
-        f"WHEN {_sql_text(c)} THEN p.{quote(p)}" for c, p in zip(class_texts, proba, strict=True)
-    )
-    return f"CASE f.label {cases} END AS p_true"
-
-
-def _has_repeats(keys: np.ndarray) -> bool:
-    """True if a key occurs twice (sorting beats hashing for millions of integers)."""
-    ordered = np.sort(keys)
+def _has_repeats(con: duckdb.DuckDBPyConnection, rows: str) -> bool:
+    """True if a prediction has several feedback rows (sorting beats hashing here)."""
+    keys = con.sql(f"SELECT key FROM ({rows})").to_arrow_table().column(0)  # noqa: S608
+    ordered = np.sort(keys.to_numpy())
     return bool((ordered[1:] == ordered[:-1]).any())
+
+
+class _KpiQuery:
+    """The join of the window's predictions with feedback rows, summed up in DuckDB.
+
+    One row per (group, predicted class, label) cell, where the group is the index of the
+    row's (version, bucket) among ``keys``: the rows, the values and their sum, the rows
+    with the label's probability and the sum of their log loss, and for a binary model the
+    labelled rows' positive-class probabilities, which ROC AUC ranks.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        class_texts: list[str] | None,
+        types: dict[str, str],
+        keys: list[tuple[int, int]],
+        bucket: float | None,
+        source: str,
+    ) -> None:
+        self.task = task
+        self.class_texts = class_texts
+        self.types = types
+        self.source = source
+        self.keys = keys
+        self.can_code = task == "classification" and bool(class_texts)
+        proba = {c: proba_column(c) for c in class_texts or []}
+        self.proba = {c: p for c, p in proba.items() if p in types}
+        versions = sorted({v for v, _ in keys})
+        low = min(b for _, b in keys)
+        span = max(b for _, b in keys) - low + 1
+        by_version = " ".join(f"WHEN {v} THEN {i}" for i, v in enumerate(versions))
+        bucket_of = _bucket_sql("p.ts", bucket)
+        self.group = f"(CASE p.version {by_version} END) * {span} + ({bucket_of} - {low})"
+        self.index = {versions.index(v) * span + (b - low): i for i, (v, b) in enumerate(keys)}
+        self.uses_ts = bucket is not None
+
+    def sql(self, coded: bool, rows: str) -> str:
+        wanted = ["version", "key", *(["ts"] if self.uses_ts else []), "prediction"]
+        if self.task == "regression":
+            label = "label IS NOT NULL AS has_label, TRY_CAST(label AS DOUBLE) AS y"
+            row = f"f.has_label, f.y, {_finite('TRY_CAST(p.prediction AS DOUBLE)')} AS yhat"
+            sums = (
+                "count(*) FILTER (WHERE has_label) AS labelled, "
+                "count(*) FILTER (WHERE y IS NOT NULL AND yhat IS NULL) AS bad, "
+                "count(y - yhat) AS n, sum(abs(y - yhat)) AS abs_sum, "
+                "sum((y - yhat) * (y - yhat)) AS sse, "
+                "var_pop(y) FILTER (WHERE yhat IS NOT NULL) AS y_var"
+            )
+            by = "g"
+        else:
+            label, row, sums = self._classification(coded, wanted)
+            by = "g, pc, lc"
+        window = (
+            f"SELECT {', '.join(quote(c) for c in wanted)} FROM {self.source} "  # noqa: S608
+            "WHERE ts >= ? AND ts < ?"
+        )
+        return (
+            f"SELECT {by}, count(value) AS value_n, sum(value) AS value_sum, {sums} "  # noqa: S608
+            f"FROM (SELECT {self.group} AS g, f.value, {row} FROM ({window}) p "
+            f"JOIN (SELECT key, value, {label} FROM ({rows})) f USING (key)) GROUP BY {by}"
+        )
+
+    def _classification(self, coded: bool, wanted: list[str]) -> tuple[str, str, str]:
+        texts = self.class_texts or []
+        if coded:
+            whens = " ".join(f"WHEN label = {_sql_text(t)} THEN {i}" for i, t in enumerate(texts))
+            label = f"CASE WHEN label IS NULL THEN -2 {whens} ELSE -1 END AS lc"
+            pc = _code_sql("p.prediction", texts, self.types["prediction"])
+            row = f"f.lc, {pc} AS pc"
+            which, cases, labelled = "f.lc", [str(i) for i in range(len(texts))], "lc != -2"
+        else:
+            label, row = "label", "f.label AS lc, p.prediction AS pc"
+            which, cases = "f.label", [_sql_text(t) for t in texts]
+            labelled = "lc IS NOT NULL"
+        p_true = "NULL::DOUBLE"
+        if texts and len(self.proba) == len(texts):
+            wanted.extend(self.proba.values())
+            whens = " ".join(
+                f"WHEN {case} THEN p.{quote(self.proba[t])}"
+                for case, t in zip(cases, texts, strict=True)
+            )
+            p_true = _finite(f"CASE {which} {whens} END")
+        row += f", {p_true} AS p_true"
+        clipped = f"least(greatest(p_true, {EPS!r}), {1 - EPS!r})"  # as sklearn's log_loss
+        sums = (
+            f"count(*) AS n, count(p_true) AS p_n, sum(-ln({clipped})) AS loss_sum, "
+            f"count(*) FILTER (WHERE {labelled} AND s IS NULL) AS no_score, "
+            f"list(s) FILTER (WHERE {labelled} AND s IS NOT NULL) AS scores"
+        )
+        positive = None
+        if len(texts) == 2:  # ROC AUC ranks the positive class's probability
+            positive = self.proba.get(texts[1]) or ("score" if "score" in self.types else None)
+        if positive is None:
+            row += ", NULL::DOUBLE AS s"
+        else:
+            wanted.extend([] if positive in wanted else [positive])
+            row += f", {_finite('p.' + quote(positive))} AS s"
+        return label, row, sums
+
+    def collect(
+        self, cells: pa.Table, stats: dict[tuple[int, int], dict[str, Any]], *, coded: bool
+    ) -> None:
+        """Put each group's sums in ``stats`` under its (version, bucket)."""
+        data = cells.to_pydict() if self.task == "regression" else _cells_without_scores(cells)
+        for i, raw in enumerate(data["g"]):
+            entry = stats[self.keys[self.index[int(raw)]]]
+            entry["values"] = entry.get("values", 0) + int(data["value_n"][i])
+            if data["value_n"][i]:
+                entry["value_sum"] = entry.get("value_sum", 0.0) + float(data["value_sum"][i])
+                entry["value_mean"] = entry["value_sum"] / entry["values"]
+            if self.task == "regression":
+                entry["labelled"] = int(data["labelled"][i])
+                entry["regression"] = (
+                    int(data["n"][i]),
+                    float(data["abs_sum"][i] or 0.0),
+                    float(data["sse"][i] or 0.0),
+                    float(data["y_var"][i] or 0.0) * int(data["n"][i]),
+                    int(data["bad"][i]),
+                )
+        if self.task == "classification":
+            _classification(cells, data, self, stats, coded=coded)
+
+
+def _cells_without_scores(cells: pa.Table) -> dict[str, list[Any]]:
+    return cells.drop_columns(["scores"]).to_pydict()
+
+
+def _finite(sql: str) -> str:
+    """``sql`` with NaN as null, as a missing number."""
+    return f"nullif({sql}, 'NaN'::DOUBLE)"
+
+
+def _bucket_sql(ts: str, bucket: float | None) -> str:
+    """The bucket number of a row: its time in whole buckets since the epoch (0 if none)."""
+    return "0" if bucket is None else f"floor(epoch_us({ts}) / {int(bucket * 1e6)})::BIGINT"
 
 
 def _code_sql(column: str, class_texts: list[str], kind: str) -> str:
@@ -233,191 +336,96 @@ def _code_sql(column: str, class_texts: list[str], kind: str) -> str:
     return f"CASE {column} {whens} ELSE -1 END"
 
 
-def _has_other_classes(joined: pa.Table) -> bool:
+def _has_other_classes(cells: pa.Table) -> bool:
     """True if a labelled row's label or prediction is not one of the known classes."""
-    labelled = joined.column("has_label")
-    other = pc.or_(pc.less(joined.column("pc"), 0), pc.less(joined.column("lc"), 0))
-    return bool(pc.any(pc.and_(labelled, other)).as_py())
-
-
-def _numbers(table: pa.Table, name: str) -> np.ndarray:
-    """A column as float64 with NaN for nulls."""
-    return np.asarray(
-        table.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-    )
-
-
-def _joined_stats(
-    joined: pa.Table,
-    task: str,
-    class_texts: list[str] | None,
-    stats: dict[tuple[int, int], dict[str, Any]],
-) -> None:
-    """Everything the report needs, per (version, bucket), from the joined rows."""
-    versions = joined.column("version").to_numpy(zero_copy_only=False).astype(np.int64)
-    buckets = joined.column("bucket").to_numpy(zero_copy_only=False).astype(np.int64)
-    low = int(buckets.min())
-    stride = int(buckets.max()) - low + 1
-    groups, uniques = pd.factorize(versions * stride + (buckets - low))
-    keys = [(int(u) // stride, int(u) % stride + low) for u in uniques]
-    count = len(keys)
-    if "has_label" in joined.column_names:
-        has_label = joined.column("has_label").to_numpy(zero_copy_only=False).astype(bool)
-    else:
-        has_label = joined.column("label").is_valid().to_numpy(zero_copy_only=False)
-    values = _numbers(joined, "value")
-    has_value = ~np.isnan(values)
-    labelled = np.bincount(groups[has_label], minlength=count)
-    value_n = np.bincount(groups[has_value], minlength=count)
-    value_sum = np.bincount(groups[has_value], weights=values[has_value], minlength=count)
-    for g, key in enumerate(keys):
-        entry = stats[key]
-        entry["labelled"] = int(labelled[g])
-        entry["values"] = int(value_n[g])
-        entry["value_mean"] = float(value_sum[g] / value_n[g]) if value_n[g] else None
-    if task == "classification":
-        _classification(joined, groups, keys, has_label, class_texts, stats)
-    else:
-        _regression(joined, groups, keys, has_label, stats)
+    lc = cells.column("lc").to_numpy(zero_copy_only=False)
+    pc = cells.column("pc").to_numpy(zero_copy_only=False)
+    return bool(((lc == -1) | ((pc == -1) & (lc != -2))).any())
 
 
 def _classification(
-    joined: pa.Table,
-    groups: np.ndarray,
-    keys: list[tuple[int, int]],
-    has_label: np.ndarray,
-    class_texts: list[str] | None,
+    cells: pa.Table,
+    data: dict[str, list[Any]],
+    kpis: _KpiQuery,
     stats: dict[tuple[int, int], dict[str, Any]],
+    *,
+    coded: bool,
 ) -> None:
-    count = len(keys)
-    rows = np.flatnonzero(has_label)
-    group = groups[rows]
-    if "pc" in joined.column_names and class_texts:
-        pred_code = joined.column("pc").to_numpy(zero_copy_only=False)[rows].astype(np.int64)
-        label_code = joined.column("lc").to_numpy(zero_copy_only=False)[rows].astype(np.int64)
-        texts = {text: index for index, text in enumerate(class_texts)}
-    else:
-        pred_code, label_code, texts = _codes_from_text(joined, rows)
-    width = len(texts)
-    cells = np.bincount(
-        (group * width + pred_code) * width + label_code, minlength=count * width * width
-    ).reshape(count, width, width)
-    names = list(texts)
-    for g, key in enumerate(keys):
-        matrix = cells[g]
-        stats[key]["confusion"] = [
-            (names[p], names[t], int(matrix[p, t]))
-            for p, t in zip(*np.nonzero(matrix), strict=True)
-        ]
-    p_true = _numbers(joined, "p_true")[rows]
-    missing = np.bincount(group[np.isnan(p_true)], minlength=count)
-    ok = ~np.isnan(p_true)
-    loss = -np.log(np.clip(p_true[ok], EPS, 1 - EPS))  # clipped as sklearn's log_loss
-    loss_sum = np.bincount(group[ok], weights=loss, minlength=count)
-    loss_n = np.bincount(group[ok], minlength=count)
-    for g, key in enumerate(keys):
+    """Confusion cells, log loss sums and ROC AUC per group from the summed cells."""
+    texts = kpis.class_texts or []
+    scores: dict[int, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+    flat = _score_lists(cells)
+    for i, raw in enumerate(data["g"]):
+        g = kpis.index[int(raw)]
+        entry = stats[kpis.keys[g]]
+        label, predicted = data["lc"][i], data["pc"][i]
+        if label is None or label == -2:
+            continue
+        if coded:
+            label_name = texts[label]
+            predicted_name = texts[predicted]
+        else:
+            label_name = str(label)
+            predicted_name = "<null>" if predicted is None else label_text(predicted)
+        n = int(data["n"][i])
+        entry["labelled"] = entry.get("labelled", 0) + n
+        entry.setdefault("confusion", []).append((predicted_name, label_name, n))
+        entry["p_missing"] = entry.get("p_missing", 0) + n - int(data["p_n"][i])
+        entry["loss_sum"] = entry.get("loss_sum", 0.0) + float(data["loss_sum"][i] or 0.0)
+        entry["loss_n"] = entry.get("loss_n", 0) + int(data["p_n"][i])
+        entry["no_score"] = entry.get("no_score", 0) + int(data["no_score"][i])
+        scores[g][label_name].append(flat[i])
+    for g, key in enumerate(kpis.keys):
         entry = stats[key]
-        if missing[g]:
+        if not entry.get("labelled"):
+            continue
+        if entry["p_missing"]:
             entry["log_loss_reason"] = (
-                f"{int(missing[g])} labelled rows have a label outside the model's classes or "
-                "no logged probabilities"
+                f"{entry['p_missing']} labelled rows have a label outside the model's classes "
+                "or no logged probabilities"
             )
-        elif loss_n[g]:
-            entry["log_loss"] = float(loss_sum[g] / loss_n[g])
-    if class_texts and len(class_texts) == 2:
-        negative = texts.get(class_texts[0], -1)
-        positive = texts.get(class_texts[1], -1)
-        score = _numbers(joined, "score")[rows]
-        _auc(group, label_code, score, negative, positive, keys, stats)
+        elif entry["loss_n"]:
+            entry["log_loss"] = entry["loss_sum"] / entry["loss_n"]
+        if len(texts) == 2:
+            _auc(scores[g], texts[0], texts[1], entry)
 
 
-def _codes_from_text(
-    joined: pa.Table, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Predictions and labels of ``rows`` as codes into one list of label texts."""
-    labels = pc.dictionary_encode(joined.column("label").take(pa.array(rows))).combine_chunks()
-    predicted = pc.dictionary_encode(
-        joined.column("prediction").take(pa.array(rows))
-    ).combine_chunks()
-    texts: dict[str, int] = {}
-    label_map = np.array(
-        [texts.setdefault(str(t), len(texts)) for t in labels.dictionary.to_pylist()] or [0],
-        dtype=np.int64,
-    )
-    pred_map = np.array(
-        [
-            texts.setdefault("<null>" if t is None else label_text(t), len(texts))
-            for t in predicted.dictionary.to_pylist()
-        ]
-        or [0],
-        dtype=np.int64,
-    )
-    label_code = label_map[labels.indices.to_numpy(zero_copy_only=False)]
-    pred_index = predicted.indices.fill_null(len(pred_map) - 1)
-    pred_code = pred_map[pred_index.to_numpy(zero_copy_only=False)]
-    return pred_code, label_code, texts
+def _score_lists(cells: pa.Table) -> list[np.ndarray]:
+    """Each cell's list of scores as a NumPy array (a view of one flat array)."""
+    lists = cells.column("scores").combine_chunks()
+    if isinstance(lists, pa.ChunkedArray):  # pragma: no cover (a table of no chunks)
+        lists = pa.array([], pa.list_(pa.float64()))
+    offsets = lists.offsets.to_numpy()
+    values = lists.values.to_numpy(zero_copy_only=False)
+    valid = lists.is_valid().to_numpy(zero_copy_only=False)
+    empty = np.empty(0, dtype=np.float64)
+    return [values[offsets[i] : offsets[i + 1]] if valid[i] else empty for i in range(len(lists))]
 
 
 def _auc(
-    group: np.ndarray,
-    label_code: np.ndarray,
-    score: np.ndarray,
-    negative: int,
-    positive: int,
-    keys: list[tuple[int, int]],
-    stats: dict[tuple[int, int], dict[str, Any]],
+    scores: dict[str, list[np.ndarray]], negative: str, positive: str, entry: dict[str, Any]
 ) -> None:
     """Mann-Whitney form of ROC AUC, ties counted half: equal to sklearn's trapezoids."""
-    small = group.astype(np.int16) if len(keys) < 2**15 else group  # radix sort when small
-    order = np.argsort(small, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
-    for g, key in enumerate(keys):
-        rows = order[bounds[g] : bounds[g + 1]]
-        codes, scores = label_code[rows], score[rows]
-        entry = stats[key]
-        if np.isnan(scores).any():
-            entry["roc_auc_reason"] = "some labelled rows have no logged score"
-            continue
-        is_pos, is_neg = codes == positive, codes == negative
-        if not (is_pos | is_neg).all():
-            entry["roc_auc_reason"] = "labels outside the model's two classes"
-            continue
-        if not is_pos.any() or not is_neg.any():
-            entry["roc_auc_reason"] = "only one class among the labels"
-            continue
-        pos, neg = np.sort(scores[is_pos]), np.sort(scores[is_neg])
-        below = np.searchsorted(neg, pos, side="left").sum(dtype=np.int64)
-        tied_or_below = np.searchsorted(neg, pos, side="right").sum(dtype=np.int64)
-        entry["roc_auc"] = float((below + tied_or_below) / 2) / (len(pos) * len(neg))
-
-
-def _regression(
-    joined: pa.Table,
-    groups: np.ndarray,
-    keys: list[tuple[int, int]],
-    has_label: np.ndarray,
-    stats: dict[tuple[int, int], dict[str, Any]],
-) -> None:
-    count = len(keys)
-    y, yhat = _numbers(joined, "y"), _numbers(joined, "yhat")
-    usable = has_label & ~np.isnan(y)
-    bad = np.bincount(groups[usable & np.isnan(yhat)], minlength=count)
-    ok = usable & ~np.isnan(yhat)
-    g, y, yhat = groups[ok], y[ok], yhat[ok]
-    n = np.bincount(g, minlength=count)
-    error = y - yhat
-    abs_sum = np.bincount(g, weights=np.abs(error), minlength=count)
-    sse = np.bincount(g, weights=error * error, minlength=count)
-    mean = np.bincount(g, weights=y, minlength=count) / np.maximum(n, 1)
-    sst = np.bincount(g, weights=(y - mean[g]) ** 2, minlength=count)
-    for index, key in enumerate(keys):
-        stats[key]["regression"] = (
-            int(n[index]),
-            float(abs_sum[index]),
-            float(sse[index]),
-            float(sst[index]),
-            int(bad[index]),
-        )
+    if entry["no_score"]:
+        entry["roc_auc_reason"] = "some labelled rows have no logged score"
+        return
+    if set(scores) - {negative, positive}:
+        entry["roc_auc_reason"] = "labels outside the model's two classes"
+        return
+    if not scores.get(negative) or not scores.get(positive):
+        entry["roc_auc_reason"] = "only one class among the labels"
+        return
+    neg = np.sort(np.concatenate(scores[negative]))
+    pos = np.sort(np.concatenate(scores[positive]))
+    if not len(neg) or not len(pos):
+        entry["roc_auc_reason"] = "only one class among the labels"
+        return
+    below = np.searchsorted(neg, pos, side="left")
+    below_sum = int(below.sum(dtype=np.int64))
+    tied_or_below = below_sum
+    if (neg[np.minimum(below, len(neg) - 1)] == pos).any():  # ties count half
+        tied_or_below = int(np.searchsorted(neg, pos, side="right").sum(dtype=np.int64))
+    entry["roc_auc"] = (below_sum + tied_or_below) / 2 / (len(pos) * len(neg))
 
 
 def _row(

@@ -252,3 +252,28 @@ def test_no_predictions(fx: Fixture) -> None:
     assert report.to_frame().empty
     with pytest.raises(ValueError, match="task"):
         fx.report("ranking")
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_roc_auc_with_and_without_ties_equals_sklearn(fx: Fixture, decimals: int | None) -> None:
+    rng = np.random.default_rng(7)
+    records, _, proba = classifier_records(300, (0, 1), rng)
+    if decimals is not None:  # every score tied with many others, or only 0 and 1
+        for record in records:
+            p = float(np.round(record.probabilities[0, 1], decimals))
+            record.probabilities[0] = [1 - p, p]
+            proba[int(record.request_id.split("-")[1])] = [1 - p, p]
+    fx.log(records)
+    truth = rng.integers(0, 2, 300)
+    fx.feedback.add(
+        "m",
+        [
+            {"request_id": r.request_id, "label": int(t)}
+            for r, t in zip(records, truth, strict=True)
+        ],
+    )
+    (row,) = fx.report("classification").rows
+    assert row.metrics["roc_auc"] == pytest.approx(
+        metrics.roc_auc_score(truth, proba[:, 1]), abs=TOL
+    )
+    assert row.metrics["log_loss"] == pytest.approx(metrics.log_loss(truth, proba), abs=TOL)
