@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from ferryman.monitoring._log_layout import (
     COMPACTED_PREFIX,
+    SEGMENT_PREFIX,
     LogRoot,
     is_data_file,
     replaced_by,
@@ -103,12 +104,16 @@ def _compact(
                 replaced.update(replaced_by(root, posixpath.join(folder, name)))
     leftovers = [n for n in names if n in replaced]  # left by an interrupted compaction
     _delete(root, folder, leftovers)
+    # a writer merges only its fresh segments: re-merging its merged files each time would
+    # replace them every few flushes, and a reader that listed one would find it gone
     small = [
         name
         for name in names
         if name not in replaced
         and sizes[name] < target_bytes // 2
-        and (only_writer is None or f"-{only_writer}-" in name)
+        and (
+            only_writer is None or (f"-{only_writer}-" in name and name.startswith(SEGMENT_PREFIX))
+        )
     ]
     merged = 0
     for group in _groups(small, sizes, target_bytes):

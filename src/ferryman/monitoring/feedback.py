@@ -135,6 +135,7 @@ class FeedbackStore:
         items: Sequence[Mapping[str, Any]],
         *,
         task: str = "classification",
+        classes: Sequence[Any] | None = None,
     ) -> FeedbackResult:
         """Check and store a batch of feedback for ``model``.
 
@@ -148,6 +149,11 @@ class FeedbackStore:
         task : {"classification", "regression"}
             How labels are checked: a class (text, integer, boolean, or an integral float)
             for classification, a finite number for regression.
+        classes : sequence or None
+            The classifier's classes. Given, each label must name one of them, and is stored
+            as that class: ``True``, ``"true"``, ``"True"`` and ``1`` all name the class
+            ``True``; ``1``, ``1.0`` and ``"1"`` the class ``1``. A label naming none of them
+            is refused, listing the classes (it would only ever count as a wrong answer).
 
         Returns
         -------
@@ -163,8 +169,9 @@ class FeedbackStore:
         rejected: list[RejectedFeedback] = []
         latest: dict[tuple[str, str], _Item] = {}
         duplicates = 0
+        spellings = _class_spellings(classes) if classes and task == "classification" else None
         for index, raw in enumerate(items):
-            item, reason = _check_item(raw, task, received)
+            item, reason = _check_item(raw, task, received, spellings)
             if item is None:
                 rid = raw.get("request_id") if isinstance(raw, Mapping) else None
                 rejected.append(
@@ -195,7 +202,12 @@ class FeedbackStore:
         )
 
     def add_file(
-        self, model: str, path: str | Path, *, task: str = "classification"
+        self,
+        model: str,
+        path: str | Path,
+        *,
+        task: str = "classification",
+        classes: Sequence[Any] | None = None,
     ) -> FeedbackResult:
         """Add the rows of a CSV or Parquet file with columns request_id, label and/or value,
         and optionally row and at. A file that cannot be read, or lacks those columns, raises
@@ -224,7 +236,7 @@ class FeedbackStore:
             {str(k): v for k, v in row.items() if not _is_missing(v)}
             for row in frame.to_dict(orient="records")
         ]
-        return self.add(model, records, task=task)
+        return self.add(model, records, task=task, classes=classes)
 
     def _received_at(self) -> int:
         """Microseconds, strictly increasing within this store, so later batches win."""
@@ -321,7 +333,9 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _check_item(raw: Any, task: str, received: int) -> tuple[_Item | None, str | None]:
+def _check_item(
+    raw: Any, task: str, received: int, spellings: Mapping[str, str] | None = None
+) -> tuple[_Item | None, str | None]:
     """The checked item, or None and the reason it is refused."""
     if not isinstance(raw, Mapping):
         return None, f"an item must be an object with request_id and label or value, got {raw!r}"
@@ -345,6 +359,10 @@ def _check_item(raw: Any, task: str, received: int) -> tuple[_Item | None, str |
         label_out, reason = _check_label(label, task)
         if label_out is None:
             return None, reason
+        if spellings is not None:
+            label_out, reason = _as_class(label_out, spellings)
+            if label_out is None:
+                return None, reason
     value_out: float | None = None
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
@@ -362,9 +380,11 @@ def _check_row(row: Any) -> tuple[str | None, str | None]:
     if isinstance(row, bool):
         return None, "row must be an integer or text, got bool"
     if isinstance(row, float | np.floating):
-        if not (math.isfinite(row) and float(row).is_integer()):
-            return None, f"row must be an integer or text, got {row!r}"
+        if not (math.isfinite(row) and float(row).is_integer() and row >= 0):
+            return None, f"row must be a row number (0, 1, ...) or a row id, got {row!r}"
         return str(int(row)), None
+    if isinstance(row, int | np.integer) and row < 0:
+        return None, f"row must be a row number (0, 1, ...) or a row id, got {row!r}"
     if isinstance(row, int | np.integer | str) and row != "":
         return label_text(row), None
     return None, f"row must be an integer or text, got {type(row).__name__} {row!r}"
@@ -386,6 +406,36 @@ def _check_label(label: Any, task: str) -> tuple[str | None, str | None]:
             return label_text(label), None
         return None, f"label must be a class (text, integer or boolean), got the float {label!r}"
     return None, f"label must be text, an integer or a boolean, got {type(label).__name__}"
+
+
+def _class_spellings(classes: Sequence[Any]) -> dict[str, str]:
+    """Every text that names a class (as ``label_text`` writes labels), to the class's text."""
+    out: dict[str, str] = {}
+    for cls in classes:
+        canonical = label_text(cls)
+        out[canonical] = canonical
+        if isinstance(cls, bool | np.bool_):
+            out["1" if cls else "0"] = canonical
+        elif isinstance(cls, int | np.integer) and cls in (0, 1):
+            out["true" if cls else "false"] = canonical  # True == 1, as NumPy compares them
+    for text, canonical in list(out.items()):
+        out.setdefault(text.lower(), canonical)
+    return out
+
+
+def _as_class(text: str, spellings: Mapping[str, str]) -> tuple[str | None, str | None]:
+    found = spellings.get(text) or spellings.get(text.lower())
+    if found is None:
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number) and number.is_integer():
+            found = spellings.get(str(int(number)))
+    if found is not None:
+        return found, None
+    shown = ", ".join(sorted(set(spellings.values())))
+    return None, f"label {text!r} is not one of the model's classes ({shown})"
 
 
 def _check_at(at: Any, received: int) -> tuple[int | None, str | None]:

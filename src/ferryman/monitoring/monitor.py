@@ -136,18 +136,24 @@ class Monitor:
     def add_feedback(self, model: str, items: Sequence[Mapping[str, Any]]) -> FeedbackResult:
         """Store labels or business values for logged predictions of ``model`` (checked the
         way its production version answers: classes for a classifier, numbers otherwise)."""
-        return self.feedback.add(model, items, task=self._feedback_task(model))
+        task, classes = self._feedback_task(model)
+        return self.feedback.add(model, items, task=task, classes=classes)
 
     def add_feedback_file(self, model: str, path: str | Path) -> FeedbackResult:
         """Feedback from a CSV or Parquet file (request_id, label and/or value, row)."""
-        return self.feedback.add_file(model, path, task=self._feedback_task(model))
+        task, classes = self._feedback_task(model)
+        return self.feedback.add_file(model, path, task=task, classes=classes)
 
-    def _feedback_task(self, model: str) -> str:
+    def _feedback_task(self, model: str) -> tuple[str, tuple[Any, ...] | None]:
+        """How labels of ``model`` are checked: its production (else latest) version's task
+        and classes."""
         info = self.registry.get_model(model)
         for number in (info.aliases.get("production"), info.latest_version):
             if number is not None:
-                return _task(self.registry.resolve(f"{model}/{number}")) or "classification"
-        return "classification"
+                version = self.registry.resolve(f"{model}/{number}")
+                task = _task(version) or "classification"
+                return task, version.output.classes if task == "classification" else None
+        return "classification", None
 
     # --- results --------------------------------------------------------------------------------
     def drift(self, ref: str, window: Window) -> dict[str, Any]:

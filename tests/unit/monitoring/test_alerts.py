@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from ferryman.config import AlertRule, ModelMonitoring, MonitoringSettings
-from ferryman.errors import ConfigError
 from ferryman.monitoring.alerts import (
     AlertBook,
     Change,
@@ -83,11 +83,9 @@ def test_a_model_rule_replaces_a_default_by_name_and_adds_others() -> None:
     assert rules_for(settings, "fraud")[0].threshold == 0.2  # other models keep the default
 
 
-def test_a_kpi_rule_without_a_kpi_name_is_a_config_error() -> None:
-    vague = AlertRule(name="quality", metric="kpi", threshold=0.9, op="below")
-    settings = MonitoringSettings(models={"churn": ModelMonitoring(alerts=[vague])})
-    with pytest.raises(ConfigError, match="'quality' watches a KPI but does not name it"):
-        rules_for(settings, "churn")
+def test_a_kpi_rule_without_a_kpi_name_is_refused_when_settings_load() -> None:
+    with pytest.raises(ValidationError, match="'quality' watches a KPI but does not name it"):
+        AlertRule(name="quality", metric="kpi", threshold=0.9, op="below")
 
 
 # --- evaluation -----------------------------------------------------------------------------

@@ -190,3 +190,44 @@ def test_compaction_keeps_the_latest(store: FeedbackStore, tmp_path: Path) -> No
 
 def test_read_with_nothing_stored(tmp_path: Path) -> None:
     assert FeedbackStore(str(tmp_path)).read("m").empty
+
+
+@pytest.mark.parametrize(
+    ("classes", "given", "stored"),
+    [
+        ((False, True), [True, "true", "True", 1, "1", 0.0], ["true"] * 5 + ["false"]),
+        ((0, 1), [1, 1.0, "1", "1.0", True, 0], ["1", "1", "1", "1", "1", "0"]),
+        (("no", "yes"), ["yes", "Yes", "no"], ["yes", "yes", "no"]),
+    ],
+)
+def test_labels_are_stored_as_the_models_classes(
+    store: FeedbackStore, classes: tuple[object, ...], given: list[object], stored: list[str]
+) -> None:
+    """A label that differs from a class only in type or case names that class (a CSV of
+    True/False or 1.0/0.0 must not score as all wrong)."""
+    items = [{"request_id": f"r{i}", "label": label} for i, label in enumerate(given)]
+    result = store.add("m", items, classes=classes)
+    assert result.accepted == len(given), result.rejected
+    frame = store.read("m").sort_values("request_id")
+    assert list(frame["label"]) == stored
+
+
+def test_a_label_that_is_no_class_is_refused_with_the_classes(store: FeedbackStore) -> None:
+    result = store.add(
+        "m", [{"request_id": "a", "label": "maybe"}, {"request_id": "b", "label": 2}],
+        classes=("no", "yes"),
+    )  # fmt: skip
+    assert result.accepted == 0
+    assert [r.reason for r in result.rejected] == [
+        "label 'maybe' is not one of the model's classes (no, yes)",
+        "label '2' is not one of the model's classes (no, yes)",
+    ]
+
+
+def test_negative_and_fractional_rows_are_refused(store: FeedbackStore) -> None:
+    result = store.add(
+        "m",
+        [{"request_id": "a", "row": -1, "label": 1}, {"request_id": "a", "row": 1.5, "label": 1}],
+    )
+    assert result.accepted == 0
+    assert all("row number" in r.reason for r in result.rejected)
