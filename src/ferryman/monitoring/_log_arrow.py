@@ -66,12 +66,9 @@ def predictions_table(records: Sequence[PredictionRecord]) -> pa.Table:
     columns["prediction"] = _arrow(predictions)
     proba = None
     if first.probabilities is not None and first.classes is not None:
-        proba = np.concatenate(
-            [
-                np.asarray(r.probabilities, dtype=np.float64).reshape(len(r.predictions), -1)
-                for r in records
-            ]
-        )
+        proba = _stack(
+            [r.probabilities for r in records], [len(r.predictions) for r in records]
+        ).astype(np.float64, copy=False)
     columns["score"] = _score(predictions, proba, first.classes, total)
     if proba is not None and first.classes is not None:
         for j, cls in enumerate(first.classes):
@@ -95,7 +92,27 @@ def _rows(records: Sequence[PredictionRecord], counts: np.ndarray, total: int) -
 
 
 def _concat_1d(parts: Sequence[Any]) -> np.ndarray:
+    if len(parts) > 1:
+        try:  # the usual case, one 1-D array per request: a single C call
+            joined = np.concatenate(parts)
+        except ValueError:
+            joined = None
+        if joined is not None and joined.ndim == 1:
+            return joined
     arrays = [np.asarray(part).reshape(-1) for part in parts]
+    return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+
+
+def _stack(parts: Sequence[Any], rows: Sequence[int]) -> np.ndarray:
+    """Row-wise concatenation of 2-D arrays (each ``rows[i]`` x k), shaping only if needed."""
+    if len(parts) > 1:
+        try:  # the usual case, already 2-D: a single C call instead of a reshape per request
+            joined = np.concatenate(parts)
+        except ValueError:
+            joined = None
+        if joined is not None and joined.ndim == 2 and len(joined) == sum(rows):
+            return joined
+    arrays = [np.asarray(p).reshape(n, -1) for p, n in zip(parts, rows, strict=True)]
     return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
 
 
@@ -136,8 +153,7 @@ def _features(records: Sequence[PredictionRecord], total: int) -> dict[str, pa.A
             else:
                 out[feature_column(name)] = pa.nulls(total)
         return out
-    arrays = [np.asarray(r.inputs).reshape(len(r.predictions), -1) for r in records]
-    matrix = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+    matrix = _stack([r.inputs for r in records], [len(r.predictions) for r in records])
     if matrix.dtype != object:
         matrix = np.ascontiguousarray(matrix.T)
         for j, name in enumerate(names):
