@@ -123,7 +123,10 @@ def _compact(
         # the new file also names the leftovers: if one could not be deleted, it must stay
         # hidden after the file that hid it is merged away
         replaces = [*group, *leftovers]
-        write_parquet(root, folder, segment_name(COMPACTED_PREFIX, writer), table, replaces)
+        # a writer's own merge runs beside the server: cheap encoding; the upkeep's merge of
+        # every writer's files (on the monitoring schedule) makes the compact, lasting files
+        name = segment_name(COMPACTED_PREFIX, writer)
+        write_parquet(root, folder, name, table, replaces, fresh=only_writer is not None)
         _delete(root, folder, group)
         merged += len(group)
     return merged

@@ -227,22 +227,20 @@ class PredictionLog:
             batch, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
         failed: list[PredictionRecord] = []
-        by_partition: dict[tuple[str, int, str], list[PredictionRecord]] = defaultdict(list)
-        days: dict[int, str] = {}  # formatting a date per record would cost more than the rest
+        # one pass: records of one partition (model, version, day) and one table layout go
+        # into one segment; the day is formatted once per day, not per record
+        groups: dict[tuple[Any, ...], list[PredictionRecord]] = {}
         for record in batch:
-            number = int(record.at // 86400)
-            day = days.get(number)
-            if day is None:
-                day = days[number] = day_of(record.at)
-            by_partition[(record.model, record.version, day)].append(record)
-        for (model, version, day), records in by_partition.items():
+            key = (record.model, record.version, int(record.at // 86400), *group_key(record))
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [record]
+            else:
+                group.append(record)
+        for (model, version, _, *_layout), records in groups.items():
             folder = self._root.path(PREDICTIONS, f"model={model}", f"version={version}")
-            folder = posixpath.join(folder, f"day={day}")
-            groups: dict[tuple[Any, ...], list[PredictionRecord]] = defaultdict(list)
-            for record in records:
-                groups[group_key(record)].append(record)
-            for group in groups.values():
-                failed.extend(self._write_group(folder, group))
+            folder = posixpath.join(folder, f"day={day_of(records[0].at)}")
+            failed.extend(self._write_group(folder, records))
         failed_rejections = self._write_rejections(rejections)
         if failed or failed_rejections:
             with self._lock:  # back to the front, in order; they still count as pending
@@ -262,7 +260,13 @@ class PredictionLog:
         self, folder: str, records: list[PredictionRecord], table: pa.Table
     ) -> list[PredictionRecord]:
         try:
-            write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
+            write_parquet(
+                self._root,
+                folder,
+                segment_name(SEGMENT_PREFIX, self._writer),
+                table,
+                fresh=True,
+            )
         except Exception:
             logger.exception("cannot write a prediction-log segment under %s", folder)
             with self._lock:
@@ -315,7 +319,13 @@ class PredictionLog:
             problems = sum(max(1, len(r.problems)) for r in group)
             try:
                 table = rejections_table(group)
-                write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
+                write_parquet(
+                    self._root,
+                    folder,
+                    segment_name(SEGMENT_PREFIX, self._writer),
+                    table,
+                    fresh=True,
+                )
             except Exception:
                 logger.exception("cannot write a rejections segment under %s", folder)
                 with self._lock:
