@@ -72,11 +72,13 @@ def wrk(url: str, body: str, duration: int, connections: int = 16) -> dict[str, 
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p50 = _latency(out, "50%")
     p99 = _latency(out, "99%")
     return {
         "rps": rps,
+        "requests": float(done),
         "p50_ms": p50,
         "p99_ms": p99,
         "non2xx": float(errors.group(1)) if errors else 0,
@@ -161,7 +163,13 @@ def main() -> None:
         ]
         proc = start(cmd, run_env, f"http://127.0.0.1:{port}/v2/health/ready")
         try:
-            return wrk(f"http://127.0.0.1:{port}/models/{name}/predict", body, args.duration)
+            server = psutil.Process(proc.pid)
+            before = sum(server.cpu_times()[:2])
+            result = wrk(f"http://127.0.0.1:{port}/models/{name}/predict", body, args.duration)
+            # CPU seconds the server (every thread) spent per answered request: unlike req/s,
+            # barely moved by what else the shared machine is doing
+            result["cpu_us"] = (sum(server.cpu_times()[:2]) - before) / result["requests"] * 1e6
+            return result
         finally:
             stop(proc)
 
@@ -209,12 +217,29 @@ def monitoring_overhead(ours: Any, duration: int, rounds: int = 7) -> None:
     alternated so that the machine's drift over time hits both alike."""
     on: list[float] = []
     off: list[float] = []
+    cpu_on: list[float] = []
+    cpu_off: list[float] = []
     for _ in range(rounds):
-        on.append(ours("model-a")["rps"])
-        off.append(ours("model-a", monitoring=False)["rps"])
+        logged, quiet = ours("model-a"), ours("model-a", monitoring=False)
+        on.append(logged["rps"])
+        off.append(quiet["rps"])
+        cpu_on.append(logged["cpu_us"])
+        cpu_off.append(quiet["cpu_us"])
     print(f"\nmodel A, {rounds} alternated rounds of {duration}s, req/s")
     print(f"  monitoring on   {' '.join(f'{r:7.0f}' for r in on)}   median {median(on):7.0f}")
     print(f"  monitoring off  {' '.join(f'{r:7.0f}' for r in off)}   median {median(off):7.0f}")
+    print(
+        f"  CPU us/request on   {' '.join(f'{c:7.1f}' for c in cpu_on)}"
+        f"   median {median(cpu_on):7.1f}"
+    )
+    print(
+        f"  CPU us/request off  {' '.join(f'{c:7.1f}' for c in cpu_off)}"
+        f"   median {median(cpu_off):7.1f}"
+    )
+    print(
+        f"  server CPU per request off / on  {median(cpu_off) / median(cpu_on):.3f}x: the "
+        "throughput ratio a CPU-bound server would show"
+    )
     paired = [a / b for a, b in zip(on, off, strict=True)]
     print(f"  ratio per round {' '.join(f'{r:7.3f}' for r in paired)}")
     print(f"  ratio of medians          {median(on) / median(off):.3f}x")

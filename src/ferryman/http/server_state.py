@@ -82,6 +82,7 @@ class ServerState:
         self.metrics = metrics
         self.settings = settings or HttpSettings()
         self.sink: PredictionSink = sink or NullSink()
+        self._sink_is_null = isinstance(self.sink, NullSink)  # monitoring off: build nothing
         self._refs: dict[str, ModelRef] = {}
 
     def emit(
@@ -93,6 +94,8 @@ class ServerState:
         request_id: str | None = None,
     ) -> None:
         """Hand an answered request to the prediction sink (which never blocks)."""
+        if self._sink_is_null:
+            return
         served = runner.served
         self.sink.record(
             PredictionRecord(
