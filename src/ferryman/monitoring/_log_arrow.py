@@ -33,61 +33,61 @@ def proba_column(cls: Any) -> str:
     return f"{PROBA_PREFIX}{label_text(cls)}"
 
 
-def group_key(record: PredictionRecord) -> tuple[Any, ...]:
-    """Records with equal keys share one table layout."""
-    return (
-        record.columns,
-        record.classes,
-        record.probabilities is not None,
-        isinstance(record.inputs, pd.DataFrame),
-    )
-
-
 def predictions_table(records: Sequence[PredictionRecord]) -> pa.Table:
-    """One Arrow table for records of one model version and one layout (see ``group_key``)."""
+    """One Arrow table for records of one model version and one layout: the same columns,
+    classes, presence of probabilities and kind of inputs (the writer groups them so)."""
     first = records[0]
-    counts = np.fromiter((len(r.predictions) for r in records), dtype=np.int64, count=len(records))
+    # one pass over the records (this runs on every flush beside the server), then columns
+    ids, ats, latencies, sources, answers, probas, inputs, row_ids = zip(
+        *[
+            (r.request_id, r.at, r.latency_ms, r.source, r.predictions, r.probabilities,
+             r.inputs, r.row_ids)
+            for r in records
+        ],
+        strict=True,
+    )  # fmt: skip
+    sizes = [len(a) for a in answers]
+    counts = np.array(sizes, dtype=np.int64)
     total = int(counts.sum())
+    single = total == len(records)  # one row per request, the usual case: nothing to repeat
+
+    def per_row(values: np.ndarray) -> np.ndarray:
+        return values if single else np.repeat(values, counts)
+
     columns: dict[str, pa.Array] = {}
-    request_ids = np.repeat(np.array([r.request_id for r in records], dtype=object), counts)
-    rows = _rows(records, counts, total)
+    request_ids = per_row(np.array(ids, dtype=object))
+    rows = _rows(row_ids, counts, total)
     columns["key"] = pa.array(row_keys(request_ids, rows.to_pylist()), pa.int64())
     columns["request_id"] = pa.array(request_ids, pa.string())
     columns["row"] = rows
-    at = np.fromiter((r.at for r in records), dtype=np.float64, count=len(records))
-    micros = np.repeat(np.round(at * 1e6).astype(np.int64), counts)
+    micros = per_row(np.round(np.array(ats, dtype=np.float64) * 1e6).astype(np.int64))
     columns["ts"] = pa.array(micros, pa.int64()).cast(TS_TYPE)
-    columns["source"] = pa.array(
-        np.repeat(np.array([r.source for r in records], dtype=object), counts), pa.string()
-    )
-    latency = np.fromiter((r.latency_ms for r in records), dtype=np.float64, count=len(records))
-    columns["latency_ms"] = pa.array(np.repeat(latency, counts), pa.float64())
-    predictions = _concat_1d([r.predictions for r in records])
+    columns["source"] = pa.array(per_row(np.array(sources, dtype=object)), pa.string())
+    columns["latency_ms"] = pa.array(per_row(np.array(latencies, dtype=np.float64)), pa.float64())
+    predictions = _concat_1d(answers)
     columns["prediction"] = _arrow(predictions)
     proba = None
     if first.probabilities is not None and first.classes is not None:
-        proba = _stack(
-            [r.probabilities for r in records], [len(r.predictions) for r in records]
-        ).astype(np.float64, copy=False)
+        proba = _stack(probas, sizes).astype(np.float64, copy=False)
     columns["score"] = _score(predictions, proba, first.classes, total)
     if proba is not None and first.classes is not None:
         for j, cls in enumerate(first.classes):
             columns[proba_column(cls)] = pa.array(proba[:, j], pa.float64())
-    columns.update(_features(records, total))
+    columns.update(_features(first.columns, inputs, sizes, total))
     return pa.table(columns)
 
 
-def _rows(records: Sequence[PredictionRecord], counts: np.ndarray, total: int) -> pa.Array:
+def _rows(row_ids: Sequence[Any], counts: np.ndarray, total: int) -> pa.Array:
     """Row ids as text: the given ids, else the row's position within its request."""
-    if all(r.row_ids is None for r in records):
+    if all(ids is None for ids in row_ids):
         starts = np.repeat(np.cumsum(counts) - counts, counts)
         return pa.array(np.arange(total, dtype=np.int64) - starts).cast(pa.string())
     parts = []
-    for record, count in zip(records, counts, strict=True):
-        if record.row_ids is None:
+    for ids, count in zip(row_ids, counts, strict=True):
+        if ids is None:
             parts.append(np.arange(count).astype(object))
         else:
-            parts.append(np.asarray(record.row_ids, dtype=object).reshape(-1))
+            parts.append(np.asarray(ids, dtype=object).reshape(-1))
     return pa.array([label_text(v) for v in np.concatenate(parts)], pa.string())
 
 
@@ -141,19 +141,19 @@ def _score(predictions: np.ndarray, proba: np.ndarray | None, classes: Any, tota
     return pa.array(proba[np.arange(total), index], pa.float64())
 
 
-def _features(records: Sequence[PredictionRecord], total: int) -> dict[str, pa.Array]:
-    names = records[0].columns
+def _features(
+    names: Sequence[str], inputs: Sequence[Any], sizes: Sequence[int], total: int
+) -> dict[str, pa.Array]:
     out: dict[str, pa.Array] = {}
-    if isinstance(records[0].inputs, pd.DataFrame):
-        frames = [r.inputs for r in records]
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if isinstance(inputs[0], pd.DataFrame):
+        frame = pd.concat(inputs, ignore_index=True) if len(inputs) > 1 else inputs[0]
         for name in names:
             if name in frame.columns:
                 out[feature_column(name)] = _arrow(frame[name].to_numpy())
             else:
                 out[feature_column(name)] = pa.nulls(total)
         return out
-    matrix = _stack([r.inputs for r in records], [len(r.predictions) for r in records])
+    matrix = _stack(inputs, sizes)
     if matrix.dtype != object:
         matrix = np.ascontiguousarray(matrix.T)
         for j, name in enumerate(names):

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
-from ferryman.monitoring._log_arrow import group_key, predictions_table, rejections_table
+from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
     PREDICTIONS,
@@ -231,13 +231,21 @@ class PredictionLog:
         # into one segment; the day is formatted once per day, not per record
         groups: dict[tuple[Any, ...], list[PredictionRecord]] = {}
         for record in batch:
-            key = (record.model, record.version, int(record.at // 86400), *group_key(record))
+            key = (
+                record.model,
+                record.version,
+                int(record.at // 86400),
+                record.columns,
+                record.classes,
+                record.probabilities is None,
+                type(record.inputs),
+            )  # the partition, and the table layout
             group = groups.get(key)
             if group is None:
                 groups[key] = [record]
             else:
                 group.append(record)
-        for (model, version, _, *_layout), records in groups.items():
+        for (model, version, *_), records in groups.items():
             folder = self._root.path(PREDICTIONS, f"model={model}", f"version={version}")
             folder = posixpath.join(folder, f"day={day_of(records[0].at)}")
             failed.extend(self._write_group(folder, records))
