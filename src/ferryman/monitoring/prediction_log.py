@@ -26,6 +26,7 @@ from ferryman.core.predictions import PredictionRecord, RejectionRecord
 from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
+    FEEDBACK,
     PREDICTIONS,
     REJECTIONS,
     SEGMENT_PREFIX,
@@ -375,14 +376,23 @@ class PredictionLog:
         return merged
 
     def prune(self, older_than_days: float, *, now: datetime | None = None) -> int:
-        """Delete prediction and rejection day folders wholly older than the retention.
+        """Delete prediction, rejection and feedback day folders wholly older than the
+        retention (feedback by the day it was received: by then the predictions it labels
+        are gone too).
 
         A day is deleted once its last instant is more than ``older_than_days`` ago.
         Returns how many day folders were deleted.
         """
         cutoff = (now or datetime.now(UTC)) - timedelta(days=older_than_days)
         deleted = 0
-        for folder in self._partition_folders():
+        root = self._root
+        feedback = [
+            posixpath.join(root.path(FEEDBACK, model), day)
+            for model in root.listdir(root.path(FEEDBACK))
+            for day in root.listdir(root.path(FEEDBACK, model))
+            if parse_day(day)
+        ]
+        for folder in [*self._partition_folders(), *feedback]:
             day = parse_day(posixpath.basename(folder))
             if day is None:
                 continue
