@@ -19,18 +19,14 @@ from ferryman.core.names import check_name
 from ferryman.errors import RequestError
 from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body, unsupported_type
 from ferryman.http.errors import HttpError, json_response
-from ferryman.http.server_state import Exchange, ServerState
+from ferryman.http.server_state import Exchange
+from ferryman.http.simple import state_of
 from ferryman.http.watch import Watch
 
 if TYPE_CHECKING:
     from ferryman.monitoring.monitor import Monitor
 
 MAX_FEEDBACK_ITEMS = 100_000
-
-
-def _server(request: Request) -> ServerState:
-    state: ServerState = request.app.state.ferryman
-    return state
 
 
 def _monitor(request: Request) -> Monitor:
@@ -43,7 +39,7 @@ def _monitor(request: Request) -> Monitor:
 
 
 async def feedback(request: Request) -> Response:
-    server = _server(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
         monitor = _monitor(request)
@@ -95,7 +91,7 @@ def _items(document: Any) -> list[dict[str, Any]]:
 
 
 async def summary(request: Request) -> Response:
-    server = _server(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
         monitor = _monitor(request)

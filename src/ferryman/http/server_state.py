@@ -109,7 +109,7 @@ class ServerState:
                 inputs=item.rows if item.rows is not None else item.frame,
                 predictions=result.labels,
                 probabilities=result.proba,
-                classes=tuple(served.classes) if served.classes is not None else None,
+                classes=served.classes,
             )
         )
 

@@ -129,16 +129,21 @@ def _arrow(values: np.ndarray) -> pa.Array:
 
 
 def _score(predictions: np.ndarray, proba: np.ndarray | None, classes: Any, total: int) -> pa.Array:
-    """Probability of the positive class (binary) or of the predicted class; null otherwise."""
     if proba is None or classes is None or proba.shape[1] == 0:
         return pa.nulls(total, pa.float64())
+    return pa.array(score_values(predictions, proba, classes), pa.float64())
+
+
+def score_values(predictions: np.ndarray, proba: np.ndarray, classes: Any) -> np.ndarray:
+    """The log's ``score``: the probability of the positive class (binary) or of the
+    predicted class (multiclass). Prediction drift compares it with the same on training."""
     if proba.shape[1] == 2:
-        return pa.array(proba[:, 1], pa.float64())
+        return proba[:, 1]
     index = pd.Index([label_text(c) for c in classes]).get_indexer(
         pd.Index([label_text(p) for p in predictions])
     )
     index = np.where(index >= 0, index, proba.argmax(axis=1))
-    return pa.array(proba[np.arange(total), index], pa.float64())
+    return proba[np.arange(len(proba)), index]
 
 
 def _features(

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ferryman.config import AlertRule, MonitoringSettings
-from ferryman.errors import ConfigError
 from ferryman.monitoring.results import iso_utc, json_safe
 from ferryman.store import AlertEvent, MetadataStore, NewAlert
 
@@ -103,17 +102,7 @@ def rules_for(settings: MonitoringSettings, model: str) -> list[AlertRule]:
     own = settings.models.get(model)
     for rule in own.alerts if own is not None else []:
         merged[rule.name] = rule
-    for rule in merged.values():
-        _check_rule(rule)
     return list(merged.values())
-
-
-def _check_rule(rule: AlertRule) -> None:
-    if rule.metric == "kpi" and not rule.kpi:
-        raise ConfigError(
-            f"alert rule {rule.name!r} watches a KPI but does not name it; add e.g. "
-            'kpi = "accuracy" (or f1, roc_auc, rmse, business_value)'
-        )
 
 
 def fingerprint(model: str, rule: str, subject: str | None = None) -> str:
@@ -165,7 +154,6 @@ def evaluate(rules: Iterable[AlertRule], observation: Observation) -> list[Findi
     """
     findings: list[Finding] = []
     for rule in rules:
-        _check_rule(rule)
         for subject, value in _measured(rule, observation) or []:
             fires = value > rule.threshold if rule.op == "above" else value < rule.threshold
             if fires:

@@ -22,6 +22,7 @@ from ferryman.config import DriftThresholds, Settings
 from ferryman.core.durations import parse_duration
 from ferryman.core.records import ModelVersion
 from ferryman.errors import FerrymanError
+from ferryman.monitoring._log_arrow import score_values
 from ferryman.monitoring.alerts import (
     AlertBook,
     AlertChanges,
@@ -468,15 +469,7 @@ def _reference_outputs(loaded: LoadedModel, sample: pd.DataFrame) -> pd.DataFram
     labels = np.asarray(predictor.predict(sample))
     out = pd.DataFrame({"prediction": labels})
     if proba is not None:
-        proba = np.asarray(proba)
-        if proba.shape[1] == 2:
-            out["score"] = proba[:, 1]
-        else:
-            index = pd.Index([str(c) for c in classes]).get_indexer(
-                pd.Index([str(x) for x in labels])
-            )
-            index = np.where(index >= 0, index, proba.argmax(axis=1))
-            out["score"] = proba[np.arange(len(proba)), index]
+        out["score"] = score_values(labels, np.asarray(proba), classes)
     return out
 
 
@@ -485,22 +478,7 @@ def _performance_dict(
 ) -> dict[str, Any]:
     versions = []
     for row in report.rows:
-        data = row.to_dict()
-        metrics = {
-            k: v
-            for k, v in data.items()
-            if k
-            not in (
-                "version",
-                "bucket_start",
-                "predictions",
-                "labelled",
-                "coverage",
-                "values",
-                "value_mean",
-                "reasons",
-            )
-        }
+        metrics: dict[str, Any] = dict(row.metrics)
         if row.value_mean is not None:
             metrics["business_value"] = row.value_mean
         baseline = {k: baselines.get(row.version, {}).get(k) for k in metrics}
@@ -509,11 +487,11 @@ def _performance_dict(
             for k, b in baseline.items()
             if isinstance(b, int | float) and isinstance(metrics[k], int | float)
         }
-        bucket = data["bucket_start"]
+        bucket = row.bucket_start
         versions.append(
             {
                 "version": row.version,
-                "bucket_start": bucket.isoformat() if isinstance(bucket, datetime) else None,
+                "bucket_start": bucket.isoformat() if bucket is not None else None,
                 "predictions": row.predictions,
                 "labelled": row.labelled,
                 "coverage": row.coverage,

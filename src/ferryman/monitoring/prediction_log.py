@@ -265,21 +265,22 @@ class PredictionLog:
             return self._write_convertible(folder, records)
         return self._write_table(folder, records, table)
 
+    def _write_segment(self, folder: str, table: pa.Table, what: str) -> bool:
+        """Write one fresh segment; a failure is logged and counted, and False."""
+        try:
+            name = segment_name(SEGMENT_PREFIX, self._writer)
+            write_parquet(self._root, folder, name, table, fresh=True)
+        except Exception:
+            logger.exception("cannot write a %s segment under %s", what, folder)
+            with self._lock:
+                self._counts["write_errors"] += 1
+            return False
+        return True
+
     def _write_table(
         self, folder: str, records: list[PredictionRecord], table: pa.Table
     ) -> list[PredictionRecord]:
-        try:
-            write_parquet(
-                self._root,
-                folder,
-                segment_name(SEGMENT_PREFIX, self._writer),
-                table,
-                fresh=True,
-            )
-        except Exception:
-            logger.exception("cannot write a prediction-log segment under %s", folder)
-            with self._lock:
-                self._counts["write_errors"] += 1
+        if not self._write_segment(folder, table, "prediction-log"):
             return records
         with self._lock:
             self._pending_rows -= table.num_rows
@@ -328,17 +329,10 @@ class PredictionLog:
             problems = sum(max(1, len(r.problems)) for r in group)
             try:
                 table = rejections_table(group)
-                write_parquet(
-                    self._root,
-                    folder,
-                    segment_name(SEGMENT_PREFIX, self._writer),
-                    table,
-                    fresh=True,
-                )
             except Exception:
-                logger.exception("cannot write a rejections segment under %s", folder)
-                with self._lock:
-                    self._counts["write_errors"] += 1
+                logger.exception("cannot convert %d refused requests to a table", len(group))
+                table = None
+            if table is None or not self._write_segment(folder, table, "rejections"):
                 failed.extend(group)
                 continue
             with self._lock:

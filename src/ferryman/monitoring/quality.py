@@ -3,7 +3,6 @@ categories never seen in training, and requests refused by serving's checks."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -12,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ferryman.core.profile import DataProfile
+from ferryman.monitoring.results import json_safe
+from ferryman.schema.inference import column_kind
 
 NUMERIC_KINDS = ("integer", "float")
 
@@ -51,7 +52,8 @@ class QualityReport:
         return sum(len(f.issues) for f in self.features) + (1 if self.rejected_requests else 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(asdict(self))
+        result: dict[str, Any] = json_safe(asdict(self), "quality")
+        return result
 
 
 def assess_quality(
@@ -124,7 +126,7 @@ def _feature_quality(
         column.nulls / column.count if column is not None and column.count else None
     )
     issues: list[str] = []
-    kind = column.kind if column is not None else _kind_of(values)
+    kind = column.kind if column is not None else column_kind(values)
     if null_rate is not None and null_rate > (reference_null_rate or 0.0) + null_rate_margin:
         issues.append(
             f"null rate {null_rate:.1%} against {(reference_null_rate or 0.0):.1%} in training"
@@ -181,23 +183,3 @@ def _problems_per_column(refused: pd.DataFrame) -> dict[str, dict[str, int]]:
         pair: tuple[Any, Any] = key  # type: ignore[assignment]
         counts.setdefault(str(pair[0]), {})[str(pair[1])] = int(n)
     return counts
-
-
-def _kind_of(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(values):
-        return "integer"
-    if pd.api.types.is_float_dtype(values):
-        return "float"
-    return "string"
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value

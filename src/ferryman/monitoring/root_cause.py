@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ferryman.monitoring.results import json_safe
+
 PERMUTATION_ROWS = 2_000
 PERMUTATION_REPEATS = 3
 
@@ -53,11 +55,7 @@ class RootCause:
     summary: str
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for suspect in data["suspects"]:
-            for key, value in suspect.items():
-                if isinstance(value, float) and not math.isfinite(value):
-                    suspect[key] = None
+        data: dict[str, Any] = json_safe(asdict(self), "root cause")
         return data
 
 
