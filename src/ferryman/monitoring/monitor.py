@@ -7,6 +7,7 @@ methods on demand.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -235,7 +236,8 @@ class Monitor:
             }
         if live.empty:
             return {**head, "features": [], "share": None, "reason": "no logged predictions"}
-        report = reference.features.compare(live).to_dict()
+        inputs = [c for c in _features(version) if c in live.columns]  # not the log's own
+        report = reference.features.compare(live[inputs]).to_dict()
         outputs = None
         if reference.outputs is not None:
             present = [c for c in OUTPUT_COLUMNS if c in live.columns]
@@ -329,6 +331,9 @@ class Monitor:
         names = [c for c in _features(version) if c in sample.columns]
         own = self.settings.monitoring.models.get(version.model)
         features = DriftDetector(self.thresholds(version.model), own.features if own else None)
+        if profile is not None:  # the target and other non-inputs are not drift subjects
+            kept = {n: c for n, c in profile.columns.items() if n in names}
+            profile = dataclasses.replace(profile, columns=kept)
         features.fit(sample[names], profile)
         outputs = self._output_detector(version, sample[names])
         reference = _Reference(features, outputs)
