@@ -1,25 +1,76 @@
-"""ferryman: carry a trained model from a notebook into production and keep it healthy there."""
+"""ferryman: carry a trained model from a notebook into production and keep it healthy there.
+
+Names load on first use (PEP 562): ``import ferryman`` stays cheap, and the ``ferryman``
+command can set up the process (see ``ferryman.cli``) before pandas, pyarrow and scikit-learn
+are imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ferryman._version import __version__
-from ferryman.config import Settings
-from ferryman.core import AliasMove, AuditEvent, ModelInfo, ModelRef, ModelVersion, Page, Signature
-from ferryman.errors import FerrymanError
-from ferryman.flavors import Flavor, check_flavor, register_flavor
-from ferryman.registry import LoadedModel, Registry
-from ferryman.schema import Problem, infer_signature, validate
-from ferryman.sdk import (
-    connect,
-    get_model,
-    get_version,
-    history,
-    list_models,
-    list_versions,
-    load,
-    register,
-    remove_alias,
-    rollback,
-    set_alias,
-)
+
+if TYPE_CHECKING:
+    from ferryman.config import Settings
+    from ferryman.core import (
+        AliasMove,
+        AuditEvent,
+        ModelInfo,
+        ModelRef,
+        ModelVersion,
+        Page,
+        Signature,
+    )
+    from ferryman.errors import FerrymanError
+    from ferryman.flavors import Flavor, check_flavor, register_flavor
+    from ferryman.registry import LoadedModel, Registry
+    from ferryman.schema import Problem, infer_signature, validate
+    from ferryman.sdk import (
+        connect,
+        get_model,
+        get_version,
+        history,
+        list_models,
+        list_versions,
+        load,
+        register,
+        remove_alias,
+        rollback,
+        set_alias,
+    )
+
+_WHERE = {
+    "AliasMove": "ferryman.core",
+    "AuditEvent": "ferryman.core",
+    "FerrymanError": "ferryman.errors",
+    "Flavor": "ferryman.flavors",
+    "LoadedModel": "ferryman.registry",
+    "ModelInfo": "ferryman.core",
+    "ModelRef": "ferryman.core",
+    "ModelVersion": "ferryman.core",
+    "Page": "ferryman.core",
+    "Problem": "ferryman.schema",
+    "Registry": "ferryman.registry",
+    "Settings": "ferryman.config",
+    "Signature": "ferryman.core",
+    "check_flavor": "ferryman.flavors",
+    "connect": "ferryman.sdk",
+    "get_model": "ferryman.sdk",
+    "get_version": "ferryman.sdk",
+    "history": "ferryman.sdk",
+    "infer_signature": "ferryman.schema",
+    "list_models": "ferryman.sdk",
+    "list_versions": "ferryman.sdk",
+    "load": "ferryman.sdk",
+    "register": "ferryman.sdk",
+    "register_flavor": "ferryman.flavors",
+    "remove_alias": "ferryman.sdk",
+    "rollback": "ferryman.sdk",
+    "set_alias": "ferryman.sdk",
+    "validate": "ferryman.schema",
+}
 
 __all__ = [
     "AliasMove",
@@ -52,3 +103,16 @@ __all__ = [
     "set_alias",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ferryman' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

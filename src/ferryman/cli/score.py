@@ -50,6 +50,10 @@ def score(
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="Rows read and scored at a time; bounds memory.")
     ] = DEFAULT_CHUNK_ROWS,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Chunks predicted at once; default one per CPU (at most 8)."),
+    ] = None,
     input_format: Annotated[
         FileFormat | None, typer.Option(help="Read INPUT as this, whatever its suffix.")
     ] = None,
@@ -91,6 +95,7 @@ def score(
             id_column=id_column,
             rejects_path=rejects,
             chunk_rows=chunk_rows,
+            threads=threads,
             input_format=input_format.value if input_format else None,
             output_format=output_format.value if output_format else None,
             trusted_types=trust or [],

@@ -45,8 +45,9 @@ def test_score_rejects_bad_rows_and_still_exits_zero(
     out = tmp_path / "out.csv"
 
     result = run.ok(
-        "score", registered, source, "--output", out, "--id-column", "id", "--chunk-rows", "3"
-    )
+        "score", registered, source, "-o", out, "--id-column", "id", "--chunk-rows", "3",
+        "--threads", "2",
+    )  # fmt: skip
 
     rejects = tmp_path / "out.rejects.csv"
     assert result.stdout.strip().endswith(f"; rejected 1 row, with reasons, in {rejects}")
@@ -111,6 +112,7 @@ def test_score_an_unknown_model_exits_one(run: Cli, input_csv: Path, tmp_path: P
     [
         ([], "Missing option '--output'"),
         (["-o", "out.csv", "--chunk-rows", "0"], "--chunk-rows"),
+        (["-o", "out.csv", "--threads", "0"], "--threads"),
         (["-o", "out.csv", "--output-format", "json"], "--output-format"),
     ],
 )

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from ferryman.errors import DataFileError, InvalidInputError
+from ferryman.errors import DataFileError, InvalidInputError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving._score_readers import InputFile
 from ferryman.serving.scoring import ScoreProgress, default_rejects_path, score_file
@@ -413,3 +413,74 @@ def test_progress_counts_rows_for_parquet_and_bytes_for_csv(
     done = [p.bytes_done for p in csv]
     assert done == sorted(done)
     assert 0 < done[0] < done[-1] == csv[-1].bytes_total == big.stat().st_size
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predicting_several_chunks_at_once_keeps_the_input_order(
+    registry: Registry, model: LoadedModel, with_ids: pd.DataFrame, tmp_path: Path, suffix: str
+) -> None:
+    frame = with_ids.copy()
+    for row in (5, 17, 200, 560):
+        frame.loc[row, FIRST] = None  # refused rows (training had no nulls) in several chunks
+    data = _write(frame, tmp_path / f"in{suffix}")
+    outputs = {}
+    for threads in (1, 4):
+        out = tmp_path / f"out-{threads}{suffix}"
+        seen: list[ScoreProgress] = []
+        report = score_file(
+            registry,
+            "cancer/1",
+            data,
+            out,
+            id_column="customer",
+            chunk_rows=16,
+            threads=threads,
+            progress=seen.append,
+        )
+        assert report.rows_rejected == 4
+        assert [p.rows_done for p in seen] == [*range(16, ROWS, 16), ROWS]
+        outputs[threads] = (_read(out), _read(default_rejects_path(out)))
+
+    (one, one_rejects), (four, four_rejects) = outputs[1], outputs[4]
+    pd.testing.assert_frame_equal(one, four)
+    pd.testing.assert_frame_equal(one_rejects, four_rejects)
+    expected = [c for i, c in enumerate(with_ids["customer"]) if i not in (5, 17, 200, 560)]
+    assert one["customer"].tolist() == expected
+
+
+def test_threads_below_one_are_refused(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.parquet")
+
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        score_file(registry, "cancer/1", data, tmp_path / "out.parquet", threads=0)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_model_failing_on_a_chunk_names_it_and_leaves_no_output(
+    registry: Registry,
+    model: LoadedModel,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int,
+) -> None:
+    loaded = registry.load("cancer/1")  # the registry's cached instance, used by score_file
+    real = loaded.predictor.predict_proba
+
+    def fails_on_big_radius(frame: pd.DataFrame) -> np.ndarray:
+        if (frame[FIRST] > 28).any():  # only row 212 (radius 28.11), in the fifth chunk
+            raise RuntimeError("tree 7 exploded\nsecond line")
+        return real(frame)
+
+    monkeypatch.setattr(loaded.predictor, "predict_proba", fails_on_big_radius)
+    data = _write(features, tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+
+    with pytest.raises(PredictionError, match=r"cancer/1 failed to predict on the chunk starting"
+                       r" at input row 200: tree 7 exploded$"):  # fmt: skip
+        score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=threads)
+
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
