@@ -77,6 +77,9 @@ class Watch:
         """Start the schedule if monitoring is on, scheduled, and no other worker runs it."""
         if not self.enabled or self.config.schedule_seconds <= 0:
             return
+        if self.log is not None and self.log.root_is_local:
+            # the schedule's upkeep (here or in another worker) merges every writer's files
+            self.log.merge_own_segments = False
         lock = FileLock(str(lock_path(self.settings)))
         try:
             lock.acquire(timeout=0)

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.core.predictions import RejectionRecord
 from ferryman.monitoring._log_layout import label_text, row_keys
+from ferryman.monitoring._log_pending import PendingRows
 
 PROBA_PREFIX = "proba__"
 FEATURE_PREFIX = "feature__"
@@ -33,47 +34,41 @@ def proba_column(cls: Any) -> str:
     return f"{PROBA_PREFIX}{label_text(cls)}"
 
 
-def predictions_table(records: Sequence[PredictionRecord]) -> pa.Table:
-    """One Arrow table for records of one model version and one layout: the same columns,
-    classes, presence of probabilities and kind of inputs (the writer groups them so)."""
-    first = records[0]
-    # one pass over the records (this runs on every flush beside the server), then columns
-    ids, ats, latencies, sources, answers, probas, inputs, row_ids = zip(
-        *[
-            (r.request_id, r.at, r.latency_ms, r.source, r.predictions, r.probabilities,
-             r.inputs, r.row_ids)
-            for r in records
-        ],
-        strict=True,
-    )  # fmt: skip
-    sizes = [len(a) for a in answers]
+def predictions_table(pending: PendingRows) -> pa.Table:
+    """One Arrow table for the pending records of one layout (model version, columns,
+    classes, presence of probabilities and kind of inputs: the log buffers them so)."""
+    sizes = pending.sizes
     counts = np.array(sizes, dtype=np.int64)
     total = int(counts.sum())
-    single = total == len(records)  # one row per request, the usual case: nothing to repeat
+    single = total == len(sizes)  # one row per request, the usual case: nothing to repeat
 
     def per_row(values: np.ndarray) -> np.ndarray:
         return values if single else np.repeat(values, counts)
 
     columns: dict[str, pa.Array] = {}
-    request_ids = per_row(np.array(ids, dtype=object))
-    rows = _rows(row_ids, counts, total)
-    columns["key"] = pa.array(row_keys(request_ids, rows.to_pylist()), pa.int64())
-    columns["request_id"] = pa.array(request_ids, pa.string())
+    ids = pending.request_ids
+    repeated = ids if single else np.repeat(np.array(ids, dtype=object), counts)
+    request_ids = pa.array(repeated, pa.string())
+    rows = _rows(pending.row_ids, counts, total)
+    columns["key"] = pa.array(row_keys(request_ids, rows), pa.int64())
+    columns["request_id"] = request_ids
     columns["row"] = rows
-    micros = per_row(np.round(np.array(ats, dtype=np.float64) * 1e6).astype(np.int64))
+    micros = per_row(np.round(np.array(pending.ats, dtype=np.float64) * 1e6).astype(np.int64))
     columns["ts"] = pa.array(micros, pa.int64()).cast(TS_TYPE)
-    columns["source"] = pa.array(per_row(np.array(sources, dtype=object)), pa.string())
-    columns["latency_ms"] = pa.array(per_row(np.array(latencies, dtype=np.float64)), pa.float64())
-    predictions = _concat_1d(answers)
+    columns["source"] = pa.array(per_row(np.array(pending.sources, dtype=object)), pa.string())
+    latencies = per_row(np.array(pending.latencies, dtype=np.float64))
+    columns["latency_ms"] = pa.array(latencies, pa.float64())
+    predictions = _concat_1d(pending.predictions)
     columns["prediction"] = _arrow(predictions)
+    classes = pending.classes
     proba = None
-    if first.probabilities is not None and first.classes is not None:
-        proba = _stack(probas, sizes).astype(np.float64, copy=False)
-    columns["score"] = _score(predictions, proba, first.classes, total)
-    if proba is not None and first.classes is not None:
-        for j, cls in enumerate(first.classes):
+    if pending.has_probabilities and classes is not None:
+        proba = _stack(pending.probabilities, sizes).astype(np.float64, copy=False)
+    columns["score"] = _score(predictions, proba, classes, total)
+    if proba is not None and classes is not None:
+        for j, cls in enumerate(classes):
             columns[proba_column(cls)] = pa.array(proba[:, j], pa.float64())
-    columns.update(_features(first.columns, inputs, sizes, total))
+    columns.update(_features(pending.columns, pending.inputs, sizes, total))
     return pa.table(columns)
 
 

@@ -1,8 +1,9 @@
 """The prediction log: a :class:`~ferryman.core.predictions.PredictionSink` writing Parquet.
 
-``record()`` only samples, counts and appends a reference to a bounded queue (a few
-microseconds); a background thread turns what is pending into one Arrow table per model
-version and day and writes it as a Parquet segment (see ``_log_layout`` for the folders).
+``record()`` only samples, counts and appends the record's fields to a bounded buffer (a few
+microseconds; see ``_log_pending``); a background thread turns what is pending into one Arrow
+table per model version and day and writes it as a Parquet segment (see ``_log_layout`` for
+the folders).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pyarrow as pa
 
@@ -36,6 +36,7 @@ from ferryman.monitoring._log_layout import (
     segment_name,
     write_parquet,
 )
+from ferryman.monitoring._log_pending import PendingRows, layout_key
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ class PredictionLog:
     flush_seconds : float
         How often the writer thread writes what is pending.
     compact_files : int
-        After this many segments of this writer in one partition, merge them into one file.
+        After this many segments of this writer in one partition, merge them into one file
+        (unless :attr:`merge_own_segments` is off).
     seed : int or None
         Seeds the sampling (tests).
     start : bool
@@ -107,15 +109,19 @@ class PredictionLog:
         self.max_pending_rows = max_pending_rows
         self.flush_seconds = flush_seconds
         self.compact_files = compact_files
+        # Off when something else merges every writer's files (the server's upkeep on a local
+        # root): merging here too would encode each row twice, beside the serving threads.
+        self.merge_own_segments = True
         self._root = LogRoot.resolve(root)
         self._writer = uuid.uuid4().hex[:8]
         self._random: Callable[[], float] = random.Random(seed).random  # noqa: S311 (sampling)
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: list[PredictionRecord] = []
+        self._pending: dict[Hashable, PendingRows] = {}
         self._pending_rejections: list[RejectionRecord] = []
         self._pending_rows = 0
+        self._logged = 0
         self._pending_problems = 0
         self._counts: dict[str, int] = defaultdict(int)
         self._own_segments: dict[str, int] = defaultdict(int)
@@ -143,17 +149,19 @@ class PredictionLog:
     def record(self, record: PredictionRecord) -> None:
         """Queue the rows of one answered request (or count them sampled out or dropped)."""
         rows = len(record.predictions)
+        key = layout_key(record)
         with self._lock:
-            counts = self._counts
-            counts["received"] += rows
             if self.sample_rate < 1.0 and self._random() >= self.sample_rate:
-                counts["sampled_out"] += rows
+                self._counts["sampled_out"] += rows
             elif self._closed or self._pending_rows + rows > self.max_pending_rows:
-                counts["dropped"] += rows
-            else:
-                counts["logged"] += rows
+                self._counts["dropped"] += rows
+            else:  # the hot path: one counter (``received`` is a sum), one append per field
+                self._logged += rows
                 self._pending_rows += rows
-                self._pending.append(record)
+                pending = self._pending.get(key)
+                if pending is None:
+                    pending = self._pending[key] = PendingRows(key, record)
+                pending.add(record, rows)
 
     def reject(self, record: RejectionRecord) -> None:
         """Queue the problems of one refused request (never sampled)."""
@@ -170,7 +178,11 @@ class PredictionLog:
     @property
     def stats(self) -> LogStats:
         with self._lock:
-            return LogStats(pending=self._pending_rows, **self._counts)
+            counts = self._counts
+            received = self._logged + counts["sampled_out"] + counts["dropped"]
+            return LogStats(
+                received=received, logged=self._logged, pending=self._pending_rows, **counts
+            )
 
     @property
     def is_closed(self) -> bool:
@@ -183,11 +195,16 @@ class PredictionLog:
         self.close()
 
     # --- writing --------------------------------------------------------------------------
+    @property
+    def root_is_local(self) -> bool:
+        return self._root.is_local
+
     def flush(self) -> LogStats:
         """Write everything pending now (in the caller's thread); return the counters."""
         with self._write_lock:
             self._write_pending()
-            self._compact_own(self.compact_files)
+            if self.merge_own_segments:
+                self._compact_own(self.compact_files)
         return self.stats
 
     def close(self, timeout: float = 30.0) -> LogStats:
@@ -219,51 +236,51 @@ class PredictionLog:
             with self._write_lock:
                 try:
                     self._write_pending()
-                    self._compact_own(self.compact_files)
+                    if self.merge_own_segments:
+                        self._compact_own(self.compact_files)
                 except Exception:
                     logger.exception("prediction log writer failed; it keeps running")
 
     def _write_pending(self) -> None:
         with self._lock:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending, {}
             rejections, self._pending_rejections = self._pending_rejections, []
-        failed: list[PredictionRecord] = []
-        # one pass: records of one partition (model, version, day) and one table layout go
-        # into one segment; the day is formatted once per day, not per record
-        groups: dict[tuple[Any, ...], list[PredictionRecord]] = {}
-        for record in batch:
-            key = (
-                record.model,
-                record.version,
-                int(record.at // 86400),
-                record.columns,
-                record.classes,
-                record.probabilities is None,
-                type(record.inputs),
-            )  # the partition, and the table layout
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [record]
-            else:
-                group.append(record)
-        for (model, version, *_), records in groups.items():
-            folder = self._root.path(PREDICTIONS, f"model={model}", f"version={version}")
-            folder = posixpath.join(folder, f"day={day_of(records[0].at)}")
-            failed.extend(self._write_group(folder, records))
+        # each buffer holds one table layout of one model version: a segment per day
+        failed: list[PendingRows] = []
+        for pending in batch.values():
+            for day_rows in pending.by_day():
+                model, version = f"model={day_rows.model}", f"version={day_rows.version}"
+                folder = self._root.path(PREDICTIONS, model, version)
+                folder = posixpath.join(folder, f"day={day_of(day_rows.ats[0])}")
+                failed.extend(self._write_group(folder, day_rows))
         failed_rejections = self._write_rejections(rejections)
         if failed or failed_rejections:
             with self._lock:  # back to the front, in order; they still count as pending
-                self._pending[:0] = failed
+                self._requeue(failed)
                 self._pending_rejections[:0] = failed_rejections
 
-    def _write_group(self, folder: str, records: list[PredictionRecord]) -> list[PredictionRecord]:
-        """Write one segment; return the records to retry (a write failure)."""
+    def _requeue(self, failed: list[PendingRows]) -> None:
+        """Put rows whose write failed before the rows that arrived since (lock held)."""
+        merged: dict[Hashable, PendingRows] = {}
+        for rows in failed:
+            if rows.key in merged:
+                merged[rows.key].put_before(rows)
+            else:
+                merged[rows.key] = rows
+        for key, rows in merged.items():
+            later = self._pending.get(key)
+            if later is not None:
+                rows.put_before(later)
+            self._pending[key] = rows
+
+    def _write_group(self, folder: str, pending: PendingRows) -> list[PendingRows]:
+        """Write one segment; return the rows to retry (a write failure)."""
         try:
-            table = predictions_table(records)
+            table = predictions_table(pending)
         except Exception:
-            logger.exception("cannot convert %d logged records to a table", len(records))
-            return self._write_convertible(folder, records)
-        return self._write_table(folder, records, table)
+            logger.exception("cannot convert %d logged records to a table", len(pending))
+            return self._write_convertible(folder, pending)
+        return self._write_table(folder, pending, table)
 
     def _write_segment(self, folder: str, table: pa.Table, what: str) -> bool:
         """Write one fresh segment; a failure is logged and counted, and False."""
@@ -277,11 +294,9 @@ class PredictionLog:
             return False
         return True
 
-    def _write_table(
-        self, folder: str, records: list[PredictionRecord], table: pa.Table
-    ) -> list[PredictionRecord]:
+    def _write_table(self, folder: str, pending: PendingRows, table: pa.Table) -> list[PendingRows]:
         if not self._write_segment(folder, table, "prediction-log"):
-            return records
+            return [pending]
         with self._lock:
             self._pending_rows -= table.num_rows
             self._counts["written"] += table.num_rows
@@ -289,19 +304,17 @@ class PredictionLog:
         self._own_segments[folder] += 1
         return []
 
-    def _write_convertible(
-        self, folder: str, records: list[PredictionRecord]
-    ) -> list[PredictionRecord]:
+    def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
         """After a failed conversion: keep the records that convert alone, discard the rest."""
-        good: list[PredictionRecord] = []
+        good: list[int] = []
         bad_rows = 0
-        for record in records:
+        for i in range(len(pending)):
             try:
-                predictions_table([record])
+                predictions_table(pending.take([i]))
             except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-                bad_rows += len(record.predictions)
+                bad_rows += pending.sizes[i]
             else:
-                good.append(record)
+                good.append(i)
         with self._lock:
             self._pending_rows -= bad_rows
             self._counts["discarded"] += bad_rows
@@ -309,15 +322,15 @@ class PredictionLog:
             logger.error("discarded %d logged rows that cannot be stored", bad_rows)
         if not good:
             return []
+        kept = pending.take(good)
         try:
-            table = predictions_table(good)
+            table = predictions_table(kept)
         except Exception:  # noqa: BLE001 (they convert one by one but not together)
+            alone = [pending.take([i]) for i in good]
             return [
-                r
-                for record in good
-                for r in self._write_table(folder, [record], predictions_table([record]))
+                r for one in alone for r in self._write_table(folder, one, predictions_table(one))
             ]
-        return self._write_table(folder, good, table)
+        return self._write_table(folder, kept, table)
 
     def _write_rejections(self, records: list[RejectionRecord]) -> list[RejectionRecord]:
         by_partition: dict[tuple[str, str], list[RejectionRecord]] = defaultdict(list)
