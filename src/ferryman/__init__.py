@@ -105,14 +105,23 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ferryman' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+SUBPACKAGES = frozenset(
+    {"cli", "config", "core", "errors", "flavors", "http", "monitoring", "registry", "schema",
+     "sdk", "serving", "store"}
+)  # fmt: skip
+
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+
+    def __getattr__(name: str) -> Any:
+        module = _WHERE.get(name)
+        if module is None:
+            if name in SUBPACKAGES:  # ``import ferryman; ferryman.schema.validate(...)``
+                return importlib.import_module(f"ferryman.{name}")
+            raise AttributeError(f"module 'ferryman' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+    return sorted({*globals(), *_WHERE, *SUBPACKAGES})

@@ -818,6 +818,7 @@ def test_v2_bad_requests_are_400_with_only_an_error(client: httpx.Client, store:
         {"inputs": [*good, first]},
         {"inputs": [{**first, "shape": [1]}, *good[1:]], "id": "x"},
         {"inputs": good, "id": 7},
+        {"inputs": good, "id": "x" * 129},  # longer than an X-Request-Id may be
         {"inputs": good, "outputs": "predict"},
         {"inputs": [{"name": "m", "shape": [2, 29], "datatype": "FP64", "data": [0.0] * 58}]},
     ]

@@ -60,3 +60,13 @@ def test_the_command_line_uses_the_c_allocator_for_arrow_unless_told_otherwise()
 
     assert _fresh_python(code) == {"pool": "system"}
     assert _fresh_python(code, ARROW_DEFAULT_MEMORY_POOL="mimalloc") == {"pool": "mimalloc"}
+
+
+def test_a_subpackage_is_reachable_as_an_attribute_right_after_import() -> None:
+    seen = _fresh_python(
+        "import json, ferryman; "
+        "print(json.dumps({'validate': callable(ferryman.schema.validate), "
+        "'errors': ferryman.errors.FerrymanError.__name__}))"
+    )
+
+    assert seen == {"validate": True, "errors": "FerrymanError"}

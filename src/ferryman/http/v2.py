@@ -21,7 +21,7 @@ from ferryman._version import __version__
 from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef, parse_version_number
 from ferryman.errors import InvalidInputError, RequestError
-from ferryman.http.bodies import parse_json, read_body
+from ferryman.http.bodies import MAX_REQUEST_ID, parse_json, read_body
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState
 from ferryman.http.v2_tensors import (
@@ -140,8 +140,10 @@ async def infer(request: Request) -> Response:
         if not isinstance(document, dict):
             raise RequestError('the inference request must be a JSON object with "inputs"')
         given_id = document.get("id")
-        if given_id is not None and not isinstance(given_id, str):
-            raise RequestError('"id" must be text')
+        if given_id is not None and (
+            not isinstance(given_id, str) or len(given_id) > MAX_REQUEST_ID
+        ):
+            raise RequestError(f'"id" must be text of at most {MAX_REQUEST_ID} characters')
         wanted = _wanted_outputs(document, runner.served)
         item = _model_input(runner.served, read_inputs(document, binary))
         exchange.rows = item.count

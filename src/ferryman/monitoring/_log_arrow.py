@@ -40,7 +40,7 @@ def predictions_table(pending: PendingRows) -> pa.Table:
     sizes = pending.sizes
     counts = np.array(sizes, dtype=np.int64)
     total = int(counts.sum())
-    single = total == len(sizes)  # one row per request, the usual case: nothing to repeat
+    single = bool((counts == 1).all())  # one row per request, the usual case: no repeats
 
     def per_row(values: np.ndarray) -> np.ndarray:
         return values if single else np.repeat(values, counts)

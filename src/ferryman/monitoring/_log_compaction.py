@@ -126,10 +126,10 @@ def _compact(
         # the new file also names the leftovers: if one could not be deleted, it must stay
         # hidden after the file that hid it is merged away
         replaces = [*group, *leftovers]
-        # a writer's own merge runs beside the server: cheap encoding; the upkeep's merge of
-        # every writer's files (on the monitoring schedule) makes the compact, lasting files
+        # merged files are the lasting ones (on a remote root a writer's own merges are never
+        # merged again): compressed, whoever merges
         name = segment_name(COMPACTED_PREFIX, writer)
-        write_parquet(root, folder, name, table, replaces, fresh=only_writer is not None)
+        write_parquet(root, folder, name, table, replaces)
         _delete(root, folder, group)
         merged += len(group)
     return merged

@@ -98,6 +98,7 @@ def label_text(value: Any) -> str:
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 KEY_SEPARATOR = 0x1F
+FEW_ROWS = 16
 
 
 def row_keys(request_ids: Sequence[str] | pa.Array, rows: Sequence[str] | pa.Array) -> np.ndarray:
@@ -131,25 +132,44 @@ def _strings(values: Sequence[str] | pa.Array) -> pa.StringArray:
 
 
 def _fnv_feed(digest: np.ndarray, texts: pa.StringArray) -> np.ndarray:
-    """Each row's FNV-1a state after the bytes of its text (texts of different lengths stop
-    early: a zero-padded byte matrix, masked past each length)."""
+    """Each row's FNV-1a state after the bytes of its text, a byte position at a time over
+    all rows of one length at once (memory: the texts' own bytes, whatever their lengths)."""
     count = len(texts)
     _, offsets_buffer, data_buffer = texts.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[texts.offset : texts.offset + count + 1]
     lengths = np.diff(offsets)
-    width = int(lengths.max()) if count else 0
-    if width == 0 or data_buffer is None:
+    if count == 0 or data_buffer is None or not lengths.any():
         return digest
     data = np.frombuffer(data_buffer, dtype=np.uint8)
-    if bool((lengths == width).all()):  # the usual case (generated ids): no padding
+    width = int(lengths[0])
+    if bool((lengths == width).all()):  # the usual case (generated ids): one reshape
         matrix = data[offsets[0] : offsets[0] + count * width].reshape(count, width)
-        for j in range(width):
-            digest = (digest ^ matrix[:, j]) * FNV_PRIME
-        return digest
-    positions = np.minimum(offsets[:-1, None] + np.arange(width), len(data) - 1)
-    matrix = data[positions]
-    for j in range(width):
-        digest = np.where(lengths > j, (digest ^ matrix[:, j]) * FNV_PRIME, digest)
+        return _fnv_columns(digest, matrix)
+    order = np.argsort(lengths, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1):
+        width = int(lengths[rows[0]])
+        if not width:
+            continue
+        if len(rows) < FEW_ROWS:  # a few odd lengths (a long id): byte loops beat array calls
+            for row in rows.tolist():
+                text = data[offsets[row] : offsets[row + 1]].tobytes()
+                digest[row] = _fnv_bytes(int(digest[row]), text)
+            continue
+        matrix = data[offsets[rows][:, None] + np.arange(width)]
+        digest[rows] = _fnv_columns(digest[rows], matrix)
+    return digest
+
+
+def _fnv_bytes(state: int, text: bytes) -> int:
+    prime, mask = int(FNV_PRIME), (1 << 64) - 1
+    for byte in text:
+        state = ((state ^ byte) * prime) & mask
+    return state
+
+
+def _fnv_columns(digest: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    for j in range(matrix.shape[1]):
+        digest = (digest ^ matrix[:, j]) * FNV_PRIME
     return digest
 
 

@@ -208,7 +208,8 @@ class PredictionLog:
         return self.stats
 
     def close(self, timeout: float = 30.0) -> LogStats:
-        """Stop taking records, write everything pending and tidy this writer's segments.
+        """Stop taking records, write everything pending and merge this writer's segments
+        (unless :attr:`merge_own_segments` is off).
 
         Records that still cannot be written after ``timeout`` seconds stay counted as
         pending (they are lost with the process).
@@ -222,7 +223,8 @@ class PredictionLog:
         if self._write_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             try:
                 self._write_pending()
-                self._compact_own(2)
+                if self.merge_own_segments:
+                    self._compact_own(2)
             finally:
                 self._write_lock.release()
         return self.stats

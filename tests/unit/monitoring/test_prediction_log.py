@@ -418,3 +418,35 @@ def test_fresh_segments_are_plain_and_merged_files_compressed_with_few_dictionar
     assert dictionary == {"row", "source"}  # text that repeats; not request_id, not numbers
     assert [name for name, c in merged.items() if c.is_stats_set] == ["ts"]
     assert len(all_rows(tmp_path)) == 21
+
+
+def test_an_empty_request_beside_a_two_row_one_names_every_row_right(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    empty = PredictionRecord(
+        "m", 1, "empty", NOW, 1.0, "simple", COLUMNS, np.zeros((0, 3)), np.array([], dtype=int),
+        np.zeros((0, 2)), (0, 1),
+    )  # fmt: skip
+    two = PredictionRecord(
+        "m", 1, "two", NOW, 1.0, "simple", COLUMNS, np.ones((2, 3)), np.array([0, 1]),
+        np.array([[0.9, 0.1], [0.2, 0.8]]), (0, 1),
+    )  # fmt: skip
+    log.record(empty)
+    log.record(two)
+    log.close()
+
+    rows = all_rows(tmp_path)
+    assert rows["request_id"].tolist() == ["two", "two"]
+    assert rows["row"].tolist() == ["0", "1"]
+
+
+def test_a_writers_own_merge_is_compressed_like_any_merged_file(tmp_path: Path) -> None:
+    """On a remote root (or with the schedule off) a writer's merges are the lasting files."""
+    log = PredictionLog(str(tmp_path), start=False, compact_files=3)
+    for i in range(3):
+        log.record(binary(i))
+        log.flush()
+
+    (merged,) = parquet_files(tmp_path)
+    assert merged.name.startswith("c-")
+    assert pq.ParquetFile(merged).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert log.stats.compacted == 3

@@ -66,3 +66,11 @@ def test_any_text_hashes_as_the_definition_says(pairs: list[tuple[str, str]]) ->
     rows = [r for _, r in pairs]
 
     assert row_keys(ids, rows).tolist() == expected(ids, rows)
+
+
+def test_groups_of_lengths_and_a_few_long_ids_hash_as_the_definition_says() -> None:
+    ids = [f"a{i:04d}" for i in range(40)] + [f"bb{i:05d}" for i in range(30)]
+    ids += ["z" * 5000, "é" * 300]  # odd lengths, hashed a row at a time
+    rows = [str(i % 11) for i in range(len(ids))]
+
+    assert row_keys(ids, rows).tolist() == expected(ids, rows)

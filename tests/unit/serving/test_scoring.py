@@ -17,7 +17,13 @@ from sklearn.preprocessing import OneHotEncoder
 from ferryman.errors import DataFileError, InvalidInputError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving._score_readers import InputFile
-from ferryman.serving.scoring import ScoreProgress, default_rejects_path, score_file
+from ferryman.serving.scoring import (
+    ScoreProgress,
+    _cgroup_cpu_quota,
+    default_rejects_path,
+    default_threads,
+    score_file,
+)
 
 ROWS = 569  # the breast-cancer data set
 FIRST = "mean radius"
@@ -484,3 +490,19 @@ def test_a_model_failing_on_a_chunk_names_it_and_leaves_no_output(
 
     assert not out.exists()
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "cpus"),
+    [("200000 100000\n", 2.0), ("150000 100000", 1.5), ("max 100000", None), ("5 100000", 1.0),
+     ("garbage", None)],
+)  # fmt: skip
+def test_a_containers_cpu_quota_bounds_the_default_threads(
+    tmp_path: Path, text: str, cpus: float | None
+) -> None:
+    quota_file = tmp_path / "cpu.max"
+    quota_file.write_text(text)
+
+    assert _cgroup_cpu_quota(quota_file) == cpus
+    assert _cgroup_cpu_quota(tmp_path / "missing") is None
+    assert 1 <= default_threads() <= 8
