@@ -106,6 +106,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of --monitoring-only")
     parser.add_argument("--skip-rf", action="store_true")
     parser.add_argument("--cold-start-only", action="store_true")
     parser.add_argument(
@@ -178,7 +179,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         return
     if args.monitoring_only:
-        monitoring_overhead(ours, args.duration)
+        monitoring_overhead(ours, args.duration, args.rounds)
         shutil.rmtree(work, ignore_errors=True)
         return
     results["bare A"] = bare("model-a")

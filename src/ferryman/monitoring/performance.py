@@ -211,7 +211,10 @@ def _class_texts(classes: Sequence[Any] | None, names: Sequence[str]) -> list[st
 def _has_repeats(con: duckdb.DuckDBPyConnection, rows: str) -> bool:
     """True if a prediction has several feedback rows (sorting beats hashing here)."""
     keys = con.sql(f"SELECT key FROM ({rows})").to_arrow_table().column(0)  # noqa: S608
-    ordered = np.sort(keys.to_numpy())
+    ordered = keys.to_numpy()
+    if not ordered.flags.writeable:  # a view of Arrow's memory: sort a copy
+        ordered = ordered.copy()
+    ordered.sort()  # in place: fresh memory is slow to touch on a VM, so touch less of it
     return bool((ordered[1:] == ordered[:-1]).any())
 
 
@@ -439,8 +442,10 @@ def _auc(
     if not scores.get(negative) or not scores.get(positive):
         entry["roc_auc_reason"] = "only one class among the labels"
         return
-    neg = np.sort(np.concatenate(scores[negative]))
-    pos = np.sort(np.concatenate(scores[positive]))
+    neg = np.concatenate(scores[negative])  # a new array each: sorted in place
+    pos = np.concatenate(scores[positive])
+    neg.sort()
+    pos.sort()
     if not len(neg) or not len(pos):
         entry["roc_auc_reason"] = "only one class among the labels"
         return
