@@ -105,7 +105,7 @@ __all__ = [
 ]
 
 
-SUBPACKAGES = frozenset(
+_SUBPACKAGES = frozenset(
     {"cli", "config", "core", "errors", "flavors", "http", "monitoring", "registry", "schema",
      "sdk", "serving", "store"}
 )  # fmt: skip
@@ -115,7 +115,7 @@ if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name
     def __getattr__(name: str) -> Any:
         module = _WHERE.get(name)
         if module is None:
-            if name in SUBPACKAGES:  # ``import ferryman; ferryman.schema.validate(...)``
+            if name in _SUBPACKAGES:  # ``import ferryman; ferryman.schema.validate(...)``
                 return importlib.import_module(f"ferryman.{name}")
             raise AttributeError(f"module 'ferryman' has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
@@ -124,4 +124,4 @@ if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE, *SUBPACKAGES})
+    return sorted({*globals(), *_WHERE, *_SUBPACKAGES})

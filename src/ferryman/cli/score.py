@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -85,7 +85,7 @@ def score(
         log = PredictionLog.from_settings(reg.settings, start=False)
     with (
         _progress_bar(enabled=not quiet and err_console.is_terminal) as show,
-        _closing(log),
+        log if log is not None else nullcontext(),
     ):
         report = score_file(
             reg,
@@ -131,15 +131,6 @@ class _WrittenAtOnce:
 
     def reject(self, record: RejectionRecord) -> None:
         self.log.reject(record)
-
-
-@contextmanager
-def _closing(log: PredictionLog | None) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        if log is not None:
-            log.close()
 
 
 @contextmanager

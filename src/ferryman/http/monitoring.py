@@ -21,7 +21,7 @@ from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body
 from ferryman.http.errors import HttpError, json_response
 from ferryman.http.server_state import Exchange
 from ferryman.http.simple import state_of
-from ferryman.http.watch import Watch
+from ferryman.http.watch import LOG_OUTCOMES, Watch
 
 if TYPE_CHECKING:
     from ferryman.monitoring.monitor import Monitor
@@ -111,13 +111,7 @@ async def summary(request: Request) -> Response:
                 # this worker's prediction log since it started: dropped rows are never silent
                 "prediction_log": None
                 if stats is None
-                else {
-                    "logged": stats.logged,
-                    "written": stats.written,
-                    "dropped": stats.dropped,
-                    "sampled_out": stats.sampled_out,
-                    "write_errors": stats.write_errors,
-                },
+                else {outcome: getattr(stats, outcome) for outcome in LOG_OUTCOMES},
                 "results": results,
                 "alerts_firing": [
                     {

@@ -34,6 +34,10 @@ log = logging.getLogger("ferryman.monitoring")
 CLOSE_TIMEOUT = 30.0
 
 
+# the prediction log's counters the server shows (/metrics, GET /models/{name}/monitoring)
+LOG_OUTCOMES = ("logged", "written", "dropped", "sampled_out", "write_errors")
+
+
 class Watch:
     """The server's monitoring: a sink for the routes, a schedule, and its gauges."""
 
@@ -115,7 +119,7 @@ class Watch:
         if self.log is None:
             return
         stats = self.log.stats
-        for outcome in ("logged", "dropped", "sampled_out", "written", "write_errors"):
+        for outcome in LOG_OUTCOMES:
             self.metrics.log_records.labels(outcome).set(getattr(stats, outcome))
 
     # --- the schedule ---------------------------------------------------------------------------

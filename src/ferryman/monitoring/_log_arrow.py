@@ -10,12 +10,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryman.core.predictions import RejectionRecord
-from ferryman.monitoring._log_layout import label_text, row_keys
+from ferryman.monitoring._log_layout import TS_TYPE, label_text, row_keys
 from ferryman.monitoring._log_pending import PendingRows
 
 PROBA_PREFIX = "proba__"
 FEATURE_PREFIX = "feature__"
-TS_TYPE = pa.timestamp("us", tz="UTC")
 # names the log itself uses (and the hive partition keys): a feature so named gets a prefix
 RESERVED = frozenset(
     {"key", "request_id", "row", "ts", "source", "latency_ms", "prediction", "score"}

@@ -16,7 +16,6 @@ only the segments it wrote, and merging every writer's files is left out (see
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import posixpath
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from ferryman.monitoring._log_layout import (
     SEGMENT_PREFIX,
     LogRoot,
     is_data_file,
-    replaced_by,
+    replaced_names,
     segment_name,
     write_parquet,
 )
@@ -100,11 +99,7 @@ def _compact(
         posixpath.basename(str(e["name"]).rstrip("/")): int(e.get("size") or 0) for e in entries
     }
     names = sorted(name for name in sizes if is_data_file(name))
-    replaced: set[str] = set()
-    for name in names:
-        if name.startswith(COMPACTED_PREFIX):
-            with contextlib.suppress(FileNotFoundError):
-                replaced.update(replaced_by(root, posixpath.join(folder, name)))
+    replaced = replaced_names(root, folder, names)
     leftovers = [n for n in names if n in replaced]  # left by an interrupted compaction
     _delete(root, folder, leftovers)
     # a writer merges only its fresh segments: re-merging its merged files each time would

@@ -95,6 +95,7 @@ def label_text(value: Any) -> str:
     return str(value)
 
 
+TS_TYPE = pa.timestamp("us", tz="UTC")  # of every time column the log writes
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 KEY_SEPARATOR = 0x1F
@@ -223,14 +224,18 @@ def replaced_by(root: LogRoot, path: str) -> list[str]:
 def live_files(root: LogRoot, folder: str) -> list[str]:
     """Full paths of the data files of one partition folder that are not replaced."""
     names = [name for name in root.listdir(folder) if is_data_file(name)]
+    replaced = replaced_names(root, folder, names)
+    return [posixpath.join(folder, name) for name in names if name not in replaced]
+
+
+def replaced_names(root: LogRoot, folder: str, names: Iterable[str]) -> set[str]:
+    """The names that the compacted files among ``names`` (one folder's) list as replaced."""
     replaced: set[str] = set()
     for name in names:
         if name.startswith(COMPACTED_PREFIX):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # a later merge replaced it meanwhile
                 replaced.update(replaced_by(root, posixpath.join(folder, name)))
-            except FileNotFoundError:
-                continue  # deleted by a compaction that replaced it meanwhile
-    return [posixpath.join(folder, name) for name in names if name not in replaced]
+    return replaced
 
 
 COMPRESSION = "zstd"  # of merged files

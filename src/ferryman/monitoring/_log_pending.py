@@ -17,6 +17,9 @@ import numpy as np
 from ferryman.core.predictions import PredictionRecord
 
 SECONDS_PER_DAY = 86400
+# the per-record lists of a buffer, in the order ``add`` fills them
+PER_RECORD = ("request_ids", "ats", "latencies", "sources", "inputs", "predictions",
+              "probabilities", "row_ids", "sizes")  # fmt: skip
 
 
 def layout_key(record: PredictionRecord) -> Hashable:
@@ -96,8 +99,7 @@ class PendingRows:
     def take(self, index: Sequence[int]) -> PendingRows:
         """The records at ``index`` (in that order, at least one), as a buffer of their own."""
         out = PendingRows(self.key, self._record(index[0]))
-        for name in ("request_ids", "ats", "latencies", "sources", "inputs", "predictions",
-                     "probabilities", "row_ids", "sizes"):  # fmt: skip
+        for name in PER_RECORD:
             values = getattr(self, name)
             setattr(out, name, [values[i] for i in index])
         out.rows = sum(out.sizes)
@@ -112,8 +114,7 @@ class PendingRows:
 
     def put_before(self, later: PendingRows) -> None:
         """Append ``later``'s records after this buffer's (a failed write goes back first)."""
-        for name in ("request_ids", "ats", "latencies", "sources", "inputs", "predictions",
-                     "probabilities", "row_ids", "sizes"):  # fmt: skip
+        for name in PER_RECORD:
             getattr(self, name).extend(getattr(later, name))
         self.rows += later.rows
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ferryman.config import AlertRule, MonitoringSettings
-from ferryman.monitoring.results import iso_utc, json_safe
+from ferryman.monitoring._json import iso_utc, json_safe
 from ferryman.store import AlertEvent, MetadataStore, NewAlert
 
 __all__ = [

@@ -33,6 +33,7 @@ from ferryman.monitoring._drift_stats import (
     jensen_shannon_distance,
     population_stability_index,
 )
+from ferryman.monitoring._json import json_safe
 
 __all__ = [
     "DriftDetector",
@@ -46,8 +47,8 @@ __all__ = [
 ]
 
 KINDS = ("numeric", "categorical")
-_NUMERIC_PROFILE_KINDS = frozenset({"integer", "float", "datetime", "numeric"})
-_CATEGORICAL_PROFILE_KINDS = frozenset({"boolean", "string", "category", "categorical"})
+_NUMERIC_PROFILE_KINDS = frozenset({"integer", "float", "datetime"})  # signature kinds
+_CATEGORICAL_PROFILE_KINDS = frozenset({"boolean", "string", "category"})
 _CORRECTION_NAMES = {"holm": "Holm-adjusted", "bonferroni": "Bonferroni-adjusted", "none": ""}
 
 
@@ -90,7 +91,8 @@ class FeatureDrift:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (no NaN or infinity: those become None)."""
-        return {key: _json_safe(value) for key, value in asdict(self).items()}
+        result: dict[str, Any] = json_safe(asdict(self), "feature drift")
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ class DriftReport:
         return {
             "features": [f.to_dict() for f in self.features],
             "skipped": dict(self.skipped),
-            "share": _json_safe(self.share),
+            "share": json_safe(self.share),
             "drifted_count": self.drifted_count,
             "tested_count": self.tested_count,
             "live_rows": self.live_rows,
@@ -365,11 +367,3 @@ def _effect_text(name: str, value: float, limit: float, op: str) -> str:
 
 def _ratio(value: float, limit: float) -> float:
     return value / limit if limit > 0 else math.inf
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value

@@ -30,7 +30,9 @@ from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
     FEEDBACK,
     SEGMENT_PREFIX,
+    TS_TYPE,
     LogRoot,
+    day_of,
     label_text,
     live_files,
     parse_day,
@@ -44,7 +46,6 @@ from ferryman.schema.data_files import read_table
 FIELDS = ("request_id", "row", "label", "value", "at")
 TASKS = ("classification", "regression")
 UNKNOWN_SAMPLE = 20
-TS_TYPE = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,7 @@ class FeedbackStore:
                 "at": pa.array([i.at for i in items], pa.int64()).cast(TS_TYPE),
             }
         )
-        day = datetime.fromtimestamp(received / 1e6, UTC).strftime("%Y-%m-%d")
+        day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
 

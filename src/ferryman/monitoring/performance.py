@@ -31,11 +31,10 @@ import pyarrow as pa
 
 from ferryman.monitoring._log_arrow import PROBA_PREFIX, proba_column
 from ferryman.monitoring._log_layout import label_text
-from ferryman.monitoring.feedback import FeedbackStore
+from ferryman.monitoring.feedback import TASKS, FeedbackStore
 from ferryman.monitoring.log_reader import LogReader, quote, utc
 
 QUERY_ATTEMPTS = 6
-TASKS = ("classification", "regression")
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 EPS = float(np.finfo(np.float64).eps)
@@ -84,9 +83,6 @@ class PerformanceReport:
     positive_class: str | None = None
     average: str | None = None
     reason: str | None = None
-
-    def for_version(self, version: int) -> list[VersionPerformance]:
-        return [row for row in self.rows if row.version == version]
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([row.to_dict() for row in self.rows])

@@ -184,10 +184,6 @@ class PredictionLog:
                 received=received, logged=self._logged, pending=self._pending_rows, **counts
             )
 
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
-
     def __enter__(self) -> PredictionLog:
         return self
 
@@ -202,9 +198,7 @@ class PredictionLog:
     def flush(self) -> LogStats:
         """Write everything pending now (in the caller's thread); return the counters."""
         with self._write_lock:
-            self._write_pending()
-            if self.merge_own_segments:
-                self._compact_own(self.compact_files)
+            self._write_and_merge(self.compact_files)
         return self.stats
 
     def close(self, timeout: float = 30.0) -> LogStats:
@@ -222,9 +216,7 @@ class PredictionLog:
         deadline = time.monotonic() + max(timeout, 0.0)
         if self._write_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             try:
-                self._write_pending()
-                if self.merge_own_segments:
-                    self._compact_own(2)
+                self._write_and_merge(2)
             finally:
                 self._write_lock.release()
         return self.stats
@@ -237,11 +229,15 @@ class PredictionLog:
                 return  # close() writes the rest in its own thread
             with self._write_lock:
                 try:
-                    self._write_pending()
-                    if self.merge_own_segments:
-                        self._compact_own(self.compact_files)
+                    self._write_and_merge(self.compact_files)
                 except Exception:
                     logger.exception("prediction log writer failed; it keeps running")
+
+    def _write_and_merge(self, min_files: int) -> None:
+        """Write what is pending, then merge this writer's segments (write lock held)."""
+        self._write_pending()
+        if self.merge_own_segments:
+            self._compact_own(min_files)
 
     def _write_pending(self) -> None:
         with self._lock:
@@ -309,10 +305,11 @@ class PredictionLog:
     def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
         """After a failed conversion: keep the records that convert alone, discard the rest."""
         good: list[int] = []
+        tables: list[pa.Table] = []
         bad_rows = 0
         for i in range(len(pending)):
             try:
-                predictions_table(pending.take([i]))
+                tables.append(predictions_table(pending.take([i])))
             except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
                 bad_rows += pending.sizes[i]
             else:
@@ -326,11 +323,12 @@ class PredictionLog:
             return []
         kept = pending.take(good)
         try:
-            table = predictions_table(kept)
-        except Exception:  # noqa: BLE001 (they convert one by one but not together)
-            alone = [pending.take([i]) for i in good]
+            table = pa.concat_tables(tables)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # they convert one by one, not together
             return [
-                r for one in alone for r in self._write_table(folder, one, predictions_table(one))
+                r
+                for i, one in zip(good, tables, strict=True)
+                for r in self._write_table(folder, pending.take([i]), one)
             ]
         return self._write_table(folder, kept, table)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ferryman.core.profile import DataProfile
-from ferryman.monitoring.results import json_safe
+from ferryman.monitoring._json import json_safe
 from ferryman.schema.inference import column_kind
 
 NUMERIC_KINDS = ("integer", "float")

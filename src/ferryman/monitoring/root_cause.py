@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ferryman.monitoring.results import json_safe
+from ferryman.monitoring._json import json_safe
 
 PERMUTATION_ROWS = 2_000
 PERMUTATION_REPEATS = 3

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 from ferryman._version import __version__
 from ferryman.config import MonitoringSettings
 from ferryman.errors import ConfigError, FerrymanError
+from ferryman.monitoring._json import iso_utc, json_safe
 from ferryman.monitoring.alerts import Change
-from ferryman.monitoring.results import iso_utc, json_safe
 from ferryman.store import AlertEvent, MetadataStore
 
 __all__ = ["WebhookNotifier", "check_webhook_url", "webhook_body"]
