@@ -215,8 +215,10 @@ def alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """Alert events, newest first."""
-    store = registry(ctx).store
-    events = store.firing_alerts(name) if firing else store.alert_events(name, limit=limit)
+    from ferryman.monitoring.alerts import AlertBook
+
+    book = AlertBook(registry(ctx).store)
+    events = book.firing(name) if firing else book.events(name, limit=limit)
     if as_json:
         print_json(events)
         return
@@ -252,7 +254,7 @@ def report(
         series = monitor.results.series(
             version.model, "drift", since=span.start, version=version.version
         )
-        events = monitor.registry.store.alert_events(version.model, since=span.start)
+        events = monitor.alerts.events(version.model, since=span.start)
     data = ReportData(
         model=version.model,
         version=version.version,

@@ -105,7 +105,7 @@ async def summary(request: Request) -> Response:
                 kind: monitor.results.latest(name, kind)
                 for kind in ("drift", "quality", "performance", "root_cause")
             }
-            firing = monitor.registry.store.firing_alerts(name)
+            firing = monitor.alerts.firing(name)
             return {
                 "model": name,
                 # this worker's prediction log since it started: dropped rows are never silent

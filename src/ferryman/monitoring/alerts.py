@@ -225,6 +225,16 @@ class AlertBook:
         self.store = store
         self.notifier = notifier
 
+    def firing(self, model: str | None = None) -> list[AlertEvent]:
+        """Events firing now (of ``model``, or of every model), oldest first."""
+        return self.store.firing_alerts(model)
+
+    def events(
+        self, model: str | None = None, *, since: datetime | None = None, limit: int = 100
+    ) -> list[AlertEvent]:
+        """Events newest first; ``since`` keeps those seen at or after it."""
+        return self.store.alert_events(model, since=since, limit=limit)
+
     def check(
         self, rules: Sequence[AlertRule], observation: Observation, at: datetime | None = None
     ) -> AlertChanges:

@@ -8,9 +8,10 @@ empty result when there is nothing to read (no folder yet, an empty window).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -27,7 +28,8 @@ from ferryman.monitoring._log_layout import (
 )
 
 BASE_COLUMNS = ("ts", "version", "request_id", "row", "latency_ms", "prediction", "score")
-_RETRIES = 3  # a compaction may delete a listed file before it is read: list again
+T = TypeVar("T")
+_ATTEMPTS = 6  # a compaction may delete a listed file before it is read: list again
 
 
 def utc(moment: datetime) -> datetime:
@@ -107,16 +109,27 @@ class LogReader:
 
     def query(self, sql_for: Any, files_for: Any, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run ``sql_for(files)`` over ``files_for()``; list again if a file vanished."""
-        for attempt in range(_RETRIES):
+
+        def run() -> pd.DataFrame:
             files = files_for()
             if not files:
                 return pd.DataFrame()
+            return self.cursor().execute(sql_for(files), list(params)).df()
+
+        return self.retrying(run)
+
+    @staticmethod
+    def retrying(work: Callable[[], T]) -> T:
+        """``work()``, done again (it lists the files again) when a file it listed vanished:
+        a compaction deletes merged files, whose rows are in the new file by then."""
+        for attempt in range(_ATTEMPTS):
             try:
-                return self.cursor().execute(sql_for(files), list(params)).df()
-            except duckdb.IOException:
-                if attempt == _RETRIES - 1:
+                return work()
+            except (duckdb.IOException, FileNotFoundError):
+                if attempt == _ATTEMPTS - 1:
                     raise
-        return pd.DataFrame()  # pragma: no cover (the loop returns or raises)
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- queries --------------------------------------------------------------------------
     def read_window(

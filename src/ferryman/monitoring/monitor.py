@@ -89,9 +89,13 @@ class RunOutcome:
 
 
 class _Reference:
-    """What comparisons against one version reuse: fitted detectors and importances."""
+    """What comparisons against one version reuse: its training sample, fitted detectors and
+    importances."""
 
-    def __init__(self, features: DriftDetector, outputs: DriftDetector | None) -> None:
+    def __init__(
+        self, sample: pd.DataFrame, features: DriftDetector, outputs: DriftDetector | None
+    ) -> None:
+        self.sample = sample
         self.features = features
         self.outputs = outputs
         self.importance: Importance | None = None
@@ -301,14 +305,13 @@ class Monitor:
         if reference is None or not columns:
             return rank_causes(version.model, records, Importance({}, "none"))
         if reference.importance is None:
-            reference.importance = self._importance(version, columns)
+            reference.importance = self._importance(version, columns, reference.sample)
         return rank_causes(version.model, records, reference.importance)
 
-    def _importance(self, version: ModelVersion, columns: list[str]) -> Importance:
+    def _importance(
+        self, version: ModelVersion, columns: list[str], sample: pd.DataFrame
+    ) -> Importance:
         loaded = self.registry.load(version.ref, self.settings.trusted_types)
-        sample = self.registry.reference_sample(version.ref)
-        if sample is None or sample.empty:
-            return Importance({c: 1 / len(columns) for c in columns}, "none")
         names = _features(version)
         frame = sample[[c for c in names if c in sample.columns]]
 
@@ -336,7 +339,7 @@ class Monitor:
             profile = dataclasses.replace(profile, columns=kept)
         features.fit(sample[names], profile)
         outputs = self._output_detector(version, sample[names])
-        reference = _Reference(features, outputs)
+        reference = _Reference(sample, features, outputs)
         with self._lock:
             if len(self._references) >= REFERENCE_CACHE:
                 self._references.pop(next(iter(self._references)))

@@ -17,7 +17,6 @@ A metric that cannot be computed is None, and ``reasons`` says why.
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ from ferryman.monitoring._log_layout import label_text
 from ferryman.monitoring.feedback import TASKS, FeedbackStore
 from ferryman.monitoring.log_reader import LogReader, quote, utc
 
-QUERY_ATTEMPTS = 6
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
 EPS = float(np.finfo(np.float64).eps)
@@ -117,16 +115,9 @@ def compute_performance(
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if bucket is not None and not bucket > 0:
         raise ValueError(f"bucket must be a number of seconds above 0, got {bucket!r}")
-    # a compaction may delete a file between listing and reading it (its rows are in the
-    # merged file by then): list again and redo the query
-    for attempt in range(QUERY_ATTEMPTS):
-        try:
-            return _compute(reader, feedback, model, start, end, task, bucket, classes)
-        except (duckdb.IOException, FileNotFoundError):
-            if attempt == QUERY_ATTEMPTS - 1:
-                raise
-            time.sleep(0.01 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return reader.retrying(
+        lambda: _compute(reader, feedback, model, start, end, task, bucket, classes)
+    )
 
 
 def _compute(
