@@ -73,6 +73,11 @@ class LogRoot:
             return []
         return sorted(posixpath.basename(str(entry).rstrip("/")) for entry in entries)
 
+    def day_folders(self, folder: str) -> list[tuple[date, str]]:
+        """The ``day=YYYY-MM-DD`` folders directly under ``folder``, with their day, in order."""
+        days = ((parse_day(name), name) for name in self.listdir(folder))
+        return [(day, posixpath.join(folder, name)) for day, name in days if day is not None]
+
     def url_of(self, path: str) -> str:
         """A path DuckDB (or pyarrow) can open: plain for local roots, a URL otherwise."""
         if self.is_local:

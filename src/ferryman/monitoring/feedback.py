@@ -10,7 +10,6 @@ same prediction gets feedback twice, the last received wins, separately for labe
 from __future__ import annotations
 
 import math
-import posixpath
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +34,6 @@ from ferryman.monitoring._log_layout import (
     day_of,
     label_text,
     live_files,
-    parse_day,
     row_keys,
     segment_name,
     write_parquet,
@@ -276,10 +274,9 @@ class FeedbackStore:
         base = self._root.model_folder(FEEDBACK, model)
         first = utc(since).date() if since is not None else None
         out: list[str] = []
-        for day in self._root.listdir(base):
-            parsed = parse_day(day)
-            if parsed is not None and (first is None or parsed >= first):
-                out += live_files(self._root, posixpath.join(base, day))
+        for day, folder in self._root.day_folders(base):
+            if first is None or day >= first:
+                out += live_files(self._root, folder)
         return [self._root.url_of(path) for path in out]
 
     @staticmethod
@@ -322,12 +319,10 @@ class FeedbackStore:
     def compact(self, model: str, min_files: int = 2) -> int:
         """Merge the small feedback segments of ``model``; return how many were merged."""
         base = self._root.model_folder(FEEDBACK, model)
-        merged = 0
-        for day in self._root.listdir(base):
-            if parse_day(day) is not None:
-                folder = posixpath.join(base, day)
-                merged += compact_folder(self._root, folder, self._writer, min_files=min_files)
-        return merged
+        return sum(
+            compact_folder(self._root, folder, self._writer, min_files=min_files)
+            for _, folder in self._root.day_folders(base)
+        )
 
 
 def _is_missing(value: Any) -> bool:

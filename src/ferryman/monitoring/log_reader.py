@@ -23,7 +23,6 @@ from ferryman.monitoring._log_layout import (
     LogRoot,
     days_between,
     live_files,
-    parse_day,
     parse_partition,
 )
 
@@ -82,24 +81,21 @@ class LogReader:
             value = parse_partition(entry, "version")
             if value is None or (version is not None and value != str(version)):
                 continue
-            folder = posixpath.join(base, entry)
-            for day in root.listdir(folder):
-                parsed = parse_day(day)
-                if parsed is None or (days is not None and parsed.isoformat() not in days):
+            for day, folder in root.day_folders(posixpath.join(base, entry)):
+                if days is not None and day.isoformat() not in days:
                     continue
-                if start and days is None and parsed < utc(start).date():
+                if start and days is None and day < utc(start).date():
                     continue
-                files += live_files(root, posixpath.join(folder, day))
+                files += live_files(root, folder)
         return [root.url_of(path) for path in files]
 
     def rejection_files(self, model: str, start: datetime, end: datetime) -> list[str]:
         base = self._root.model_folder(REJECTIONS, model)
         days = days_between(utc(start), utc(end))
         files: list[str] = []
-        for day in self._root.listdir(base):
-            parsed = parse_day(day)
-            if parsed is not None and parsed.isoformat() in days:
-                files += live_files(self._root, posixpath.join(base, day))
+        for day, folder in self._root.day_folders(base):
+            if day.isoformat() in days:
+                files += live_files(self._root, folder)
         return [self._root.url_of(path) for path in files]
 
     def source_sql(self, files: Sequence[str]) -> str:

@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
@@ -32,7 +32,6 @@ from ferryman.monitoring._log_layout import (
     SEGMENT_PREFIX,
     LogRoot,
     day_of,
-    parse_day,
     segment_name,
     write_parquet,
 )
@@ -378,7 +377,7 @@ class PredictionLog:
         if not self._root.is_local:
             return 0
         merged = 0
-        for folder in self._partition_folders():
+        for _, folder in self._partition_folders():
             merged += compact_folder(self._root, folder, self._writer, min_files=min_files)
         return merged
 
@@ -394,15 +393,11 @@ class PredictionLog:
         deleted = 0
         root = self._root
         feedback = [
-            posixpath.join(root.path(FEEDBACK, model), day)
+            pair
             for model in root.listdir(root.path(FEEDBACK))
-            for day in root.listdir(root.path(FEEDBACK, model))
-            if parse_day(day)
+            for pair in root.day_folders(root.path(FEEDBACK, model))
         ]
-        for folder in [*self._partition_folders(), *feedback]:
-            day = parse_day(posixpath.basename(folder))
-            if day is None:
-                continue
+        for day, folder in [*self._partition_folders(), *feedback]:
             day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
             if day_end <= cutoff:
                 try:
@@ -412,15 +407,13 @@ class PredictionLog:
                 deleted += 1
         return deleted
 
-    def _partition_folders(self) -> list[str]:
-        """Every ``day=`` folder of predictions and rejections."""
+    def _partition_folders(self) -> list[tuple[date, str]]:
+        """Every ``day=`` folder of predictions and rejections, with its day."""
         root = self._root
-        folders: list[str] = []
+        folders: list[tuple[date, str]] = []
         for model in root.listdir(root.path(PREDICTIONS)):
             for version in root.listdir(root.path(PREDICTIONS, model)):
-                base = root.path(PREDICTIONS, model, version)
-                folders += [posixpath.join(base, d) for d in root.listdir(base) if parse_day(d)]
+                folders += root.day_folders(root.path(PREDICTIONS, model, version))
         for model in root.listdir(root.path(REJECTIONS)):
-            base = root.path(REJECTIONS, model)
-            folders += [posixpath.join(base, d) for d in root.listdir(base) if parse_day(d)]
+            folders += root.day_folders(root.path(REJECTIONS, model))
         return folders
