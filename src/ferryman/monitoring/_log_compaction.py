@@ -47,8 +47,30 @@ def read_files(root: LogRoot, paths: Sequence[str]) -> pa.Table:
             continue
         with root.fs.open(path, "rb") as fh:
             tables.append(pq.read_table(fh))
-    table = pa.concat_tables(tables, promote_options="permissive")
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        table = pa.concat_tables(_as_text_where_types_differ(tables), promote_options="permissive")
     return table.replace_schema_metadata(None)
+
+
+def _as_text_where_types_differ(tables: Sequence[pa.Table]) -> list[pa.Table]:
+    """The tables with text in each column whose files disagree on its type, as readers see
+    them (DuckDB reads such a column as text): feedback rows of a day may carry the
+    predictions of versions whose outputs differ in type (numbers in one, text in another)."""
+    kinds: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for column in table.schema:
+            if not pa.types.is_null(column.type):
+                kinds.setdefault(column.name, set()).add(column.type)
+    mixed = {name for name, types in kinds.items() if len(types) > 1}
+    out = []
+    for table in tables:
+        for name in mixed & set(table.column_names):
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, table.column(i).cast(pa.string()))
+        out.append(table)
+    return out
 
 
 def compact_folder(

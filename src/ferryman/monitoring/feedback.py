@@ -5,6 +5,13 @@ Each item names a prediction by ``request_id`` (and ``row``, default 0) and carr
 business KPI). Items are checked one by one; the good ones are stored as a Parquet segment
 under ``feedback/model=NAME/day=<day received>/``. Nothing is ever updated in place: when the
 same prediction gets feedback twice, the last received wins, separately for label and value.
+
+When an item is stored, the prediction it names is looked up in the log once, and its facts
+(``version``, ``ts``, ``prediction``, ``score`` and the ``proba__<class>`` columns) are stored
+beside the label: a KPI query then reads labelled predictions from the feedback alone instead
+of joining millions of logged rows with the feedback every time (see ``performance``). Items
+whose prediction is not in the log yet keep those columns empty and are joined at query time.
+If a request id was logged twice with the same row, the latest prediction is the one matched.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ferryman.config import Settings
 from ferryman.core.names import check_name
 from ferryman.errors import DataFileError
+from ferryman.monitoring._log_arrow import PROBA_PREFIX
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
     FEEDBACK,
@@ -38,10 +47,12 @@ from ferryman.monitoring._log_layout import (
     segment_name,
     write_parquet,
 )
-from ferryman.monitoring.log_reader import LogReader, utc
+from ferryman.monitoring.log_reader import LogReader, quote, utc
 from ferryman.schema.data_files import read_table
 
 FIELDS = ("request_id", "row", "label", "value", "at")
+# the matched prediction's columns copied into each feedback row (besides ``proba__*``)
+FACTS = ("version", "ts", "prediction", "score")
 TASKS = ("classification", "regression")
 UNKNOWN_SAMPLE = 20
 
@@ -189,9 +200,9 @@ class FeedbackStore:
                     item.at,
                 )
             latest[key] = item
+        unknown: set[str] = set()
         if latest:
-            self._write(model, list(latest.values()), received)
-        unknown = self._unknown(model, {item.request_id for item in latest.values()})
+            unknown = self._write(model, list(latest.values()), received)
         return FeedbackResult(
             accepted=len(items) - len(rejected),
             rejected=rejected,
@@ -244,7 +255,9 @@ class FeedbackStore:
             self._last_received = now
             return now
 
-    def _write(self, model: str, items: list[_Item], received: int) -> None:
+    def _write(self, model: str, items: list[_Item], received: int) -> set[str]:
+        """Store ``items`` with their predictions' facts; return the request ids the log
+        does not know (none of their items named a logged prediction)."""
         table = pa.table(
             {
                 "key": pa.array(
@@ -258,15 +271,19 @@ class FeedbackStore:
                 "at": pa.array([i.at for i in items], pa.int64()).cast(TS_TYPE),
             }
         )
+        unknown: set[str] = set()
+        if self.reader is not None:
+            since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
+            table = with_predictions(self.reader, model, table, since)
+            ids = table.column("request_id")
+            known: set[str] = set()
+            if "version" in table.column_names:
+                known = set(ids.filter(pc.is_valid(table.column("version"))).to_pylist())
+            unknown = set(ids.to_pylist()) - known
         day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
-
-    def _unknown(self, model: str, ids: set[str]) -> set[str]:
-        if self.reader is None or not ids:
-            return set()
-        since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
-        return ids - self.reader.known_request_ids(model, ids, since=since)
+        return unknown
 
     # --- reading --------------------------------------------------------------------------
     def files(self, model: str, since: datetime | None = None) -> list[str]:
@@ -280,26 +297,33 @@ class FeedbackStore:
         return [self._root.url_of(path) for path in out]
 
     @staticmethod
-    def latest_sql(files: Sequence[str], *, with_ids: bool = True) -> str:
+    def latest_sql(
+        files: Sequence[str], *, with_ids: bool = True, facts: Sequence[str] = ()
+    ) -> str:
         """SQL of the latest label and latest value per prediction (``key``, see
-        ``row_keys``) in ``files``: key, [request_id, row,] label, value, received_at."""
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        ``row_keys``) in ``files``: key, [request_id, row,] label, value, received_at, and the
+        matched prediction's ``facts`` columns (those of the latest matched row)."""
         ids = "any_value(request_id) AS request_id, any_value(row) AS row, " if with_ids else ""
+        matched = "".join(
+            f", arg_max_null({quote(c)}, received_at) FILTER (WHERE version IS NOT NULL) "
+            f"AS {quote(c)}"
+            for c in facts
+        )
         return (
             f"SELECT key, {ids}"  # noqa: S608
             "arg_max(label, received_at) FILTER (WHERE label IS NOT NULL) AS label, "
             "arg_max(value, received_at) FILTER (WHERE value IS NOT NULL) AS value, "
-            "max(received_at) AS received_at "
-            f"FROM read_parquet([{listed}], union_by_name = true) GROUP BY key"
+            f"max(received_at) AS received_at{matched} FROM {feedback_source(files)} GROUP BY key"
         )
 
     @staticmethod
-    def rows_sql(files: Sequence[str]) -> str:
-        """SQL of every stored feedback row in ``files`` (repeats included)."""
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    def rows_sql(files: Sequence[str], facts: Sequence[str] = ()) -> str:
+        """SQL of every stored feedback row in ``files`` (repeats included): key, label,
+        value, received_at and the ``facts`` columns."""
+        matched = "".join(f", {quote(c)}" for c in facts)
         return (
-            "SELECT key, label, value, received_at "  # noqa: S608
-            f"FROM read_parquet([{listed}], union_by_name = true)"
+            f"SELECT key, label, value, received_at{matched} "  # noqa: S608
+            f"FROM {feedback_source(files)}"
         )
 
     def read(self, model: str, since: datetime | None = None) -> pd.DataFrame:
@@ -323,6 +347,50 @@ class FeedbackStore:
             compact_folder(self._root, folder, self._writer, min_files=min_files)
             for _, folder in self._root.day_folders(base)
         )
+
+
+def feedback_source(files: Sequence[str]) -> str:
+    """A FROM-clause item reading feedback ``files`` (older files may lack some columns)."""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{listed}], union_by_name = true)"
+
+
+def with_predictions(reader: LogReader, model: str, items: pa.Table, since: datetime) -> pa.Table:
+    """``items`` (feedback rows with a ``key``) with the facts of the logged predictions
+    they name, from log day folders on or after ``since``; empty where none is logged.
+
+    The log's columns are copied as they are (the hive ``version`` as a number); with no
+    logged prediction of ``model`` at all, ``items`` is returned unchanged.
+    """
+
+    def join() -> pa.Table:
+        files = reader.prediction_files(model, since, None)
+        if not files:
+            return items
+        con = reader.cursor()
+        source = reader.source_sql(files)
+        describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
+        names = [str(r[0]) for r in con.execute(describe).fetchall()]
+        wanted = [c for c in FACTS if c in names]
+        wanted += [c for c in names if c.startswith(PROBA_PREFIX)]
+        if "version" not in wanted or "ts" not in wanted:
+            return items
+        facts = ", ".join(
+            "p.version::BIGINT AS version" if c == "version" else f"p.{quote(c)}" for c in wanted
+        )
+        listed = ", ".join(quote(c) for c in ["key", *wanted])
+        con.register("feedback_items", items)
+        try:
+            return con.sql(
+                f"SELECT f.*, {facts} FROM feedback_items f LEFT JOIN ("  # noqa: S608
+                f"SELECT DISTINCT ON (key) {listed} FROM {source} "
+                "WHERE key IN (SELECT key FROM feedback_items) ORDER BY key, ts DESC"
+                ") p USING (key)"
+            ).to_arrow_table()
+        finally:
+            con.unregister("feedback_items")
+
+    return reader.retrying(join)
 
 
 def _is_missing(value: Any) -> bool:

@@ -27,10 +27,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ferryman.monitoring._log_arrow import PROBA_PREFIX, proba_column
 from ferryman.monitoring._log_layout import label_text
-from ferryman.monitoring.feedback import TASKS, FeedbackStore
+from ferryman.monitoring.feedback import FACTS, TASKS, FeedbackStore, feedback_source
 from ferryman.monitoring.log_reader import LogReader, quote, utc
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
@@ -137,8 +138,7 @@ def _compute(
         return empty
     con = reader.cursor()
     source = reader.source_sql(files)
-    describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
-    types = {str(r[0]): str(r[1]) for r in con.execute(describe).fetchall()}
+    types = _types(con, source)
     class_texts = _class_texts(classes, list(types))
     bucket_of = _bucket_sql("ts", bucket)
     counts = con.execute(
@@ -152,13 +152,18 @@ def _compute(
     stats: dict[tuple[int, int], dict[str, Any]] = defaultdict(dict)
     fb_files = feedback.files(model, since=start - FEEDBACK_SLACK)
     if fb_files:
-        kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
-        # Most predictions get feedback once: join the stored rows as they are, unless a
-        # prediction has several (a repeat, or label and value sent apart): then join the
+        fb_types = _types(con, feedback_source(fb_files))
+        facts = _stored_facts(fb_types)
+        repeats, unmatched = _scan_keys(con, fb_files, matched=bool(facts))
+        # Most predictions get feedback once: use the stored rows as they are, unless a
+        # prediction has several (a repeat, or label and value sent apart): then take the
         # latest label and value per prediction, which costs a full aggregation.
-        rows = feedback.rows_sql(fb_files)
-        if _has_repeats(con, rows):
-            rows = feedback.latest_sql(fb_files, with_ids=False)
+        if repeats:
+            rows = FeedbackStore.latest_sql(fb_files, with_ids=False, facts=facts)
+        else:
+            rows = FeedbackStore.rows_sql(fb_files, facts)
+        kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
+        kpis.feedback(fb_types if facts else None, unmatched=unmatched)
         # Labels and predictions are grouped as class codes; as text if one is no class.
         coded = kpis.can_code
         cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
@@ -195,23 +200,47 @@ def _class_texts(classes: Sequence[Any] | None, names: Sequence[str]) -> list[st
     return found or None
 
 
-def _has_repeats(con: duckdb.DuckDBPyConnection, rows: str) -> bool:
-    """True if a prediction has several feedback rows (sorting beats hashing here)."""
-    keys = con.sql(f"SELECT key FROM ({rows})").to_arrow_table().column(0)  # noqa: S608
-    ordered = keys.to_numpy()
+def _types(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a FROM-clause item."""
+    describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
+    return {str(r[0]): str(r[1]) for r in con.execute(describe).fetchall()}
+
+
+def _stored_facts(fb_types: dict[str, str]) -> list[str]:
+    """The prediction columns stored with the feedback (none in files written before
+    feedback carried them, or when no item ever matched a logged prediction)."""
+    if "version" not in fb_types or "ts" not in fb_types:
+        return []
+    return [c for c in FACTS if c in fb_types] + [c for c in fb_types if c.startswith(PROBA_PREFIX)]
+
+
+def _scan_keys(
+    con: duckdb.DuckDBPyConnection, files: Sequence[str], *, matched: bool
+) -> tuple[bool, bool]:
+    """Whether a prediction has several feedback rows, and whether a row names no logged
+    prediction yet (sorting the keys beats hashing them here)."""
+    unmatched = "version IS NULL" if matched else "true"
+    table = con.sql(
+        f"SELECT key, {unmatched} AS unmatched FROM {feedback_source(files)}"  # noqa: S608
+    ).to_arrow_table()
+    ordered = table.column("key").to_numpy()
     if not ordered.flags.writeable:  # a view of Arrow's memory: sort a copy
         ordered = ordered.copy()
     ordered.sort()  # in place: fresh memory is slow to touch on a VM, so touch less of it
-    return bool((ordered[1:] == ordered[:-1]).any())
+    repeats = bool((ordered[1:] == ordered[:-1]).any())
+    return repeats, bool(pc.any(table.column("unmatched")).as_py())
 
 
 class _KpiQuery:
-    """The join of the window's predictions with feedback rows, summed up in DuckDB.
+    """Labelled predictions of the window, summed up in DuckDB.
 
-    One row per (group, predicted class, label) cell, where the group is the index of the
-    row's (version, bucket) among ``keys``: the rows, the values and their sum, the rows
-    with the label's probability and the sum of their log loss, and for a binary model the
-    labelled rows' positive-class probabilities, which ROC AUC ranks.
+    A labelled prediction is a feedback row whose stored prediction facts fall in the window
+    (no join), or, for feedback stored before its prediction was logged, the join of the
+    window's predictions with those rows. The sums come as one row per (group, predicted
+    class, label) cell, where the group is the index of the row's (version, bucket) among
+    ``keys``: the rows, the values and their sum, the rows with the label's probability and
+    the sum of their log loss, and for a binary model the labelled rows' positive-class
+    probabilities, which ROC AUC ranks.
     """
 
     def __init__(
@@ -229,22 +258,79 @@ class _KpiQuery:
         self.source = source
         self.keys = keys
         self.can_code = task == "classification" and bool(class_texts)
-        proba = {c: proba_column(c) for c in class_texts or []}
+        texts = class_texts or []
+        proba = {c: proba_column(c) for c in texts}
         self.proba = {c: p for c, p in proba.items() if p in types}
+        self.has_proba = bool(texts) and len(self.proba) == len(texts)
+        self.positive: str | None = None
+        if task == "classification" and len(texts) == 2:  # ROC AUC ranks it
+            self.positive = self.proba.get(texts[1]) or ("score" if "score" in types else None)
+        self.uses_ts = bucket is not None
+        columns = ["version", *(["ts"] if self.uses_ts else []), "prediction"]
+        if task == "classification":
+            columns += list(self.proba.values()) if self.has_proba else []
+            if self.positive is not None and self.positive not in columns:
+                columns.append(self.positive)
+        self.columns = columns
         versions = sorted({v for v, _ in keys})
         low = min(b for _, b in keys)
         span = max(b for _, b in keys) - low + 1
         by_version = " ".join(f"WHEN {v} THEN {i}" for i, v in enumerate(versions))
-        bucket_of = _bucket_sql("p.ts", bucket)
-        self.group = f"(CASE p.version {by_version} END) * {span} + ({bucket_of} - {low})"
+        self.group = (
+            f"(CASE version {by_version} END) * {span} + ({_bucket_sql('ts', bucket)} - {low})"
+        )
         self.index = {versions.index(v) * span + (b - low): i for i, (v, b) in enumerate(keys)}
-        self.uses_ts = bucket is not None
+        self.fb_types: dict[str, str] | None = None
+        self.unmatched = True
+        self.prediction_type = types["prediction"]
+
+    def feedback(self, fb_types: dict[str, str] | None, *, unmatched: bool) -> None:
+        """What the feedback holds: its columns' types when it stores prediction facts
+        (None if not), and whether some of its rows still need the join."""
+        self.fb_types = fb_types
+        self.unmatched = unmatched or fb_types is None
+        stored = None if fb_types is None else fb_types.get("prediction")
+        if stored is not None and stored != self.types["prediction"]:
+            self.prediction_type = "VARCHAR"  # versions disagree: compare as text
+
+    def labelled(self, rows: str) -> str:
+        """Columns ``self.columns``, label and value of the window's labelled predictions."""
+        parts = []
+        if self.fb_types is not None:
+            stored = ", ".join(self._stored(c) for c in self.columns)
+            parts.append(
+                f"SELECT {stored}, label, value FROM ({rows}) "  # noqa: S608
+                "WHERE version IS NOT NULL AND ts >= $1 AND ts < $2"
+            )
+        if self.unmatched:
+            logged = ", ".join(self._logged(c) for c in self.columns)
+            window = f"SELECT key, {logged} FROM {self.source} WHERE ts >= $1 AND ts < $2"  # noqa: S608
+            only = " WHERE version IS NULL" if self.fb_types is not None else ""
+            parts.append(
+                f"SELECT p.* EXCLUDE (key), f.label, f.value FROM ({window}) p "  # noqa: S608
+                f"JOIN (SELECT key, label, value FROM ({rows}){only}) f USING (key)"
+            )
+        return " UNION ALL ".join(parts)
+
+    def _logged(self, column: str) -> str:
+        if column == "version":
+            return "version::BIGINT AS version"
+        if column == "prediction" and self.prediction_type != self.types["prediction"]:
+            return f"prediction::{self.prediction_type} AS prediction"
+        return quote(column)
+
+    def _stored(self, column: str) -> str:
+        fb_types = self.fb_types or {}
+        if column not in fb_types:
+            return f"NULL::{self.types[column]} AS {quote(column)}"
+        if column == "prediction" and self.prediction_type != fb_types["prediction"]:
+            return f"prediction::{self.prediction_type} AS prediction"
+        return quote(column)
 
     def sql(self, coded: bool, rows: str) -> str:
-        wanted = ["version", "key", *(["ts"] if self.uses_ts else []), "prediction"]
         if self.task == "regression":
             label = "label IS NOT NULL AS has_label, TRY_CAST(label AS DOUBLE) AS y"
-            row = f"f.has_label, f.y, {_finite('TRY_CAST(p.prediction AS DOUBLE)')} AS yhat"
+            row = f"has_label, y, {_finite('TRY_CAST(prediction AS DOUBLE)')} AS yhat"
             sums = (
                 "count(*) FILTER (WHERE has_label) AS labelled, "
                 "count(*) FILTER (WHERE y IS NOT NULL AND yhat IS NULL) AS bad, "
@@ -254,35 +340,30 @@ class _KpiQuery:
             )
             by = "g"
         else:
-            label, row, sums = self._classification(coded, wanted)
+            label, row, sums = self._classification(coded)
             by = "g, pc, lc"
-        window = (
-            f"SELECT {', '.join(quote(c) for c in wanted)} FROM {self.source} "  # noqa: S608
-            "WHERE ts >= ? AND ts < ?"
-        )
         return (
             f"SELECT {by}, count(value) AS value_n, sum(value) AS value_sum, {sums} "  # noqa: S608
-            f"FROM (SELECT {self.group} AS g, f.value, {row} FROM ({window}) p "
-            f"JOIN (SELECT key, value, {label} FROM ({rows})) f USING (key)) GROUP BY {by}"
+            f"FROM (SELECT {self.group} AS g, value, {row} "
+            f"FROM (SELECT *, {label} FROM ({self.labelled(rows)}))) GROUP BY {by}"
         )
 
-    def _classification(self, coded: bool, wanted: list[str]) -> tuple[str, str, str]:
+    def _classification(self, coded: bool) -> tuple[str, str, str]:
         texts = self.class_texts or []
         if coded:
             whens = " ".join(f"WHEN label = {_sql_text(t)} THEN {i}" for i, t in enumerate(texts))
             label = f"CASE WHEN label IS NULL THEN -2 {whens} ELSE -1 END AS lc"
-            pc = _code_sql("p.prediction", texts, self.types["prediction"])
-            row = f"f.lc, {pc} AS pc"
-            which, cases, labelled = "f.lc", [str(i) for i in range(len(texts))], "lc != -2"
+            pc_sql = _code_sql("prediction", texts, self.prediction_type)
+            row = f"lc, {pc_sql} AS pc"
+            which, cases, labelled = "lc", [str(i) for i in range(len(texts))], "lc != -2"
         else:
-            label, row = "label", "f.label AS lc, p.prediction AS pc"
-            which, cases = "f.label", [_sql_text(t) for t in texts]
+            label, row = "label AS lc", "lc, prediction AS pc"
+            which, cases = "lc", [_sql_text(t) for t in texts]
             labelled = "lc IS NOT NULL"
         p_true = "NULL::DOUBLE"
-        if texts and len(self.proba) == len(texts):
-            wanted.extend(self.proba.values())
+        if self.has_proba:
             whens = " ".join(
-                f"WHEN {case} THEN p.{quote(self.proba[t])}"
+                f"WHEN {case} THEN {quote(self.proba[t])}"
                 for case, t in zip(cases, texts, strict=True)
             )
             p_true = _finite(f"CASE {which} {whens} END")
@@ -293,14 +374,10 @@ class _KpiQuery:
             f"count(*) FILTER (WHERE {labelled} AND s IS NULL) AS no_score, "
             f"list(s) FILTER (WHERE {labelled} AND s IS NOT NULL) AS scores"
         )
-        positive = None
-        if len(texts) == 2:  # ROC AUC ranks the positive class's probability
-            positive = self.proba.get(texts[1]) or ("score" if "score" in self.types else None)
-        if positive is None:
+        if self.positive is None:
             row += ", NULL::DOUBLE AS s"
         else:
-            wanted.extend([] if positive in wanted else [positive])
-            row += f", {_finite('p.' + quote(positive))} AS s"
+            row += f", {_finite(quote(self.positive))} AS s"
         return label, row, sums
 
     def collect(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from ferryman.core.predictions import PredictionRecord
@@ -231,3 +232,26 @@ def test_negative_and_fractional_rows_are_refused(store: FeedbackStore) -> None:
     )
     assert result.accepted == 0
     assert all("row number" in r.reason for r in result.rejected)
+
+
+def test_compaction_of_feedback_for_versions_with_different_output_types(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
+    """Version 1 predicts numbers, version 2 text: the day's feedback rows carry both kinds of
+    prediction, and merging them keeps every row with the prediction as text."""
+    store.add("m", [{"request_id": "r1", "label": "1"}])  # before version 2 is logged
+    log = PredictionLog(str(tmp_path), start=False)
+    log.record(
+        PredictionRecord(
+            "m", 2, "t0", time.time(), 1.0, "simple", ("x",), np.array([[0.0]]), np.array(["yes"])
+        )
+    )
+    log.close()
+    store.add("m", [{"request_id": "t0", "label": "no"}])
+    assert store.compact("m") == 2
+    (path,) = tmp_path.glob("feedback/model=m/*/*.parquet")
+    merged = pq.read_table(path).to_pandas().set_index("request_id")
+    assert merged.loc["r1", "prediction"] == "1"
+    assert merged.loc["t0", "prediction"] == "yes"
+    assert merged["version"].tolist() == [1, 2] or merged["version"].tolist() == [2, 1]
+    assert latest(store) == {("r1", "0"): ("1", None), ("t0", "0"): ("no", None)}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics
 
 from ferryman.core.predictions import PredictionRecord
-from ferryman.monitoring.feedback import FeedbackStore
+from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
 from ferryman.monitoring.log_reader import LogReader
 from ferryman.monitoring.performance import compute_performance
 from ferryman.monitoring.prediction_log import PredictionLog
@@ -21,10 +25,33 @@ END = DAY + timedelta(days=1)
 TOL = 1e-9
 
 
+class RoutedFeedback(FeedbackStore):
+    """Feedback stored with its predictions' facts ("stored"), without them as if each
+    prediction were logged after its feedback ("joined": the KPI query joins those), or
+    every other item each way ("mixed"). Every test runs the three ways."""
+
+    def __init__(self, root: str, reader: LogReader, mode: str) -> None:
+        ticks = itertools.count()
+        # received a little after the day logged (the store looks back 30 days for it)
+        super().__init__(root, reader, clock=lambda: END.timestamp() + 60 + next(ticks))
+        self.mode = mode
+        self.plain = FeedbackStore(root)  # no reader: nothing matched when stored
+        self.plain._received_at = self._received_at  # type: ignore[method-assign]
+
+    def add(self, model: str, items: Sequence[Mapping[str, Any]], **kw: Any) -> FeedbackResult:
+        if self.mode == "stored":
+            return super().add(model, items, **kw)
+        if self.mode == "joined":
+            return self.plain.add(model, items, **kw)
+        first = super().add(model, items[::2], **kw)
+        second = self.plain.add(model, items[1::2], **kw)
+        return FeedbackResult(first.accepted + second.accepted, first.rejected + second.rejected)
+
+
 class Fixture:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, mode: str) -> None:
         self.reader = LogReader(str(root))
-        self.feedback = FeedbackStore(str(root), self.reader)
+        self.feedback = RoutedFeedback(str(root), self.reader, mode)
         self.root = str(root)
 
     def log(self, records: list[PredictionRecord]) -> None:
@@ -37,9 +64,9 @@ class Fixture:
         return compute_performance(self.reader, self.feedback, "m", DAY, END, task, **kwargs)
 
 
-@pytest.fixture
-def fx(tmp_path: Path) -> Fixture:
-    out = Fixture(tmp_path)
+@pytest.fixture(params=["stored", "joined", "mixed"])
+def fx(tmp_path: Path, request: pytest.FixtureRequest) -> Fixture:
+    out = Fixture(tmp_path, request.param)
     yield out
     out.reader.close()
 
@@ -277,3 +304,48 @@ def test_roc_auc_with_and_without_ties_equals_sklearn(fx: Fixture, decimals: int
         metrics.roc_auc_score(truth, proba[:, 1]), abs=TOL
     )
     assert row.metrics["log_loss"] == pytest.approx(metrics.log_loss(truth, proba), abs=TOL)
+
+
+def test_feedback_stores_its_predictions_facts(tmp_path: Path) -> None:
+    fx = Fixture(tmp_path, "stored")
+    records, predicted, proba = classifier_records(5, (0, 1), np.random.default_rng(8))
+    fx.log(records[:4])
+    result = fx.feedback.add(
+        "m",
+        [{"request_id": r.request_id, "label": 1} for r in records]
+        + [{"request_id": "x", "label": 0}],
+    )
+    assert (result.unknown_ids, result.unknown_sample) == (2, ["v1-4", "x"])
+    (path,) = (tmp_path / "feedback").rglob("*.parquet")
+    stored = pq.read_table(path).to_pandas().set_index("request_id").sort_index()
+    assert stored.loc[[f"v1-{i}" for i in range(4)], "version"].tolist() == [1] * 4
+    for i in range(4):
+        row = stored.loc[f"v1-{i}"]
+        assert row["ts"] == pd.Timestamp(records[i].at, unit="s", tz="UTC")
+        assert row["prediction"] == predicted[i]
+        assert row["proba__1"] == proba[i, 1] == row["score"]
+    assert stored.loc[["v1-4", "x"], ["version", "ts", "prediction"]].isna().all().all()
+    fx.reader.close()
+
+
+def test_feedback_before_its_prediction_and_a_later_repeat(tmp_path: Path) -> None:
+    """Feedback for a prediction not logged yet counts once it is (joined at query time);
+    a later label for it, stored with the facts, wins over the first one."""
+    fx = Fixture(tmp_path, "stored")
+    records, predicted, _ = classifier_records(20, (0, 1), np.random.default_rng(9))
+    wrong = [
+        {"request_id": r.request_id, "label": 1 - int(p)}
+        for r, p in zip(records, predicted, strict=True)
+    ]
+    fx.feedback.add("m", wrong)  # nothing logged yet: stored without facts
+    fx.log(records)
+    row = fx.report("classification").rows[0]
+    assert (row.labelled, row.metrics["accuracy"]) == (20, 0.0)
+    right = [
+        {"request_id": r.request_id, "label": int(p)}
+        for r, p in zip(records, predicted, strict=True)
+    ]
+    fx.feedback.add("m", right[:10])  # these now match the logged predictions
+    row = fx.report("classification").rows[0]
+    assert (row.labelled, row.metrics["accuracy"]) == (20, 0.5)
+    fx.reader.close()
