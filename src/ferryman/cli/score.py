@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -127,6 +127,10 @@ class _WrittenAtOnce:
 
     def record(self, record: PredictionRecord) -> None:
         self.log.record(record)
+        self.log.flush()
+
+    def record_fields(self, fields: tuple[Any, ...]) -> None:
+        self.log.record_fields(fields)
         self.log.flush()
 
     def reject(self, record: RejectionRecord) -> None:

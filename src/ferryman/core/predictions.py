@@ -39,6 +39,29 @@ class PredictionRecord:
         return len(self.predictions)
 
 
+# ``PredictionRecord``'s fields in order: ``PredictionSink.record_fields`` takes them as a tuple
+RECORD_FIELDS = ("model", "version", "request_id", "at", "latency_ms", "source", "columns",
+                 "inputs", "predictions", "probabilities", "classes", "row_ids")  # fmt: skip
+
+
+def fields_of(record: PredictionRecord) -> tuple[Any, ...]:
+    """``record``'s fields as a plain tuple, in ``RECORD_FIELDS`` order."""
+    return (
+        record.model,
+        record.version,
+        record.request_id,
+        record.at,
+        record.latency_ms,
+        record.source,
+        record.columns,
+        record.inputs,
+        record.predictions,
+        record.probabilities,
+        record.classes,
+        record.row_ids,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RejectionRecord:
     """A request refused by the signature checks: each problem as (row, column, kind), where
@@ -58,6 +81,12 @@ class PredictionSink(Protocol):
 
     def record(self, record: PredictionRecord) -> None: ...
 
+    def record_fields(self, fields: tuple[Any, ...]) -> None:
+        """The same as ``record(PredictionRecord(*fields))``, for the request path: the
+        fields in ``RECORD_FIELDS`` order, as a plain tuple (no object built per request;
+        a sink may keep the tuple as it is)."""
+        ...
+
     def reject(self, record: RejectionRecord) -> None: ...
 
 
@@ -65,6 +94,9 @@ class NullSink:
     """A sink that keeps nothing (monitoring off)."""
 
     def record(self, record: PredictionRecord) -> None:
+        return None
+
+    def record_fields(self, fields: tuple[Any, ...]) -> None:
         return None
 
     def reject(self, record: RejectionRecord) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ferryman.core.predictions import NullSink, PredictionRecord, PredictionSink, RejectionRecord
+from ferryman.core.predictions import NullSink, PredictionSink, RejectionRecord
 from ferryman.core.refs import ModelRef
 from ferryman.errors import InvalidInputError, PredictionError, RequestError
 from ferryman.http.bodies import request_id
@@ -97,9 +97,10 @@ class ServerState:
         if self._sink_is_null:
             return
         served = runner.served
-        # positional: half the cost of keywords for a dataclass built on every request
-        self.sink.record(
-            PredictionRecord(
+        # a plain tuple in RECORD_FIELDS order: no object built per request, and one the
+        # garbage collector stops tracking at its first look while the log keeps it
+        self.sink.record_fields(
+            (
                 served.name,  # model
                 served.number,  # version
                 request_id or exchange.request_id,
@@ -111,6 +112,7 @@ class ServerState:
                 result.labels,  # predictions
                 result.proba,  # probabilities
                 served.classes,
+                None,  # row_ids
             )
         )
 

@@ -18,11 +18,12 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 
 from ferryman.config import Settings
-from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.core.predictions import PredictionRecord, RejectionRecord, fields_of
 from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
@@ -35,7 +36,7 @@ from ferryman.monitoring._log_layout import (
     segment_name,
     write_parquet,
 )
-from ferryman.monitoring._log_pending import PendingRows, layout_key
+from ferryman.monitoring._log_pending import PREDICTIONS_AT, PendingRows
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,8 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: dict[Hashable, PendingRows] = {}
+        self._pending: list[tuple[Any, ...]] = []  # requests' fields (see ``_log_pending``)
+        self._failed: dict[Hashable, PendingRows] = {}  # written first next time (writer's)
         self._pending_rejections: list[RejectionRecord] = []
         self._pending_rows = 0
         self._logged = 0
@@ -147,20 +149,20 @@ class PredictionLog:
     # --- the request path -----------------------------------------------------------------
     def record(self, record: PredictionRecord) -> None:
         """Queue the rows of one answered request (or count them sampled out or dropped)."""
-        rows = len(record.predictions)
-        key = layout_key(record)
+        self.record_fields(fields_of(record))
+
+    def record_fields(self, fields: tuple[Any, ...]) -> None:
+        """:meth:`record` for fields in ``RECORD_FIELDS`` order (see ``_log_pending``)."""
+        rows = len(fields[PREDICTIONS_AT])
         with self._lock:
             if self.sample_rate < 1.0 and self._random() >= self.sample_rate:
                 self._counts["sampled_out"] += rows
             elif self._closed or self._pending_rows + rows > self.max_pending_rows:
                 self._counts["dropped"] += rows
-            else:  # the hot path: one counter (``received`` is a sum), one append per field
+            else:  # the hot path: two counters (``received`` is a sum) and one append
                 self._logged += rows
                 self._pending_rows += rows
-                pending = self._pending.get(key)
-                if pending is None:
-                    pending = self._pending[key] = PendingRows(key, record)
-                pending.add(record, rows)
+                self._pending.append(fields)
 
     def reject(self, record: RejectionRecord) -> None:
         """Queue the problems of one refused request (never sampled)."""
@@ -240,8 +242,15 @@ class PredictionLog:
 
     def _write_pending(self) -> None:
         with self._lock:
-            batch, self._pending = self._pending, {}
+            requests, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
+        # rows whose write failed go first, in order, then those that arrived since
+        batch, self._failed = self._failed, {}
+        for rows in PendingRows.group(requests) if requests else []:
+            if rows.key in batch:
+                batch[rows.key].put_before(rows)
+            else:
+                batch[rows.key] = rows
         # each buffer holds one table layout of one model version: a segment per day
         failed: list[PendingRows] = []
         for pending in batch.values():
@@ -251,24 +260,14 @@ class PredictionLog:
                 folder = posixpath.join(folder, f"day={day_of(day_rows.ats[0])}")
                 failed.extend(self._write_group(folder, day_rows))
         failed_rejections = self._write_rejections(rejections)
-        if failed or failed_rejections:
-            with self._lock:  # back to the front, in order; they still count as pending
-                self._requeue(failed)
-                self._pending_rejections[:0] = failed_rejections
-
-    def _requeue(self, failed: list[PendingRows]) -> None:
-        """Put rows whose write failed before the rows that arrived since (lock held)."""
-        merged: dict[Hashable, PendingRows] = {}
-        for rows in failed:
-            if rows.key in merged:
-                merged[rows.key].put_before(rows)
+        for rows in failed:  # they still count as pending
+            if rows.key in self._failed:
+                self._failed[rows.key].put_before(rows)
             else:
-                merged[rows.key] = rows
-        for key, rows in merged.items():
-            later = self._pending.get(key)
-            if later is not None:
-                rows.put_before(later)
-            self._pending[key] = rows
+                self._failed[rows.key] = rows
+        if failed_rejections:
+            with self._lock:  # back to the front, in order
+                self._pending_rejections[:0] = failed_rejections
 
     def _write_group(self, folder: str, pending: PendingRows) -> list[PendingRows]:
         """Write one segment; return the rows to retry (a write failure)."""
