@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ferryman.monitoring._log_arrow import PROBA_PREFIX, proba_column
 from ferryman.monitoring._log_layout import label_text
@@ -154,22 +154,18 @@ def _compute(
     if fb_files:
         fb_types = _types(con, feedback_source(fb_files))
         facts = _stored_facts(fb_types)
-        repeats, unmatched = _scan_keys(con, fb_files, matched=bool(facts))
+        kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
+        kpis.feedback(fb_types if facts else None, unmatched=_has_unmatched(con, fb_files, facts))
         # Most predictions get feedback once: use the stored rows as they are, unless a
         # prediction has several (a repeat, or label and value sent apart): then take the
-        # latest label and value per prediction, which costs a full aggregation.
-        if repeats:
-            rows = FeedbackStore.latest_sql(fb_files, with_ids=False, facts=facts)
-        else:
-            rows = FeedbackStore.rows_sql(fb_files, facts)
-        kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
-        kpis.feedback(fb_types if facts else None, unmatched=unmatched)
-        # Labels and predictions are grouped as class codes; as text if one is no class.
-        coded = kpis.can_code
-        cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
-        if coded and _has_other_classes(cells):
-            coded = False
-            cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
+        # latest label and value per prediction, which costs a full aggregation. Whether it
+        # has is found out beside the query (NumPy's sort and DuckDB both leave the GIL).
+        with ThreadPoolExecutor(1, thread_name_prefix="ferryman-kpi") as pool:
+            repeats = pool.submit(_has_repeats, reader.cursor(), fb_files)
+            cells, coded = _cells(con, kpis, FeedbackStore.rows_sql(fb_files, facts), start, end)
+            if repeats.result():
+                latest = FeedbackStore.latest_sql(fb_files, with_ids=False, facts=facts)
+                cells, coded = _cells(con, kpis, latest, start, end)
         if cells.num_rows:
             kpis.collect(cells, stats, coded=coded)
     rows_out = [
@@ -214,21 +210,36 @@ def _stored_facts(fb_types: dict[str, str]) -> list[str]:
     return [c for c in FACTS if c in fb_types] + [c for c in fb_types if c.startswith(PROBA_PREFIX)]
 
 
-def _scan_keys(
-    con: duckdb.DuckDBPyConnection, files: Sequence[str], *, matched: bool
-) -> tuple[bool, bool]:
-    """Whether a prediction has several feedback rows, and whether a row names no logged
-    prediction yet (sorting the keys beats hashing them here)."""
-    unmatched = "version IS NULL" if matched else "true"
-    table = con.sql(
-        f"SELECT key, {unmatched} AS unmatched FROM {feedback_source(files)}"  # noqa: S608
-    ).to_arrow_table()
-    ordered = table.column("key").to_numpy()
+def _has_unmatched(con: duckdb.DuckDBPyConnection, files: Sequence[str], facts: list[str]) -> bool:
+    """Whether a feedback row names no logged prediction (stored before it was logged, or
+    by a build that did not store the facts): those rows need the join."""
+    if not facts:
+        return True
+    sql = f"SELECT 1 FROM {feedback_source(files)} WHERE version IS NULL LIMIT 1"  # noqa: S608
+    return bool(con.execute(sql).fetchall())
+
+
+def _has_repeats(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> bool:
+    """Whether a prediction has several feedback rows (sorting the keys beats hashing them)."""
+    keys = con.sql(f"SELECT key FROM {feedback_source(files)}").to_arrow_table()  # noqa: S608
+    ordered = keys.column("key").to_numpy()
     if not ordered.flags.writeable:  # a view of Arrow's memory: sort a copy
         ordered = ordered.copy()
     ordered.sort()  # in place: fresh memory is slow to touch on a VM, so touch less of it
-    repeats = bool((ordered[1:] == ordered[:-1]).any())
-    return repeats, bool(pc.any(table.column("unmatched")).as_py())
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def _cells(
+    con: duckdb.DuckDBPyConnection, kpis: _KpiQuery, rows: str, start: datetime, end: datetime
+) -> tuple[pa.Table, bool]:
+    """The summed cells of ``kpis`` over feedback ``rows``, and whether they are class codes:
+    labels and predictions are grouped as codes, as text if one is no class."""
+    coded = kpis.can_code
+    cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
+    if coded and _has_other_classes(cells):
+        coded = False
+        cells = con.sql(kpis.sql(coded, rows), params=[start, end]).to_arrow_table()
+    return cells, coded
 
 
 class _KpiQuery:
