@@ -112,7 +112,7 @@ def write_feedback(root: str, rows: int, rng: np.random.Generator) -> None:
                 "at": pa.array(np.full(m, received)).cast(TS_TYPE),
             }
         )
-        table = with_predictions(reader, "churn", table, DAY)
+        table, _ = with_predictions(reader, "churn", table, DAY)
         write_parquet(log_root, folder, segment_name(COMPACTED_PREFIX, "bench"), table)
     reader.close()
 

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 from ferryman.monitoring._log_layout import (
     COMPACTED_PREFIX,
     SEGMENT_PREFIX,
+    TS_TYPE,
     LogRoot,
     is_data_file,
     replaced_names,
@@ -55,20 +56,25 @@ def read_files(root: LogRoot, paths: Sequence[str]) -> pa.Table:
 
 
 def _as_text_where_types_differ(tables: Sequence[pa.Table]) -> list[pa.Table]:
-    """The tables with text in each column whose files disagree on its type, as readers see
-    them (DuckDB reads such a column as text): feedback rows of a day may carry the
-    predictions of versions whose outputs differ in type (numbers in one, text in another)."""
+    """The tables with one type per column where files disagree: times in microseconds, UTC
+    (time zones named differently); text for anything else, as the KPI query compares such
+    columns (feedback rows of a day may carry the predictions of versions whose outputs differ
+    in type: numbers in one, text in another)."""
     kinds: dict[str, set[pa.DataType]] = {}
     for table in tables:
         for column in table.schema:
             if not pa.types.is_null(column.type):
                 kinds.setdefault(column.name, set()).add(column.type)
-    mixed = {name for name, types in kinds.items() if len(types) > 1}
+    target = {
+        name: TS_TYPE if all(pa.types.is_timestamp(t) for t in types) else pa.string()
+        for name, types in kinds.items()
+        if len(types) > 1
+    }
     out = []
     for table in tables:
-        for name in mixed & set(table.column_names):
+        for name in target.keys() & set(table.column_names):
             i = table.column_names.index(name)
-            table = table.set_column(i, name, table.column(i).cast(pa.string()))
+            table = table.set_column(i, name, table.column(i).cast(target[name]))
         out.append(table)
     return out
 

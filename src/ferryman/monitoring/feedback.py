@@ -10,8 +10,8 @@ When an item is stored, the prediction it names is looked up in the log once, an
 (``version``, ``ts``, ``prediction``, ``score`` and the ``proba__<class>`` columns) are stored
 beside the label: a KPI query then reads labelled predictions from the feedback alone instead
 of joining millions of logged rows with the feedback every time (see ``performance``). Items
-whose prediction is not in the log yet keep those columns empty and are joined at query time.
-If a request id was logged twice with the same row, the latest prediction is the one matched.
+whose prediction is not in the log yet keep those columns empty and are joined at query time,
+and so do items whose (request_id, row) the log holds twice (a client reusing its ids).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ferryman.config import Settings
 from ferryman.core.names import check_name
@@ -274,12 +273,9 @@ class FeedbackStore:
         unknown: set[str] = set()
         if self.reader is not None:
             since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
-            table = with_predictions(self.reader, model, table, since)
+            table, logged = with_predictions(self.reader, model, table, since)
             ids = table.column("request_id")
-            known: set[str] = set()
-            if "version" in table.column_names:
-                known = set(ids.filter(pc.is_valid(table.column("version"))).to_pylist())
-            unknown = set(ids.to_pylist()) - known
+            unknown = set(ids.to_pylist()) - set(ids.filter(logged).to_pylist())
         day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
@@ -355,18 +351,23 @@ def feedback_source(files: Sequence[str]) -> str:
     return f"read_parquet([{listed}], union_by_name = true)"
 
 
-def with_predictions(reader: LogReader, model: str, items: pa.Table, since: datetime) -> pa.Table:
-    """``items`` (feedback rows with a ``key``) with the facts of the logged predictions
-    they name, from log day folders on or after ``since``; empty where none is logged.
+def with_predictions(
+    reader: LogReader, model: str, items: pa.Table, since: datetime
+) -> tuple[pa.Table, pa.Array]:
+    """``items`` (feedback rows with a ``key``) with the facts of the logged predictions they
+    name, from log day folders on or after ``since``; and whether each names a logged one.
 
-    The log's columns are copied as they are (the hive ``version`` as a number); with no
-    logged prediction of ``model`` at all, ``items`` is returned unchanged.
+    Facts are stored only for an item that names exactly one logged row. An id logged twice
+    with the same row (a client reusing its request ids) keeps them empty: the KPI query then
+    joins it with every prediction of that id, as for feedback stored before its prediction.
+    The log's columns are copied as they are (the hive ``version`` as a number).
     """
 
-    def join() -> pa.Table:
+    def join() -> tuple[pa.Table, pa.Array]:
+        none_logged = pa.array([False] * items.num_rows, pa.bool_())
         files = reader.prediction_files(model, since, None)
         if not files:
-            return items
+            return items, none_logged
         con = reader.cursor()
         source = reader.source_sql(files)
         describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
@@ -374,21 +375,28 @@ def with_predictions(reader: LogReader, model: str, items: pa.Table, since: date
         wanted = [c for c in FACTS if c in names]
         wanted += [c for c in names if c.startswith(PROBA_PREFIX)]
         if "version" not in wanted or "ts" not in wanted:
-            return items
-        facts = ", ".join(
-            "p.version::BIGINT AS version" if c == "version" else f"p.{quote(c)}" for c in wanted
+            return items, none_logged
+        one = ", ".join(
+            f"any_value({'version::BIGINT' if c == 'version' else quote(c)}) AS {quote(c)}"
+            for c in wanted
         )
-        listed = ", ".join(quote(c) for c in ["key", *wanted])
+        facts = ", ".join(f"CASE WHEN p.n = 1 THEN p.{quote(c)} END AS {quote(c)}" for c in wanted)
         con.register("feedback_items", items)
         try:
-            return con.sql(
-                f"SELECT f.*, {facts} FROM feedback_items f LEFT JOIN ("  # noqa: S608
-                f"SELECT DISTINCT ON (key) {listed} FROM {source} "
-                "WHERE key IN (SELECT key FROM feedback_items) ORDER BY key, ts DESC"
-                ") p USING (key)"
+            table = con.sql(
+                f"SELECT f.*, {facts}, p.n IS NOT NULL AS logged "  # noqa: S608
+                f"FROM feedback_items f LEFT JOIN (SELECT key, count(*) AS n, {one} FROM {source} "
+                "WHERE key IN (SELECT key FROM feedback_items) GROUP BY key) p USING (key)"
             ).to_arrow_table()
         finally:
             con.unregister("feedback_items")
+        logged = table.column("logged").combine_chunks()
+        table = table.drop_columns(["logged"])
+        # DuckDB names the zone its own way ("Etc/UTC"): keep the one every log file has
+        for i, column in enumerate(table.schema):
+            if pa.types.is_timestamp(column.type):
+                table = table.set_column(i, column.name, table.column(i).cast(TS_TYPE))
+        return table, logged
 
     return reader.retrying(join)
 

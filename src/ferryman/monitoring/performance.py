@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryman.monitoring._log_arrow import PROBA_PREFIX, proba_column
-from ferryman.monitoring._log_layout import label_text
+from ferryman.monitoring._log_layout import label_text, parse_day, parse_partition
 from ferryman.monitoring.feedback import FACTS, TASKS, FeedbackStore, feedback_source
 from ferryman.monitoring.log_reader import LogReader, quote, utc
 
@@ -155,7 +155,8 @@ def _compute(
         fb_types = _types(con, feedback_source(fb_files))
         facts = _stored_facts(fb_types)
         kpis = _KpiQuery(task, class_texts, types, keys, bucket, source)
-        kpis.feedback(fb_types if facts else None, unmatched=_has_unmatched(con, fb_files, facts))
+        unmatched = _has_unmatched(con, fb_files, facts)
+        kpis.feedback(fb_types if facts else None, files, unmatched=unmatched)
         # Most predictions get feedback once: use the stored rows as they are, unless a
         # prediction has several (a repeat, or label and value sent apart): then take the
         # latest label and value per prediction, which costs a full aggregation. Whether it
@@ -293,25 +294,29 @@ class _KpiQuery:
         self.index = {versions.index(v) * span + (b - low): i for i, (v, b) in enumerate(keys)}
         self.fb_types: dict[str, str] | None = None
         self.unmatched = True
-        self.prediction_type = types["prediction"]
+        self.partitions: list[int] = []
 
-    def feedback(self, fb_types: dict[str, str] | None, *, unmatched: bool) -> None:
+    def feedback(
+        self, fb_types: dict[str, str] | None, files: Sequence[str], *, unmatched: bool
+    ) -> None:
         """What the feedback holds: its columns' types when it stores prediction facts
-        (None if not), and whether some of its rows still need the join."""
+        (None if not), and whether some of its rows still need the join; ``files`` are the
+        window's prediction files (a stored row counts only if its prediction's version and
+        day are still in the log: retention may have deleted the day before its feedback)."""
         self.fb_types = fb_types
         self.unmatched = unmatched or fb_types is None
-        stored = None if fb_types is None else fb_types.get("prediction")
-        if stored is not None and stored != self.types["prediction"]:
-            self.prediction_type = "VARCHAR"  # versions disagree: compare as text
+        self.partitions = sorted(_partition_codes(files))
 
     def labelled(self, rows: str) -> str:
         """Columns ``self.columns``, label and value of the window's labelled predictions."""
         parts = []
         if self.fb_types is not None:
             stored = ", ".join(self._stored(c) for c in self.columns)
+            logged = ", ".join(map(str, self.partitions)) or "NULL"
             parts.append(
                 f"SELECT {stored}, label, value FROM ({rows}) "  # noqa: S608
-                "WHERE version IS NOT NULL AND ts >= $1 AND ts < $2"
+                "WHERE version IS NOT NULL AND ts >= $1 AND ts < $2 "
+                f"AND {_partition_code_sql('version', 'ts')} IN ({logged})"
             )
         if self.unmatched:
             logged = ", ".join(self._logged(c) for c in self.columns)
@@ -324,18 +329,18 @@ class _KpiQuery:
         return " UNION ALL ".join(parts)
 
     def _logged(self, column: str) -> str:
-        if column == "version":
-            return "version::BIGINT AS version"
-        if column == "prediction" and self.prediction_type != self.types["prediction"]:
-            return f"prediction::{self.prediction_type} AS prediction"
-        return quote(column)
+        return "version::BIGINT AS version" if column == "version" else quote(column)
 
     def _stored(self, column: str) -> str:
+        """A stored fact as the window's log types it: the feedback's type comes from every
+        log file its lookup read (numbers and text if versions disagreed), the window's from
+        its own files only."""
         fb_types = self.fb_types or {}
+        kind = self.types[column]
         if column not in fb_types:
-            return f"NULL::{self.types[column]} AS {quote(column)}"
-        if column == "prediction" and self.prediction_type != fb_types["prediction"]:
-            return f"prediction::{self.prediction_type} AS prediction"
+            return f"NULL::{kind} AS {quote(column)}"
+        if fb_types[column] != kind:
+            return f"TRY_CAST({quote(column)} AS {kind}) AS {quote(column)}"
         return quote(column)
 
     def sql(self, coded: bool, rows: str) -> str:
@@ -364,7 +369,7 @@ class _KpiQuery:
         if coded:
             whens = " ".join(f"WHEN label = {_sql_text(t)} THEN {i}" for i, t in enumerate(texts))
             label = f"CASE WHEN label IS NULL THEN -2 {whens} ELSE -1 END AS lc"
-            pc_sql = _code_sql("prediction", texts, self.prediction_type)
+            pc_sql = _code_sql("prediction", texts, self.types["prediction"])
             row = f"lc, {pc_sql} AS pc"
             which, cases, labelled = "lc", [str(i) for i in range(len(texts))], "lc != -2"
         else:
@@ -391,12 +396,20 @@ class _KpiQuery:
             row += f", {_finite(quote(self.positive))} AS s"
         return label, row, sums
 
+    def counts(self, group: Any) -> bool:
+        """Whether a cell's group is one of the window's (version, bucket) pairs: a labelled
+        row whose prediction the log no longer holds (a file deleted by hand) is left out
+        rather than counted beside no prediction."""
+        return group is not None and int(group) in self.index
+
     def collect(
         self, cells: pa.Table, stats: dict[tuple[int, int], dict[str, Any]], *, coded: bool
     ) -> None:
         """Put each group's sums in ``stats`` under its (version, bucket)."""
         data = cells.to_pydict() if self.task == "regression" else _cells_without_scores(cells)
         for i, raw in enumerate(data["g"]):
+            if not self.counts(raw):
+                continue
             entry = stats[self.keys[self.index[int(raw)]]]
             entry["values"] = entry.get("values", 0) + int(data["value_n"][i])
             if data["value_n"][i]:
@@ -417,6 +430,28 @@ class _KpiQuery:
 
 def _cells_without_scores(cells: pa.Table) -> dict[str, list[Any]]:
     return cells.drop_columns(["scores"]).to_pydict()
+
+
+DAY_US = 86_400_000_000
+VERSION_SPAN = 1_000_000  # days: a (version, day) pair as one number
+
+
+def _partition_codes(files: Sequence[str]) -> set[int]:
+    """(version, day) of the log partitions ``files`` are in, as ``_partition_code_sql``."""
+    codes = set()
+    for path in files:
+        version, day = None, None
+        for part in path.split("/"):
+            version = parse_partition(part, "version") or version
+            day = parse_day(part) or day
+        if version is not None and version.isdigit() and day is not None:
+            epoch_day = (day - date(1970, 1, 1)).days
+            codes.add(int(version) * VERSION_SPAN + epoch_day)
+    return codes
+
+
+def _partition_code_sql(version: str, ts: str) -> str:
+    return f"({version} * {VERSION_SPAN} + epoch_us({ts}) // {DAY_US})"
 
 
 def _finite(sql: str) -> str:
@@ -458,6 +493,8 @@ def _classification(
     scores: dict[int, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
     flat = _score_lists(cells)
     for i, raw in enumerate(data["g"]):
+        if not kpis.counts(raw):
+            continue
         g = kpis.index[int(raw)]
         entry = stats[kpis.keys[g]]
         label, predicted = data["lc"][i], data["pc"][i]

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from ferryman.config import Settings
-from ferryman.core.predictions import PredictionRecord, RejectionRecord, fields_of
+from ferryman.core.predictions import RECORD_FIELDS, PredictionRecord, RejectionRecord, fields_of
 from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
@@ -39,6 +39,7 @@ from ferryman.monitoring._log_layout import (
 from ferryman.monitoring._log_pending import PREDICTIONS_AT, PendingRows
 
 logger = logging.getLogger(__name__)
+FIELD_COUNT = len(RECORD_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,15 @@ class PredictionLog:
         self.record_fields(fields_of(record))
 
     def record_fields(self, fields: tuple[Any, ...]) -> None:
-        """:meth:`record` for fields in ``RECORD_FIELDS`` order (see ``_log_pending``)."""
+        """:meth:`record` for fields in ``RECORD_FIELDS`` order (see ``_log_pending``).
+
+        A tuple of another length is refused here, at the caller's line: once queued it would
+        stop the writer's whole batch."""
+        if len(fields) != FIELD_COUNT:
+            raise TypeError(
+                f"record_fields takes the {FIELD_COUNT} fields of RECORD_FIELDS "
+                f"({', '.join(RECORD_FIELDS)}), got {len(fields)}"
+            )
         rows = len(fields[PREDICTIONS_AT])
         with self._lock:
             if self.sample_rate < 1.0 and self._random() >= self.sample_rate:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -255,3 +256,18 @@ def test_compaction_of_feedback_for_versions_with_different_output_types(
     assert merged.loc["t0", "prediction"] == "yes"
     assert merged["version"].tolist() == [1, 2] or merged["version"].tolist() == [2, 1]
     assert latest(store) == {("r1", "0"): ("1", None), ("t0", "0"): ("no", None)}
+
+
+def test_compaction_keeps_times_as_times(store: FeedbackStore, tmp_path: Path) -> None:
+    """A batch matched with the log (its rows pass through DuckDB) and one stored without a
+    lookup merge into one file whose times are still UTC timestamps."""
+    store.add("m", [{"request_id": "r1", "label": "1"}])
+    FeedbackStore(str(tmp_path), clock=lambda: 1_780_000_100).add(
+        "m", [{"request_id": "r2", "label": "0"}]
+    )
+    assert store.compact("m") == 2
+    (path,) = tmp_path.glob("feedback/model=m/*/*.parquet")
+    schema = pq.read_schema(path)
+    for name in ("received_at", "at", "ts"):
+        assert schema.field(name).type == pa.timestamp("us", tz="UTC"), name
+    assert sorted(latest(store)) == [("r1", "0"), ("r2", "0")]

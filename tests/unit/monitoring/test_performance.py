@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -348,4 +349,67 @@ def test_feedback_before_its_prediction_and_a_later_repeat(tmp_path: Path) -> No
     fx.feedback.add("m", right[:10])  # these now match the logged predictions
     row = fx.report("classification").rows[0]
     assert (row.labelled, row.metrics["accuracy"]) == (20, 0.5)
+    fx.reader.close()
+
+
+def one(
+    rid: str, at: datetime, predicted: Any, version: int = 1, *, proba: bool = True
+) -> PredictionRecord:
+    """A one-row prediction; with probabilities if ``predicted`` is a class of (0, 1)."""
+    with_proba = proba and isinstance(predicted, int)
+    proba_of = np.array([[0.2, 0.8]]) if with_proba else None
+    classes = (0, 1) if with_proba else None
+    return PredictionRecord(
+        "m", version, rid, at.timestamp(), 1.0, "simple", ("x",), np.zeros((1, 1)),
+        np.array([predicted]), proba_of, classes,
+    )  # fmt: skip
+
+
+def test_stored_feedback_whose_prediction_day_was_deleted_is_not_counted(tmp_path: Path) -> None:
+    """Retention deletes a day of predictions before the feedback (kept by the day received)."""
+    fx = Fixture(tmp_path, "stored")
+    fx.log([one("a", DAY + timedelta(hours=1), 1), one("b", END + timedelta(hours=1), 1)])
+    fx.feedback.add("m", [{"request_id": "a", "label": 1}, {"request_id": "b", "label": 1}])
+    shutil.rmtree(tmp_path / "predictions/model=m/version=1" / f"day={DAY.date()}")
+    two_days = (DAY, END + timedelta(days=1))
+    (row,) = compute_performance(fx.reader, fx.feedback, "m", *two_days, "classification").rows
+    assert (row.predictions, row.labelled, row.coverage) == (1, 1, 1.0)
+    hourly = compute_performance(
+        fx.reader, fx.feedback, "m", *two_days, "classification", bucket=3600
+    )
+    assert [(r.bucket_start, r.predictions, r.labelled) for r in hourly.rows] == [
+        (END + timedelta(hours=1), 1, 1)
+    ]
+    fx.reader.close()
+
+
+@pytest.mark.parametrize("feedback_first", [True, False])
+def test_a_request_id_logged_twice(tmp_path: Path, feedback_first: bool) -> None:
+    """A client reusing its request id: feedback labels the predictions of that id the log
+    held when it was stored (both, joined at query time, if it held two); a prediction logged
+    after the feedback with an id already labelled is not labelled by it."""
+    fx = Fixture(tmp_path, "stored")
+    fx.log([one("same", DAY + timedelta(hours=1), 1, version=1)])
+    if feedback_first:
+        fx.feedback.add("m", [{"request_id": "same", "label": 1}])
+    fx.log([one("same", DAY + timedelta(hours=2), 0, version=2)])
+    if not feedback_first:
+        fx.feedback.add("m", [{"request_id": "same", "label": 1}])
+    rows = fx.report("classification").rows
+    second = (2, 0, None) if feedback_first else (2, 1, 0.0)
+    assert [(r.version, r.labelled, r.metrics["accuracy"]) for r in rows] == [(1, 1, 1.0), second]
+    fx.reader.close()
+
+
+def test_stored_predictions_compare_as_the_windows_log_types_them(tmp_path: Path) -> None:
+    """Version 1 logs integers, version 2 (another day) floats: feedback looked up over both
+    stores floats, and a window of version 1 alone still matches its classes."""
+    fx = Fixture(tmp_path, "stored")
+    fx.log(
+        [one(f"a{i}", DAY + timedelta(hours=i), p, proba=False) for i, p in enumerate([1, 0, 1])]
+    )
+    fx.log([one("b", END + timedelta(days=1, hours=1), 1.5, version=2)])
+    fx.feedback.add("m", [{"request_id": f"a{i}", "label": p} for i, p in enumerate([1, 0, 1])])
+    (row,) = fx.report("classification", classes=(0, 1)).rows
+    assert (row.version, row.labelled, row.metrics["accuracy"]) == (1, 3, 1.0)
     fx.reader.close()

@@ -482,3 +482,12 @@ def test_pending_requests_are_grouped_by_layout_in_arrival_order() -> None:
     assert [first.fields(i) for i in range(len(first))] == [fields[0], fields[2]]
     (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout: the quick path
     assert (alone.request_ids, alone.sizes, alone.rows) == (["r0", "r2"], [1, 1], 2)
+
+
+def test_fields_of_another_length_are_refused_at_once(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    log.record_fields(fields_of(binary(0)))
+    with pytest.raises(TypeError, match="12 fields of RECORD_FIELDS"):
+        log.record_fields(fields_of(binary(1))[:-1])
+    stats = log.close()
+    assert (stats.received, stats.written, stats.pending) == (1, 1, 0)
