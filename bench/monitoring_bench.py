@@ -129,7 +129,7 @@ def timed(label: str, fn, target: float | None = None):  # type: ignore[no-untyp
 
 def generate(root: str, rows: int) -> None:
     """Write the log and its feedback into ``root`` unless a run with ``rows`` already did."""
-    marker = Path(root, f".bench-{rows}-facts")  # data of older key schemes is rewritten
+    marker = Path(root, f".bench-{rows}-facts2")  # data of older key schemes is rewritten
     if marker.exists():
         print(f"{'reusing generated data in':<52} {root}")
         return
