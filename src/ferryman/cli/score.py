@@ -130,8 +130,7 @@ class _WrittenAtOnce:
         self.log.flush()
 
     def record_fields(self, fields: tuple[Any, ...]) -> None:
-        self.log.record_fields(fields)
-        self.log.flush()
+        self.record(PredictionRecord(*fields))
 
     def reject(self, record: RejectionRecord) -> None:
         self.log.reject(record)

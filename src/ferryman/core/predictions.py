@@ -6,6 +6,9 @@ implements the sink. Neither side imports the other; ``http`` (and the CLI) wire
 
 from __future__ import annotations
 
+import dataclasses
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,26 +43,9 @@ class PredictionRecord:
 
 
 # ``PredictionRecord``'s fields in order: ``PredictionSink.record_fields`` takes them as a tuple
-RECORD_FIELDS = ("model", "version", "request_id", "at", "latency_ms", "source", "columns",
-                 "inputs", "predictions", "probabilities", "classes", "row_ids")  # fmt: skip
-
-
-def fields_of(record: PredictionRecord) -> tuple[Any, ...]:
-    """``record``'s fields as a plain tuple, in ``RECORD_FIELDS`` order."""
-    return (
-        record.model,
-        record.version,
-        record.request_id,
-        record.at,
-        record.latency_ms,
-        record.source,
-        record.columns,
-        record.inputs,
-        record.predictions,
-        record.probabilities,
-        record.classes,
-        record.row_ids,
-    )
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionRecord))
+# ``fields_of(record)``: the record's fields as a plain tuple, in ``RECORD_FIELDS`` order
+fields_of: Callable[[PredictionRecord], tuple[Any, ...]] = operator.attrgetter(*RECORD_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

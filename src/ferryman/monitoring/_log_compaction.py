@@ -27,7 +27,6 @@ from filelock import FileLock, Timeout
 from ferryman.monitoring._log_layout import (
     COMPACTED_PREFIX,
     SEGMENT_PREFIX,
-    TS_TYPE,
     LogRoot,
     is_data_file,
     replaced_names,
@@ -40,7 +39,10 @@ logger = logging.getLogger(__name__)
 TARGET_BYTES = 64 << 20  # files at least half this size are left alone
 
 
-def read_files(root: LogRoot, paths: Sequence[str]) -> pa.Table:
+def read_files(root: LogRoot, paths: Sequence[str], *, mixed_types: bool = False) -> pa.Table:
+    """The files' rows as one table. ``mixed_types``: a column whose type differs between
+    files is read as text (feedback: a day's rows may carry the predictions of versions whose
+    outputs differ in type, numbers in one and text in another); otherwise that is an error."""
     tables = []
     for path in paths:
         if root.is_local:  # Arrow's own file I/O, without a Python file object in between
@@ -48,33 +50,26 @@ def read_files(root: LogRoot, paths: Sequence[str]) -> pa.Table:
             continue
         with root.fs.open(path, "rb") as fh:
             tables.append(pq.read_table(fh))
-    try:
-        table = pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        table = pa.concat_tables(_as_text_where_types_differ(tables), promote_options="permissive")
+    if mixed_types:
+        tables = _as_text_where_types_differ(tables)
+    table = pa.concat_tables(tables, promote_options="permissive")
     return table.replace_schema_metadata(None)
 
 
 def _as_text_where_types_differ(tables: Sequence[pa.Table]) -> list[pa.Table]:
-    """The tables with one type per column where files disagree: times in microseconds, UTC
-    (time zones named differently); text for anything else, as the KPI query compares such
-    columns (feedback rows of a day may carry the predictions of versions whose outputs differ
-    in type: numbers in one, text in another)."""
+    """The tables with text in each column whose files disagree on its type (as DuckDB
+    reads numbers and text together)."""
     kinds: dict[str, set[pa.DataType]] = {}
     for table in tables:
         for column in table.schema:
             if not pa.types.is_null(column.type):
                 kinds.setdefault(column.name, set()).add(column.type)
-    target = {
-        name: TS_TYPE if all(pa.types.is_timestamp(t) for t in types) else pa.string()
-        for name, types in kinds.items()
-        if len(types) > 1
-    }
+    mixed = {name for name, types in kinds.items() if len(types) > 1}
     out = []
     for table in tables:
-        for name in target.keys() & set(table.column_names):
+        for name in mixed & set(table.column_names):
             i = table.column_names.index(name)
-            table = table.set_column(i, name, table.column(i).cast(target[name]))
+            table = table.set_column(i, name, table.column(i).cast(pa.string()))
         out.append(table)
     return out
 
@@ -87,23 +82,26 @@ def compact_folder(
     only_writer: str | None = None,
     min_files: int = 2,
     target_bytes: int = TARGET_BYTES,
+    mixed_types: bool = False,
 ) -> int:
     """Merge the small live files of one partition folder; return how many files were merged.
 
     With ``only_writer``, only files whose name carries that writer id are merged. On a local
     root every merge of a folder holds the folder's lock file (a writer merging its own files
     and the server's upkeep merging everyone's would otherwise both copy the same files); a
-    folder locked by another merge is skipped this time.
+    folder locked by another merge is skipped this time. ``mixed_types``: see ``read_files``.
     """
     if root.is_local:
         lock_path = posixpath.join(root.base, ".locks", _lock_name(root, folder))
         root.fs.makedirs(posixpath.dirname(lock_path), exist_ok=True)
         try:
             with FileLock(lock_path, timeout=0):
-                return _compact(root, folder, writer, only_writer, min_files, target_bytes)
+                return _compact(
+                    root, folder, writer, only_writer, min_files, target_bytes, mixed_types
+                )
         except Timeout:
             return 0  # another process is compacting this folder right now
-    return _compact(root, folder, writer, only_writer, min_files, target_bytes)
+    return _compact(root, folder, writer, only_writer, min_files, target_bytes, mixed_types)
 
 
 def _lock_name(root: LogRoot, folder: str) -> str:
@@ -118,6 +116,7 @@ def _compact(
     only_writer: str | None,
     min_files: int,
     target_bytes: int,
+    mixed_types: bool,
 ) -> int:
     try:
         entries = root.fs.ls(folder, detail=True)
@@ -145,7 +144,8 @@ def _compact(
     for group in _groups(small, sizes, target_bytes):
         if len(group) < min_files:
             continue
-        table = read_files(root, [posixpath.join(folder, name) for name in group])
+        paths = [posixpath.join(folder, name) for name in group]
+        table = read_files(root, paths, mixed_types=mixed_types)
         # the new file also names the leftovers: if one could not be deleted, it must stay
         # hidden after the file that hid it is merged away
         replaces = [*group, *leftovers]

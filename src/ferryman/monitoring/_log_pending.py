@@ -66,7 +66,6 @@ class PendingRows:
         "probabilities",
         "request_ids",
         "row_ids",
-        "rows",
         "sizes",
         "sources",
         "version",
@@ -93,7 +92,6 @@ class PendingRows:
         for name, field in PER_REQUEST.items():
             setattr(self, name, list(by_field[RECORD_FIELDS.index(field)]))
         self.sizes: list[int] = list(map(len, self.predictions))
-        self.rows = sum(self.sizes)
 
     @classmethod
     def group(cls, requests: Sequence[tuple[Any, ...]]) -> list[PendingRows]:
@@ -117,7 +115,13 @@ class PendingRows:
 
     def take(self, index: Sequence[int]) -> PendingRows:
         """The requests at ``index`` (in that order, at least one), as a buffer of their own."""
-        return PendingRows(self.key, [self.fields(i) for i in index])
+        out = PendingRows.__new__(PendingRows)
+        for name in ("key", "model", "version", "columns", "classes"):
+            setattr(out, name, getattr(self, name))
+        for name in (*PER_REQUEST, "sizes"):
+            values = getattr(self, name)
+            setattr(out, name, [values[i] for i in index])
+        return out
 
     def by_day(self) -> list[PendingRows]:
         """One buffer per UTC day of the requests' times (almost always just this one)."""
@@ -130,7 +134,6 @@ class PendingRows:
         """Append ``later``'s requests after this buffer's (a failed write goes back first)."""
         for name in (*PER_REQUEST, "sizes"):
             getattr(self, name).extend(getattr(later, name))
-        self.rows += later.rows
 
     def fields(self, i: int) -> tuple[Any, ...]:
         """The ``i``-th request's fields, in ``RECORD_FIELDS`` order."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,7 +46,7 @@ from ferryman.monitoring._log_layout import (
     segment_name,
     write_parquet,
 )
-from ferryman.monitoring.log_reader import LogReader, quote, utc
+from ferryman.monitoring.log_reader import LogReader, file_list, quote, utc
 from ferryman.schema.data_files import read_table
 
 FIELDS = ("request_id", "row", "label", "value", "at")
@@ -257,14 +257,14 @@ class FeedbackStore:
     def _write(self, model: str, items: list[_Item], received: int) -> set[str]:
         """Store ``items`` with their predictions' facts; return the request ids the log
         does not know (none of their items named a logged prediction)."""
+        ids = pa.array([i.request_id for i in items], pa.string())
+        rows = pa.array([i.row for i in items], pa.string())
         table = pa.table(
             {
-                "key": pa.array(
-                    row_keys([i.request_id for i in items], [i.row for i in items]), pa.int64()
-                ),
+                "key": pa.array(row_keys(ids, rows), pa.int64()),
                 "received_at": pa.array([received] * len(items), pa.int64()).cast(TS_TYPE),
-                "request_id": pa.array([i.request_id for i in items], pa.string()),
-                "row": pa.array([i.row for i in items], pa.string()),
+                "request_id": ids,
+                "row": rows,
                 "label": pa.array([i.label for i in items], pa.string()),
                 "value": pa.array([i.value for i in items], pa.float64()),
                 "at": pa.array([i.at for i in items], pa.int64()).cast(TS_TYPE),
@@ -274,8 +274,8 @@ class FeedbackStore:
         if self.reader is not None:
             since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
             table, logged = with_predictions(self.reader, model, table, since)
-            ids = table.column("request_id")
-            unknown = set(ids.to_pylist()) - set(ids.filter(logged).to_pylist())
+            matched = table.column("request_id")
+            unknown = set(matched.to_pylist()) - set(matched.filter(logged).to_pylist())
         day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
@@ -340,15 +340,23 @@ class FeedbackStore:
         """Merge the small feedback segments of ``model``; return how many were merged."""
         base = self._root.model_folder(FEEDBACK, model)
         return sum(
-            compact_folder(self._root, folder, self._writer, min_files=min_files)
+            compact_folder(self._root, folder, self._writer, min_files=min_files, mixed_types=True)
             for _, folder in self._root.day_folders(base)
         )
 
 
 def feedback_source(files: Sequence[str]) -> str:
     """A FROM-clause item reading feedback ``files`` (older files may lack some columns)."""
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{listed}], union_by_name = true)"
+    return f"read_parquet({file_list(files)}, union_by_name = true)"
+
+
+def fact_columns(names: Iterable[str]) -> list[str]:
+    """Of a table's column ``names``, the prediction facts feedback stores (``FACTS`` and the
+    ``proba__*`` columns); none without ``version`` and ``ts``."""
+    names = list(names)
+    if "version" not in names or "ts" not in names:
+        return []
+    return [c for c in FACTS if c in names] + [c for c in names if c.startswith(PROBA_PREFIX)]
 
 
 def with_predictions(
@@ -370,11 +378,8 @@ def with_predictions(
             return items, none_logged
         con = reader.cursor()
         source = reader.source_sql(files)
-        describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
-        names = [str(r[0]) for r in con.execute(describe).fetchall()]
-        wanted = [c for c in FACTS if c in names]
-        wanted += [c for c in names if c.startswith(PROBA_PREFIX)]
-        if "version" not in wanted or "ts" not in wanted:
+        wanted = fact_columns(reader.column_types(con, source))
+        if not wanted:
             return items, none_logged
         one = ", ".join(
             f"any_value({'version::BIGINT' if c == 'version' else quote(c)}) AS {quote(c)}"

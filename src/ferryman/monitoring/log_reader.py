@@ -42,6 +42,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def file_list(files: Sequence[str]) -> str:
+    """``files`` as a SQL list of text literals."""
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
 class LogReader:
     """Read the prediction log under ``root`` (a folder or an fsspec URL)."""
 
@@ -100,8 +105,12 @@ class LogReader:
 
     def source_sql(self, files: Sequence[str]) -> str:
         """A FROM-clause item reading ``files`` (hive columns ``version`` and ``day`` too)."""
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
+        return f"read_parquet({file_list(files)}, hive_partitioning = true, union_by_name = true)"
+
+    def column_types(self, con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+        """Column name -> DuckDB type of a FROM-clause item (``source_sql`` or another)."""
+        describe = f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
+        return {str(r[0]): str(r[1]) for r in con.execute(describe).fetchall()}
 
     def query(self, sql_for: Any, files_for: Any, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run ``sql_for(files)`` over ``files_for()``; list again if a file vanished."""

@@ -256,10 +256,7 @@ class PredictionLog:
         # rows whose write failed go first, in order, then those that arrived since
         batch, self._failed = self._failed, {}
         for rows in PendingRows.group(requests) if requests else []:
-            if rows.key in batch:
-                batch[rows.key].put_before(rows)
-            else:
-                batch[rows.key] = rows
+            _queue_after(batch, rows)
         # each buffer holds one table layout of one model version: a segment per day
         failed: list[PendingRows] = []
         for pending in batch.values():
@@ -270,10 +267,7 @@ class PredictionLog:
                 failed.extend(self._write_group(folder, day_rows))
         failed_rejections = self._write_rejections(rejections)
         for rows in failed:  # they still count as pending
-            if rows.key in self._failed:
-                self._failed[rows.key].put_before(rows)
-            else:
-                self._failed[rows.key] = rows
+            _queue_after(self._failed, rows)
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
@@ -425,3 +419,10 @@ class PredictionLog:
         for model in root.listdir(root.path(REJECTIONS)):
             folders += root.day_folders(root.path(REJECTIONS, model))
         return folders
+
+
+def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> None:
+    """Put ``rows`` after the buffer of their layout in ``buffers`` (or as that buffer)."""
+    first = buffers.setdefault(rows.key, rows)
+    if first is not rows:
+        first.put_before(rows)

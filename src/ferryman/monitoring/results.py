@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from ferryman.errors import InvalidArgumentError
-from ferryman.monitoring._json import iso_utc, json_safe
+from ferryman.monitoring._json import json_safe
 from ferryman.store import MetadataStore, MonitorPoint, MonitorResult
 
-__all__ = ["MonitorResults", "iso_utc", "json_safe"]
+__all__ = ["MonitorResults"]
 
 
 class MonitorResults:

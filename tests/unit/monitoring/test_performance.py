@@ -307,8 +307,8 @@ def test_roc_auc_with_and_without_ties_equals_sklearn(fx: Fixture, decimals: int
     assert row.metrics["log_loss"] == pytest.approx(metrics.log_loss(truth, proba), abs=TOL)
 
 
-def test_feedback_stores_its_predictions_facts(tmp_path: Path) -> None:
-    fx = Fixture(tmp_path, "stored")
+@pytest.mark.parametrize("fx", ["stored"], indirect=True)
+def test_feedback_stores_its_predictions_facts(fx: Fixture) -> None:
     records, predicted, proba = classifier_records(5, (0, 1), np.random.default_rng(8))
     fx.log(records[:4])
     result = fx.feedback.add(
@@ -317,7 +317,7 @@ def test_feedback_stores_its_predictions_facts(tmp_path: Path) -> None:
         + [{"request_id": "x", "label": 0}],
     )
     assert (result.unknown_ids, result.unknown_sample) == (2, ["v1-4", "x"])
-    (path,) = (tmp_path / "feedback").rglob("*.parquet")
+    (path,) = (Path(fx.root) / "feedback").rglob("*.parquet")
     stored = pq.read_table(path).to_pandas().set_index("request_id").sort_index()
     assert stored.loc[[f"v1-{i}" for i in range(4)], "version"].tolist() == [1] * 4
     for i in range(4):
@@ -326,13 +326,12 @@ def test_feedback_stores_its_predictions_facts(tmp_path: Path) -> None:
         assert row["prediction"] == predicted[i]
         assert row["proba__1"] == proba[i, 1] == row["score"]
     assert stored.loc[["v1-4", "x"], ["version", "ts", "prediction"]].isna().all().all()
-    fx.reader.close()
 
 
-def test_feedback_before_its_prediction_and_a_later_repeat(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fx", ["stored"], indirect=True)
+def test_feedback_before_its_prediction_and_a_later_repeat(fx: Fixture) -> None:
     """Feedback for a prediction not logged yet counts once it is (joined at query time);
     a later label for it, stored with the facts, wins over the first one."""
-    fx = Fixture(tmp_path, "stored")
     records, predicted, _ = classifier_records(20, (0, 1), np.random.default_rng(9))
     wrong = [
         {"request_id": r.request_id, "label": 1 - int(p)}
@@ -349,7 +348,6 @@ def test_feedback_before_its_prediction_and_a_later_repeat(tmp_path: Path) -> No
     fx.feedback.add("m", right[:10])  # these now match the logged predictions
     row = fx.report("classification").rows[0]
     assert (row.labelled, row.metrics["accuracy"]) == (20, 0.5)
-    fx.reader.close()
 
 
 def one(
@@ -365,12 +363,12 @@ def one(
     )  # fmt: skip
 
 
-def test_stored_feedback_whose_prediction_day_was_deleted_is_not_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fx", ["stored"], indirect=True)
+def test_stored_feedback_whose_prediction_day_was_deleted_is_not_counted(fx: Fixture) -> None:
     """Retention deletes a day of predictions before the feedback (kept by the day received)."""
-    fx = Fixture(tmp_path, "stored")
     fx.log([one("a", DAY + timedelta(hours=1), 1), one("b", END + timedelta(hours=1), 1)])
     fx.feedback.add("m", [{"request_id": "a", "label": 1}, {"request_id": "b", "label": 1}])
-    shutil.rmtree(tmp_path / "predictions/model=m/version=1" / f"day={DAY.date()}")
+    shutil.rmtree(Path(fx.root) / "predictions/model=m/version=1" / f"day={DAY.date()}")
     two_days = (DAY, END + timedelta(days=1))
     (row,) = compute_performance(fx.reader, fx.feedback, "m", *two_days, "classification").rows
     assert (row.predictions, row.labelled, row.coverage) == (1, 1, 1.0)
@@ -380,15 +378,14 @@ def test_stored_feedback_whose_prediction_day_was_deleted_is_not_counted(tmp_pat
     assert [(r.bucket_start, r.predictions, r.labelled) for r in hourly.rows] == [
         (END + timedelta(hours=1), 1, 1)
     ]
-    fx.reader.close()
 
 
+@pytest.mark.parametrize("fx", ["stored"], indirect=True)
 @pytest.mark.parametrize("feedback_first", [True, False])
-def test_a_request_id_logged_twice(tmp_path: Path, feedback_first: bool) -> None:
+def test_a_request_id_logged_twice(fx: Fixture, feedback_first: bool) -> None:
     """A client reusing its request id: feedback labels the predictions of that id the log
     held when it was stored (both, joined at query time, if it held two); a prediction logged
     after the feedback with an id already labelled is not labelled by it."""
-    fx = Fixture(tmp_path, "stored")
     fx.log([one("same", DAY + timedelta(hours=1), 1, version=1)])
     if feedback_first:
         fx.feedback.add("m", [{"request_id": "same", "label": 1}])
@@ -398,13 +395,12 @@ def test_a_request_id_logged_twice(tmp_path: Path, feedback_first: bool) -> None
     rows = fx.report("classification").rows
     second = (2, 0, None) if feedback_first else (2, 1, 0.0)
     assert [(r.version, r.labelled, r.metrics["accuracy"]) for r in rows] == [(1, 1, 1.0), second]
-    fx.reader.close()
 
 
-def test_stored_predictions_compare_as_the_windows_log_types_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fx", ["stored"], indirect=True)
+def test_stored_predictions_compare_as_the_windows_log_types_them(fx: Fixture) -> None:
     """Version 1 logs integers, version 2 (another day) floats: feedback looked up over both
     stores floats, and a window of version 1 alone still matches its classes."""
-    fx = Fixture(tmp_path, "stored")
     fx.log(
         [one(f"a{i}", DAY + timedelta(hours=i), p, proba=False) for i, p in enumerate([1, 0, 1])]
     )
@@ -412,4 +408,3 @@ def test_stored_predictions_compare_as_the_windows_log_types_them(tmp_path: Path
     fx.feedback.add("m", [{"request_id": f"a{i}", "label": p} for i, p in enumerate([1, 0, 1])])
     (row,) = fx.report("classification", classes=(0, 1)).rows
     assert (row.version, row.labelled, row.metrics["accuracy"]) == (1, 3, 1.0)
-    fx.reader.close()

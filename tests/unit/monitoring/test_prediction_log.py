@@ -52,8 +52,11 @@ def parquet_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
 
 
-def first_write_fails(monkeypatch: pytest.MonkeyPatch, error: OSError) -> None:
-    """The log's next segment write raises ``error``; later ones write for real."""
+def log_whose_first_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, requests: int
+) -> PredictionLog:
+    """A log (no writer thread) holding ``requests`` records, whose next segment write raises
+    ``error``; later ones write for real."""
     real = _log_layout.write_parquet
     calls = {"n": 0}
 
@@ -64,6 +67,10 @@ def first_write_fails(monkeypatch: pytest.MonkeyPatch, error: OSError) -> None:
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(prediction_log, "write_parquet", flaky)
+    log = PredictionLog(str(tmp_path), start=False)
+    for i in range(requests):
+        log.record(binary(i))
+    return log
 
 
 def test_close_writes_everything_from_many_producers(tmp_path: Path) -> None:
@@ -132,10 +139,9 @@ def test_sampling_rate_is_respected(tmp_path: Path) -> None:
 def test_write_failure_is_counted_kept_and_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first_write_fails(monkeypatch, OSError(28, "No space left on device"))
-    log = PredictionLog(str(tmp_path), start=False)
-    for i in range(10):
-        log.record(binary(i))
+    log = log_whose_first_write_fails(
+        tmp_path, monkeypatch, OSError(28, "No space left on device"), 10
+    )
     stats = log.flush()
     assert (stats.write_errors, stats.written, stats.pending) == (1, 0, 10)
     stats = log.flush()
@@ -346,10 +352,7 @@ def test_prune_deletes_old_feedback_too(tmp_path: Path) -> None:
 def test_rows_of_a_failed_write_are_written_before_later_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first_write_fails(monkeypatch, OSError(5, "Input/output error"))
-    log = PredictionLog(str(tmp_path), start=False)
-    for i in range(5):
-        log.record(binary(i))
+    log = log_whose_first_write_fails(tmp_path, monkeypatch, OSError(5, "Input/output error"), 5)
     log.flush()  # fails: the five go back to the front
     for i in range(5, 8):
         log.record(binary(i))
@@ -460,28 +463,6 @@ def test_a_writers_own_merge_is_compressed_like_any_merged_file(tmp_path: Path) 
     assert merged.name.startswith("c-")
     assert pq.ParquetFile(merged).metadata.row_group(0).column(0).compression == "ZSTD"
     assert log.stats.compacted == 3
-
-
-def test_pending_requests_are_grouped_by_layout_in_arrival_order() -> None:
-    from ferryman.monitoring._log_pending import PendingRows
-
-    other_columns = ("a", "b", "c")  # equal names, another object: a layout of its own
-    records = [binary(0), binary(1, version=2), binary(2), binary(3, model="n"), binary(4)]
-    records[4].columns = other_columns
-    fields = [fields_of(r) for r in records]
-    groups = {
-        (g.model, g.version, g.columns is other_columns): g for g in PendingRows.group(fields)
-    }
-    assert {k: g.request_ids for k, g in groups.items()} == {
-        ("m", 1, False): ["r0", "r2"],
-        ("m", 2, False): ["r1"],
-        ("n", 1, False): ["r3"],
-        ("m", 1, True): ["r4"],
-    }
-    first = groups[("m", 1, False)]
-    assert [first.fields(i) for i in range(len(first))] == [fields[0], fields[2]]
-    (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout: the quick path
-    assert (alone.request_ids, alone.sizes, alone.rows) == (["r0", "r2"], [1, 1], 2)
 
 
 def test_fields_of_another_length_are_refused_at_once(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ferryman.errors import InvalidArgumentError
-from ferryman.monitoring.results import MonitorResults, json_safe
+from ferryman.monitoring._json import json_safe
+from ferryman.monitoring.results import MonitorResults
 from ferryman.store import MetadataStore
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

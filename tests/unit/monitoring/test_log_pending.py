@@ -1,0 +1,38 @@
+"""Requests waiting for the log's writer: grouped by table layout, in arrival order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ferryman.core.predictions import PredictionRecord, fields_of
+from ferryman.monitoring._log_pending import PendingRows
+
+COLUMNS = ("x", "y", "z")
+
+
+def binary(i: int, version: int = 1, model: str = "m") -> PredictionRecord:
+    p = (i % 10) / 10
+    return PredictionRecord(
+        model, version, f"r{i}", 1_780_000_000.0, 1.0, "simple", COLUMNS,
+        np.array([[i, i + 0.5, -i]]), np.array([int(p > 0.5)]), np.array([[1 - p, p]]), (0, 1),
+    )  # fmt: skip
+
+
+def test_pending_requests_are_grouped_by_layout_in_arrival_order() -> None:
+    other_columns = ("a", "b", "c")  # equal names, another object: a layout of its own
+    records = [binary(0), binary(1, version=2), binary(2), binary(3, model="n"), binary(4)]
+    records[4].columns = other_columns
+    fields = [fields_of(r) for r in records]
+    groups = {
+        (g.model, g.version, g.columns is other_columns): g for g in PendingRows.group(fields)
+    }
+    assert {k: g.request_ids for k, g in groups.items()} == {
+        ("m", 1, False): ["r0", "r2"],
+        ("m", 2, False): ["r1"],
+        ("n", 1, False): ["r3"],
+        ("m", 1, True): ["r4"],
+    }
+    first = groups[("m", 1, False)]
+    assert [first.fields(i) for i in range(len(first))] == [fields[0], fields[2]]
+    (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout: the quick path
+    assert (alone.request_ids, alone.sizes, sum(alone.sizes)) == (["r0", "r2"], [1, 1], 2)
