@@ -6,8 +6,9 @@ server's own ASGI app (the app ``ferryman serve`` runs, with its lifespan, pool,
 and the prediction log's writer thread) from 16 concurrent in-process clients, without
 sockets or a load generator, and compares the process's CPU time per request (every thread:
 the writer's too) with monitoring on and off, alternated. Monitoring's share of the event
-loop (``ServerState.emit``: building a request's fields and queueing them) is timed inside
-the running server, where it costs 2-4 times what the same code costs in a loop of its own.
+loop (``ServerState.log_call``: once per model call, it hands the call's stacked rows and its
+requests' ids, latencies and endpoints to the log) is timed inside the running server, where
+code costs 2-4 times what it costs in a loop of its own.
 
     .venv/bin/python bench/monitoring_overhead.py [--requests 20000] [--rounds 5]
 """
@@ -39,22 +40,23 @@ from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
 
 CLIENTS = 16
-EMITTED = {"ns": 0, "calls": 0}  # time inside ServerState.emit, in the server's own loop
+LOGGED = {"ns": 0, "calls": 0}  # time inside ServerState.log_call, in the server's own loop
 
 
-def time_emit() -> None:
-    """Time every call of ``ServerState.emit`` (the event loop's share of monitoring: it
-    builds the request's fields and queues them). Timed in the running server because the
-    same code costs it 2-4 times what it costs in a loop of its own (cold caches)."""
-    emit = ServerState.emit
+def time_log_call() -> None:
+    """Time every call of ``ServerState.log_call`` (the event loop's share of monitoring:
+    once per model call, it builds the call's batch and queues it). Timed in the running
+    server because code costs it 2-4 times what it costs in a loop of its own (cold caches).
+    With monitoring off it is never called."""
+    log_call = ServerState.log_call
 
     def timed(self: ServerState, *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter_ns()
-        emit(self, *args, **kwargs)
-        EMITTED["ns"] += time.perf_counter_ns() - started
-        EMITTED["calls"] += 1
+        log_call(self, *args, **kwargs)
+        LOGGED["ns"] += time.perf_counter_ns() - started
+        LOGGED["calls"] += 1
 
-    ServerState.emit = timed  # type: ignore[method-assign]
+    ServerState.log_call = timed  # type: ignore[method-assign]
 
 
 async def drive(app: Any, body: bytes, requests: int) -> None:
@@ -128,9 +130,10 @@ async def measure(registry: Registry, body: bytes, requests: int) -> dict[str, f
     await drive(app, body, 2_000)  # warm-up, and the log's first write (codecs, thread pool)
     await asyncio.sleep(registry.settings.monitoring.flush_seconds + 0.5)
     cpu, threads = time.process_time(), thread_cpu()
-    EMITTED.update(ns=0, calls=0)
+    LOGGED.update(ns=0, calls=0)
     await drive(app, body, requests)
-    emitted = EMITTED["ns"] / 1e3 / max(EMITTED["calls"], 1)
+    logged = LOGGED["ns"] / 1e3 / requests  # per request, not per call
+    per_call = requests / LOGGED["calls"] if LOGGED["calls"] else 0.0
     # the writer's work for these requests happens at its next flush: wait for it to count it
     await asyncio.sleep(registry.settings.monitoring.flush_seconds + 0.5)
     used = time.process_time() - cpu
@@ -142,7 +145,8 @@ async def measure(registry: Registry, body: bytes, requests: int) -> dict[str, f
         "loop": spent.get("MainThread", 0.0) / requests * 1e6,
         "writer": spent.get("ferryman-prediction-log", 0.0) / requests * 1e6,
         "merge": merge_cost(registry),
-        "emit": emitted,
+        "log_call": logged,
+        "rows_per_call": per_call,
     }
     await lifespan_events.put({"type": "lifespan.shutdown"})
     await stopped.wait()
@@ -155,7 +159,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    time_emit()
+    time_log_call()
     X, y = make_classification(n_samples=20000, n_features=20, n_informative=10, random_state=0)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
     home = Path(tempfile.mkdtemp(prefix="ferryman-overhead-"))
@@ -179,16 +183,20 @@ def main() -> None:
                 registry.close()
     print(f"model A in process, {CLIENTS} clients, {args.requests:,} requests per run")
     for label, runs in (("on ", on), ("off", off)):
-        for part in ("total", "loop", "writer", "merge", "emit"):
+        parts = ("total", "loop", "writer", "merge", "log_call", "rows_per_call")
+        for part in parts if label == "on " else parts[:4]:
             values = [r[part] for r in runs]
+            what = (
+                "requests per model call" if part == "rows_per_call" else f"CPU us/request, {part}"
+            )
             print(
-                f"  monitoring {label} CPU us/request, {part:6} "
+                f"  monitoring {label} {what:24} "
                 f"{' '.join(f'{v:6.1f}' for v in values)}   median {median(values):6.1f}"
             )
     writer = median(r["writer"] for r in on)
     merge = median(r["merge"] for r in on)
-    # emit's own cost with monitoring on, less what the call and its timing cost when off
-    record = median(r["emit"] for r in on) - median(r["emit"] for r in off)
+    # log_call's cost per request, with its timing (with monitoring off it is not called)
+    record = median(r["log_call"] for r in on)
     base = median(r["total"] for r in off)
     own = writer + merge + record
     print(

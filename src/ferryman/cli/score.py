@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -22,7 +22,7 @@ from rich.progress import (
 
 from ferryman.cli.context import err_console, registry
 from ferryman.cli.output import console
-from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport, score_file
 
@@ -129,8 +129,9 @@ class _WrittenAtOnce:
         self.log.record(record)
         self.log.flush()
 
-    def record_fields(self, fields: tuple[Any, ...]) -> None:
-        self.record(PredictionRecord(*fields))
+    def record_batch(self, batch: PredictionBatch) -> None:
+        self.log.record_batch(batch)
+        self.log.flush()
 
     def reject(self, record: RejectionRecord) -> None:
         self.log.reject(record)

@@ -2,7 +2,13 @@
 
 from ferryman.core.durations import parse_duration
 from ferryman.core.names import check_alias, check_name
-from ferryman.core.predictions import NullSink, PredictionRecord, PredictionSink, RejectionRecord
+from ferryman.core.predictions import (
+    NullSink,
+    PredictionBatch,
+    PredictionRecord,
+    PredictionSink,
+    RejectionRecord,
+)
 from ferryman.core.profile import CategoricalSummary, ColumnProfile, DataProfile, NumericSummary
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
 from ferryman.core.refs import DEFAULT_ALIAS, LATEST, ModelRef
@@ -24,6 +30,7 @@ __all__ = [
     "NumericSummary",
     "OutputSpec",
     "Page",
+    "PredictionBatch",
     "PredictionRecord",
     "PredictionSink",
     "RejectionRecord",

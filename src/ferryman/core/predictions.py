@@ -1,7 +1,9 @@
-"""What serving hands to monitoring: one record per answered request (or scored chunk).
+"""What serving hands to monitoring: one record per answered request, scored chunk, or
+micro-batch of requests answered by one model call.
 
-Serving emits :class:`PredictionRecord` objects to a :class:`PredictionSink`; monitoring
-implements the sink. Neither side imports the other; ``http`` (and the CLI) wire them.
+Serving emits :class:`PredictionRecord` and :class:`PredictionBatch` objects to a
+:class:`PredictionSink`; monitoring implements the sink. Neither side imports the other;
+``http`` (and the CLI) wire them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import Any, Protocol
 
 @dataclass(slots=True)
 class PredictionRecord:
-    """The inputs and answers of one request, as the model saw and gave them (not frozen:
-    one is built per request on the hot path, and a frozen dataclass costs three times more).
+    """The inputs and answers of one request, as the model saw and gave them.
 
     ``inputs`` is either a 2-D NumPy array whose columns are ``columns`` or a pandas DataFrame
     holding (at least) those columns; ``predictions`` has one entry per row; ``probabilities``
@@ -42,10 +43,58 @@ class PredictionRecord:
         return len(self.predictions)
 
 
-# ``PredictionRecord``'s fields in order: ``PredictionSink.record_fields`` takes them as a tuple
-RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionRecord))
-# ``fields_of(record)``: the record's fields as a plain tuple, in ``RECORD_FIELDS`` order
-fields_of: Callable[[PredictionRecord], tuple[Any, ...]] = operator.attrgetter(*RECORD_FIELDS)
+@dataclass(slots=True)
+class PredictionBatch:
+    """Requests one model call answered together (a server's micro-batch), as one record.
+
+    ``inputs``, ``predictions`` and ``probabilities`` are as in :class:`PredictionRecord` but
+    hold every request's rows, stacked in request order: request ``i`` owns the next
+    ``sizes[i]`` rows. The per-request tuples (``request_ids``, ``latencies_ms``, ``sources``,
+    ``sizes`` and, when given, ``row_ids``) have one entry per request; ``at`` is when the call
+    answered, the same for all of them.
+    """
+
+    model: str
+    version: int
+    at: float
+    columns: tuple[str, ...]
+    inputs: Any
+    predictions: Any
+    probabilities: Any
+    classes: tuple[Any, ...] | None
+    request_ids: tuple[str, ...]
+    latencies_ms: tuple[float, ...]
+    sources: tuple[str, ...]
+    sizes: tuple[int, ...]
+    row_ids: tuple[Any, ...] | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.predictions)
+
+    @classmethod
+    def of(cls, record: PredictionRecord) -> PredictionBatch:
+        """``record`` as a batch of one request."""
+        return cls(
+            record.model,
+            record.version,
+            record.at,
+            record.columns,
+            record.inputs,
+            record.predictions,
+            record.probabilities,
+            record.classes,
+            (record.request_id,),
+            (record.latency_ms,),
+            (record.source,),
+            (record.rows,),
+            None if record.row_ids is None else (record.row_ids,),
+        )
+
+
+# ``PredictionBatch``'s fields in order, and ``batch_fields(batch)``: them as a plain tuple
+BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionBatch))
+batch_fields: Callable[[PredictionBatch], tuple[Any, ...]] = operator.attrgetter(*BATCH_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +116,9 @@ class PredictionSink(Protocol):
 
     def record(self, record: PredictionRecord) -> None: ...
 
-    def record_fields(self, fields: tuple[Any, ...]) -> None:
-        """The same as ``record(PredictionRecord(*fields))``, for the request path: the
-        fields in ``RECORD_FIELDS`` order, as a plain tuple (no object built per request;
-        a sink may keep the tuple as it is)."""
+    def record_batch(self, batch: PredictionBatch) -> None:
+        """The requests of one model call at once (what a server's micro-batcher answered
+        together): one call per batch instead of one per request."""
         ...
 
     def reject(self, record: RejectionRecord) -> None: ...
@@ -82,7 +130,7 @@ class NullSink:
     def record(self, record: PredictionRecord) -> None:
         return None
 
-    def record_fields(self, fields: tuple[Any, ...]) -> None:
+    def record_batch(self, batch: PredictionBatch) -> None:
         return None
 
     def reject(self, record: RejectionRecord) -> None:

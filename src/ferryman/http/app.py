@@ -95,6 +95,7 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
         watch.sink,
     )
+    events.answered = state.answer_observer  # read as each version's runner is made
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

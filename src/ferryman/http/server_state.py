@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ferryman.core.predictions import NullSink, PredictionSink, RejectionRecord
+from ferryman.core.predictions import NullSink, PredictionBatch, PredictionSink, RejectionRecord
 from ferryman.core.refs import ModelRef
 from ferryman.errors import InvalidInputError, PredictionError, RequestError
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
-from ferryman.serving.batching import Runner
-from ferryman.serving.codec import ModelInput
+from ferryman.serving.batching import AnswerObserver, Runner
 from ferryman.serving.pool import ModelPool
-from ferryman.serving.served import Prediction
+from ferryman.serving.served import ModelCall, ServedVersion
 
 log = logging.getLogger("ferryman.http")
 
@@ -40,6 +40,7 @@ class Exchange:
     __slots__ = (
         "endpoint",
         "headers",
+        "logged_id",
         "model",
         "number",
         "request_id",
@@ -52,6 +53,7 @@ class Exchange:
         self.started = time.perf_counter()
         self.endpoint = endpoint
         self.request_id = request_id(request)
+        self.logged_id = self.request_id  # the id the prediction log keeps (V2: the body's)
         self.headers = {"x-request-id": self.request_id}
         # set only once a served model answers: names from request paths never become metric
         # labels, so junk URLs cannot grow the metrics without bound
@@ -85,34 +87,32 @@ class ServerState:
         self._sink_is_null = isinstance(self.sink, NullSink)  # monitoring off: build nothing
         self._refs: dict[str, ModelRef] = {}
 
-    def emit(
-        self,
-        exchange: Exchange,
-        runner: Runner,
-        item: ModelInput,
-        result: Prediction,
-        request_id: str | None = None,
-    ) -> None:
-        """Hand an answered request to the prediction sink (which never blocks)."""
-        if self._sink_is_null:
-            return
-        served = runner.served
-        # a plain tuple in RECORD_FIELDS order: no object built per request, and one the
-        # garbage collector stops tracking at its first look while the log keeps it
-        self.sink.record_fields(
-            (
-                served.name,  # model
-                served.number,  # version
-                request_id or exchange.request_id,
-                time.time(),  # at
-                (time.perf_counter() - exchange.started) * 1000.0,  # latency_ms
-                exchange.endpoint,  # source
+    @property
+    def answer_observer(self) -> AnswerObserver | None:
+        """What the model pool's runners call with every answered model call (None when
+        monitoring is off: nothing is built then)."""
+        return None if self._sink_is_null else self.log_call
+
+    def log_call(self, served: ServedVersion, call: ModelCall, tags: Sequence[object]) -> None:
+        """Hand the requests one model call answered to the prediction sink, as one batch
+        (the sink never blocks). ``tags``: the calls' requests' exchanges, in order."""
+        finished = time.perf_counter()
+        exchanges = cast("Sequence[Exchange]", tags)
+        item = call.input
+        self.sink.record_batch(
+            PredictionBatch(
+                served.name,
+                served.number,
+                time.time(),
                 served.codec.columns,
-                item.rows if item.rows is not None else item.frame,  # inputs
-                result.labels,  # predictions
-                result.proba,  # probabilities
+                item.rows if item.rows is not None else item.frame,
+                call.output.labels,
+                call.output.proba,
                 served.classes,
-                None,  # row_ids
+                tuple([e.logged_id for e in exchanges]),
+                tuple([(finished - e.started) * 1000.0 for e in exchanges]),
+                tuple([e.endpoint for e in exchanges]),
+                call.sizes,
             )
         )
 

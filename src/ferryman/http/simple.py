@@ -68,9 +68,7 @@ async def predict_body(
         raise unsupported_type(kind or "", ACCEPTED)
     item = runner.served.codec.encode(records)
     exchange.rows = item.count
-    result = await runner.predict(item)
-    server.emit(exchange, runner, item, result)
-    return result
+    return await runner.predict(item, exchange)
 
 
 def prediction_body(

@@ -147,8 +147,9 @@ async def infer(request: Request) -> Response:
         wanted = _wanted_outputs(document, runner.served)
         item = _model_input(runner.served, read_inputs(document, binary))
         exchange.rows = item.count
-        result = await runner.predict(item)
-        server.emit(exchange, runner, item, result, given_id)
+        if given_id is not None:
+            exchange.logged_id = given_id
+        result = await runner.predict(item, exchange)
         return _response(
             runner,
             result,

@@ -1,7 +1,8 @@
-"""Records to Arrow tables, done in the writer thread: many records, one vectorised table."""
+"""Batches to Arrow tables, done in the writer thread: many batches, one vectorised table."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,20 @@ import pyarrow as pa
 
 from ferryman.core.predictions import RejectionRecord
 from ferryman.monitoring._log_layout import TS_TYPE, label_text, row_keys
-from ferryman.monitoring._log_pending import PendingRows
+from ferryman.monitoring._log_pending import (
+    AT_AT,
+    CLASSES_AT,
+    COLUMNS_AT,
+    INPUTS_AT,
+    LATENCIES_AT,
+    PREDICTIONS_AT,
+    PROBABILITIES_AT,
+    REQUEST_IDS_AT,
+    ROW_IDS_AT,
+    SIZES_AT,
+    SOURCES_AT,
+    PendingRows,
+)
 
 PROBA_PREFIX = "proba__"
 FEATURE_PREFIX = "feature__"
@@ -34,50 +48,59 @@ def proba_column(cls: Any) -> str:
 
 
 def predictions_table(pending: PendingRows) -> pa.Table:
-    """One Arrow table for the pending records of one layout (model version, columns,
+    """One Arrow table for the pending batches of one layout (model version, columns,
     classes, presence of probabilities and kind of inputs: the log buffers them so)."""
-    sizes = pending.sizes
-    counts = np.array(sizes, dtype=np.int64)
-    total = int(counts.sum())
-    single = bool((counts == 1).all())  # one row per request, the usual case: no repeats
+    # per batch: its rows; per request: its rows (each batch's requests, in order)
+    chunk_rows = [len(p) for p in pending.field(PREDICTIONS_AT)]
+    sizes = np.array(pending.per_request(SIZES_AT), dtype=np.int64)
+    total = int(sizes.sum())
+    single = len(sizes) == total and bool((sizes == 1).all())  # a row per request: no repeats
 
     def per_row(values: np.ndarray) -> np.ndarray:
-        return values if single else np.repeat(values, counts)
+        return values if single else np.repeat(values, sizes)
 
     columns: dict[str, pa.Array] = {}
-    ids = pending.request_ids
-    repeated = ids if single else np.repeat(np.array(ids, dtype=object), counts)
+    ids = pending.per_request(REQUEST_IDS_AT)
+    repeated = ids if single else np.repeat(np.array(ids, dtype=object), sizes)
     request_ids = pa.array(repeated, pa.string())
-    rows = _rows(pending.row_ids, counts, total)
+    rows = _rows(pending, sizes, total)
     columns["key"] = pa.array(row_keys(request_ids, rows), pa.int64())
     columns["request_id"] = request_ids
     columns["row"] = rows
-    micros = per_row(np.round(np.array(pending.ats, dtype=np.float64) * 1e6).astype(np.int64))
-    columns["ts"] = pa.array(micros, pa.int64()).cast(TS_TYPE)
-    columns["source"] = pa.array(per_row(np.array(pending.sources, dtype=object)), pa.string())
-    latencies = per_row(np.array(pending.latencies, dtype=np.float64))
+    micros = np.round(np.array(pending.field(AT_AT), dtype=np.float64) * 1e6).astype(np.int64)
+    columns["ts"] = pa.array(np.repeat(micros, chunk_rows), pa.int64()).cast(TS_TYPE)
+    sources = per_row(np.array(pending.per_request(SOURCES_AT), dtype=object))
+    columns["source"] = pa.array(sources, pa.string())
+    latencies = per_row(np.array(pending.per_request(LATENCIES_AT), dtype=np.float64))
     columns["latency_ms"] = pa.array(latencies, pa.float64())
-    predictions = _concat_1d(pending.predictions)
+    predictions = _concat_1d(pending.field(PREDICTIONS_AT))
     columns["prediction"] = _arrow(predictions)
-    classes = pending.classes
+    first = pending.chunks[0]
+    classes = first[CLASSES_AT]
     proba = None
-    if pending.has_probabilities and classes is not None:
-        proba = _stack(pending.probabilities, sizes).astype(np.float64, copy=False)
+    if first[PROBABILITIES_AT] is not None and classes is not None:
+        proba = _stack(pending.field(PROBABILITIES_AT), chunk_rows).astype(np.float64, copy=False)
     columns["score"] = _score(predictions, proba, classes, total)
     if proba is not None and classes is not None:
         for j, cls in enumerate(classes):
             columns[proba_column(cls)] = pa.array(proba[:, j], pa.float64())
-    columns.update(_features(pending.columns, pending.inputs, sizes, total))
+    inputs = pending.field(INPUTS_AT)
+    columns.update(_features(first[COLUMNS_AT], inputs, chunk_rows, total))
     return pa.table(columns)
 
 
-def _rows(row_ids: Sequence[Any], counts: np.ndarray, total: int) -> pa.Array:
+def _rows(pending: PendingRows, sizes: np.ndarray, total: int) -> pa.Array:
     """Row ids as text: the given ids, else the row's position within its request."""
-    if all(ids is None for ids in row_ids):
-        starts = np.repeat(np.cumsum(counts) - counts, counts)
+    given = pending.field(ROW_IDS_AT)
+    if all(ids is None for ids in given):
+        starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
         return pa.array(np.arange(total, dtype=np.int64) - starts).cast(pa.string())
+    per_request = itertools.chain.from_iterable(
+        itertools.repeat(None, len(chunk[SIZES_AT])) if ids is None else ids
+        for chunk, ids in zip(pending.chunks, given, strict=True)
+    )
     parts = []
-    for ids, count in zip(row_ids, counts, strict=True):
+    for ids, count in zip(per_request, sizes.tolist(), strict=True):
         if ids is None:
             parts.append(np.arange(count).astype(object))
         else:

@@ -1,13 +1,14 @@
-"""Requests waiting for the log's writer: one plain tuple each, made columns by the writer.
+"""Batches waiting for the log's writer: one plain tuple each, made columns by the writer.
 
-``PredictionLog.record_fields`` runs on the request path (a server's event loop), where every
-touch of memory counts several times what it costs in a loop of its own. So it keeps the
-tuple of the request's fields the server built (``RECORD_FIELDS`` order) in one list, under
-one lock, and nothing more. A tuple of text, numbers and NumPy arrays is untracked by the
-garbage collector's first young pass, so thousands of waiting requests never reach its older
-generations (a record object per request would: they set off collections the server does not
-otherwise run). Sorting the requests by table layout and turning them into columns
-(``PendingRows``) is the writer thread's work.
+``PredictionLog.record_batch`` runs on the request path (a server's event loop), where every
+touch of memory counts several times what it costs in a loop of its own. The server hands it
+one :class:`~ferryman.core.predictions.PredictionBatch` per model call (its micro-batch: all
+the requests' rows stacked as the model saw them), and the log keeps that batch's fields as
+one plain tuple (``BATCH_FIELDS`` order) in one list, under one lock, and nothing more. A
+tuple of text, numbers, tuples of those and NumPy arrays is untracked by the garbage
+collector's first young pass, so thousands of waiting batches never reach its older
+generations. Sorting the batches by table layout and turning them into columns
+(``PendingRows``, ``_log_arrow``) is the writer thread's work.
 """
 
 from __future__ import annotations
@@ -19,136 +20,104 @@ from typing import Any
 
 import numpy as np
 
-from ferryman.core.predictions import RECORD_FIELDS
+from ferryman.core.predictions import BATCH_FIELDS
 
 SECONDS_PER_DAY = 86400
-# positions in a request's fields
-MODEL_AT, VERSION_AT, COLUMNS_AT, INPUTS_AT, PREDICTIONS_AT, PROBABILITIES_AT, CLASSES_AT = (
-    RECORD_FIELDS.index(name)
-    for name in ("model", "version", "columns", "inputs", "predictions", "probabilities", "classes")
-)
-# the per-request lists of a buffer, filled from the fields of the same name
-PER_REQUEST = {"request_ids": "request_id", "ats": "at", "latencies": "latency_ms",
-               "sources": "source", "inputs": "inputs", "predictions": "predictions",
-               "probabilities": "probabilities", "row_ids": "row_ids"}  # fmt: skip
+Batch = tuple[Any, ...]  # a PredictionBatch's fields, in BATCH_FIELDS order
+# positions in a batch's fields
+(MODEL_AT, VERSION_AT, AT_AT, COLUMNS_AT, INPUTS_AT, PREDICTIONS_AT, PROBABILITIES_AT,
+ CLASSES_AT, REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT, SIZES_AT, ROW_IDS_AT) = (
+    BATCH_FIELDS.index(name)
+    for name in ("model", "version", "at", "columns", "inputs", "predictions", "probabilities",
+                 "classes", "request_ids", "latencies_ms", "sources", "sizes", "row_ids")
+)  # fmt: skip
 
 
-def layout_key(fields: tuple[Any, ...]) -> Hashable:
-    """Requests with the same key share one table layout and partition (but for the day):
+def layout_key(batch: Batch) -> Hashable:
+    """Batches with the same key share one table layout and partition (but for the day):
     model, version, columns, classes, presence of probabilities and kind of inputs.
 
     ``columns`` and ``classes`` count by identity: a server passes the same tuples for
-    every request of a version, and a waiting request keeps them alive, so an id is never
+    every batch of a version, and a waiting batch keeps them alive, so an id is never
     reused meanwhile. Equal tuples that are different objects only make two tables.
     """
     return (
-        fields[MODEL_AT],
-        fields[VERSION_AT],
-        id(fields[COLUMNS_AT]),
-        id(fields[CLASSES_AT]),
-        fields[PROBABILITIES_AT] is None,
-        type(fields[INPUTS_AT]),
+        batch[MODEL_AT],
+        batch[VERSION_AT],
+        id(batch[COLUMNS_AT]),
+        id(batch[CLASSES_AT]),
+        batch[PROBABILITIES_AT] is None,
+        type(batch[INPUTS_AT]),
     )
 
 
 class PendingRows:
-    """The requests of one layout key, as columns, in arrival order."""
+    """The batches of one layout key, in arrival order (``chunks``: their fields)."""
 
-    __slots__ = (
-        "ats",
-        "classes",
-        "columns",
-        "inputs",
-        "key",
-        "latencies",
-        "model",
-        "predictions",
-        "probabilities",
-        "request_ids",
-        "row_ids",
-        "sizes",
-        "sources",
-        "version",
-    )
+    __slots__ = ("chunks", "key")
 
-    def __init__(self, key: Hashable, requests: Sequence[tuple[Any, ...]]) -> None:
-        """``requests``: fields of requests with layout ``key`` (at least one)."""
-        self._fill(key, list(zip(*requests, strict=True)))
-
-    def _fill(self, key: Hashable, by_field: Sequence[Sequence[Any]]) -> None:
+    def __init__(self, key: Hashable, chunks: list[Batch]) -> None:
+        """``chunks``: fields of batches with layout ``key`` (at least one)."""
         self.key = key
-        self.model: str = by_field[MODEL_AT][0]
-        self.version: int = by_field[VERSION_AT][0]
-        self.columns: tuple[str, ...] = by_field[COLUMNS_AT][0]
-        self.classes: tuple[Any, ...] | None = by_field[CLASSES_AT][0]
-        self.request_ids: list[str]
-        self.ats: list[float]
-        self.latencies: list[float]
-        self.sources: list[str]
-        self.inputs: list[Any]
-        self.predictions: list[Any]
-        self.probabilities: list[Any]
-        self.row_ids: list[Any]
-        for name, field in PER_REQUEST.items():
-            setattr(self, name, list(by_field[RECORD_FIELDS.index(field)]))
-        self.sizes: list[int] = list(map(len, self.predictions))
+        self.chunks = chunks
 
     @classmethod
-    def group(cls, requests: Sequence[tuple[Any, ...]]) -> list[PendingRows]:
-        """``requests`` (fields, at least one) by layout key, each in arrival order."""
-        by_field = list(zip(*requests, strict=True))
-        if _one_layout(by_field):  # the usual case, checked column by column in C loops
-            out = cls.__new__(cls)
-            out._fill(layout_key(requests[0]), by_field)
-            return [out]
-        by_key: dict[Hashable, list[tuple[Any, ...]]] = {}
-        for request in requests:
-            by_key.setdefault(layout_key(request), []).append(request)
+    def group(cls, batches: Sequence[Batch]) -> list[PendingRows]:
+        """``batches`` (fields, at least one) by layout key, each in arrival order."""
+        if _one_layout(batches):  # the usual case, checked column by column in C loops
+            return [cls(layout_key(batches[0]), list(batches))]
+        by_key: dict[Hashable, list[Batch]] = {}
+        for batch in batches:
+            by_key.setdefault(layout_key(batch), []).append(batch)
         return [cls(key, group) for key, group in by_key.items()]
 
-    def __len__(self) -> int:
-        return len(self.sizes)
+    @property
+    def model(self) -> str:
+        model: str = self.chunks[0][MODEL_AT]
+        return model
 
     @property
-    def has_probabilities(self) -> bool:
-        return bool(self.probabilities) and self.probabilities[0] is not None
+    def version(self) -> int:
+        version: int = self.chunks[0][VERSION_AT]
+        return version
+
+    @property
+    def first_at(self) -> float:
+        at: float = self.chunks[0][AT_AT]
+        return at
+
+    def __len__(self) -> int:
+        """Rows."""
+        return sum(len(chunk[PREDICTIONS_AT]) for chunk in self.chunks)
+
+    def field(self, at: int) -> list[Any]:
+        """One field of every batch, in order."""
+        return list(map(operator.itemgetter(at), self.chunks))
+
+    def per_request(self, at: int) -> list[Any]:
+        """A per-request field (request ids, latencies, sources, sizes) of every batch's
+        requests, flattened in order."""
+        return list(itertools.chain.from_iterable(self.field(at)))
 
     def take(self, index: Sequence[int]) -> PendingRows:
-        """The requests at ``index`` (in that order, at least one), as a buffer of their own."""
-        out = PendingRows.__new__(PendingRows)
-        for name in ("key", "model", "version", "columns", "classes"):
-            setattr(out, name, getattr(self, name))
-        for name in (*PER_REQUEST, "sizes"):
-            values = getattr(self, name)
-            setattr(out, name, [values[i] for i in index])
-        return out
+        """The batches at ``index`` (in that order, at least one), as a buffer of their own."""
+        return PendingRows(self.key, [self.chunks[i] for i in index])
 
     def by_day(self) -> list[PendingRows]:
-        """One buffer per UTC day of the requests' times (almost always just this one)."""
-        days = np.floor_divide(np.asarray(self.ats, dtype=np.float64), SECONDS_PER_DAY)
+        """One buffer per UTC day of the batches' times (almost always just this one)."""
+        days = np.floor_divide(np.asarray(self.field(AT_AT), dtype=np.float64), SECONDS_PER_DAY)
         if days.min() == days.max():
             return [self]
         return [self.take(np.flatnonzero(days == day).tolist()) for day in np.unique(days)]
 
     def put_before(self, later: PendingRows) -> None:
-        """Append ``later``'s requests after this buffer's (a failed write goes back first)."""
-        for name in (*PER_REQUEST, "sizes"):
-            getattr(self, name).extend(getattr(later, name))
-
-    def fields(self, i: int) -> tuple[Any, ...]:
-        """The ``i``-th request's fields, in ``RECORD_FIELDS`` order."""
-        shared = {
-            "model": self.model,
-            "version": self.version,
-            "columns": self.columns,
-            "classes": self.classes,
-        }
-        per_request = {field: getattr(self, name)[i] for name, field in PER_REQUEST.items()}
-        return tuple({**shared, **per_request}[name] for name in RECORD_FIELDS)
+        """Append ``later``'s batches after this buffer's (a failed write goes back first)."""
+        self.chunks.extend(later.chunks)
 
 
-def _one_layout(by_field: Sequence[Sequence[Any]]) -> bool:
-    """Whether every request (fields transposed) has the same ``layout_key``."""
+def _one_layout(batches: Sequence[Batch]) -> bool:
+    """Whether every batch has the same ``layout_key``."""
+    by_field = list(zip(*batches, strict=True))
     probabilities = by_field[PROBABILITIES_AT]
     nones = sum(map(operator.is_, probabilities, itertools.repeat(None)))  # no == on arrays
     return (

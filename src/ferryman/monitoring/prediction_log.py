@@ -1,9 +1,9 @@
 """The prediction log: a :class:`~ferryman.core.predictions.PredictionSink` writing Parquet.
 
-``record()`` only samples, counts and appends the record's fields to a bounded buffer (a few
-microseconds; see ``_log_pending``); a background thread turns what is pending into one Arrow
-table per model version and day and writes it as a Parquet segment (see ``_log_layout`` for
-the folders).
+``record()`` and ``record_batch()`` only sample, count and append the batch's fields to a
+bounded buffer (a few microseconds; see ``_log_pending``); a background thread turns what is
+pending into one Arrow table per model version and day and writes it as a Parquet segment
+(see ``_log_layout`` for the folders).
 """
 
 from __future__ import annotations
@@ -18,12 +18,18 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ferryman.config import Settings
-from ferryman.core.predictions import RECORD_FIELDS, PredictionRecord, RejectionRecord, fields_of
+from ferryman.core.predictions import (
+    BATCH_FIELDS,
+    PredictionBatch,
+    PredictionRecord,
+    RejectionRecord,
+    batch_fields,
+)
 from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
 from ferryman.monitoring._log_layout import (
@@ -36,10 +42,20 @@ from ferryman.monitoring._log_layout import (
     segment_name,
     write_parquet,
 )
-from ferryman.monitoring._log_pending import PREDICTIONS_AT, PendingRows
+from ferryman.monitoring._log_pending import (
+    INPUTS_AT,
+    PREDICTIONS_AT,
+    PROBABILITIES_AT,
+    REQUEST_IDS_AT,
+    ROW_IDS_AT,
+    SIZES_AT,
+    Batch,
+    PendingRows,
+)
 
 logger = logging.getLogger(__name__)
-FIELD_COUNT = len(RECORD_FIELDS)
+FIELD_COUNT = len(BATCH_FIELDS)
+PER_REQUEST_AT = (REQUEST_IDS_AT, *(BATCH_FIELDS.index(n) for n in ("latencies_ms", "sources")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +135,7 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: list[tuple[Any, ...]] = []  # requests' fields (see ``_log_pending``)
+        self._pending: list[Batch] = []  # batches' fields (see ``_log_pending``)
         self._failed: dict[Hashable, PendingRows] = {}  # written first next time (writer's)
         self._pending_rejections: list[RejectionRecord] = []
         self._pending_rows = 0
@@ -150,23 +166,29 @@ class PredictionLog:
     # --- the request path -----------------------------------------------------------------
     def record(self, record: PredictionRecord) -> None:
         """Queue the rows of one answered request (or count them sampled out or dropped)."""
-        self.record_fields(fields_of(record))
+        self.record_batch(PredictionBatch.of(record))
 
-    def record_fields(self, fields: tuple[Any, ...]) -> None:
-        """:meth:`record` for fields in ``RECORD_FIELDS`` order (see ``_log_pending``).
+    def record_batch(self, batch: PredictionBatch) -> None:
+        """Queue the rows of the requests one model call answered (see ``_log_pending``).
 
-        A tuple of another length is refused here, at the caller's line: once queued it would
-        stop the writer's whole batch."""
-        if len(fields) != FIELD_COUNT:
-            raise TypeError(
-                f"record_fields takes the {FIELD_COUNT} fields of RECORD_FIELDS "
-                f"({', '.join(RECORD_FIELDS)}), got {len(fields)}"
-            )
+        Requests are sampled one by one; a batch that does not fit under the bound is dropped
+        whole (and counted). A batch whose parts disagree (sizes that do not add up to its
+        rows, per-request fields of other lengths) is refused here, at the caller's line:
+        once queued it would stop the writer's whole flush."""
+        fields = batch_fields(batch)
+        _check(fields)
         rows = len(fields[PREDICTIONS_AT])
         with self._lock:
-            if self.sample_rate < 1.0 and self._random() >= self.sample_rate:
-                self._counts["sampled_out"] += rows
-            elif self._closed or self._pending_rows + rows > self.max_pending_rows:
+            if self.sample_rate < 1.0:
+                kept = [self._random() < self.sample_rate for _ in fields[SIZES_AT]]
+                if not any(kept):
+                    self._counts["sampled_out"] += rows
+                    return
+                if not all(kept):
+                    fields = _sampled(fields, kept)
+                    self._counts["sampled_out"] += rows - len(fields[PREDICTIONS_AT])
+                    rows = len(fields[PREDICTIONS_AT])
+            if self._closed or self._pending_rows + rows > self.max_pending_rows:
                 self._counts["dropped"] += rows
             else:  # the hot path: two counters (``received`` is a sum) and one append
                 self._logged += rows
@@ -251,19 +273,19 @@ class PredictionLog:
 
     def _write_pending(self) -> None:
         with self._lock:
-            requests, self._pending = self._pending, []
+            batches, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
         # rows whose write failed go first, in order, then those that arrived since
-        batch, self._failed = self._failed, {}
-        for rows in PendingRows.group(requests) if requests else []:
-            _queue_after(batch, rows)
+        buffers, self._failed = self._failed, {}
+        for rows in PendingRows.group(batches) if batches else []:
+            _queue_after(buffers, rows)
         # each buffer holds one table layout of one model version: a segment per day
         failed: list[PendingRows] = []
-        for pending in batch.values():
+        for pending in buffers.values():
             for day_rows in pending.by_day():
                 model, version = f"model={day_rows.model}", f"version={day_rows.version}"
                 folder = self._root.path(PREDICTIONS, model, version)
-                folder = posixpath.join(folder, f"day={day_of(day_rows.ats[0])}")
+                folder = posixpath.join(folder, f"day={day_of(day_rows.first_at)}")
                 failed.extend(self._write_group(folder, day_rows))
         failed_rejections = self._write_rejections(rejections)
         for rows in failed:  # they still count as pending
@@ -277,7 +299,7 @@ class PredictionLog:
         try:
             table = predictions_table(pending)
         except Exception:
-            logger.exception("cannot convert %d logged records to a table", len(pending))
+            logger.exception("cannot convert %d logged rows to a table", len(pending))
             return self._write_convertible(folder, pending)
         return self._write_table(folder, pending, table)
 
@@ -304,15 +326,15 @@ class PredictionLog:
         return []
 
     def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
-        """After a failed conversion: keep the records that convert alone, discard the rest."""
+        """After a failed conversion: keep the batches that convert alone, discard the rest."""
         good: list[int] = []
         tables: list[pa.Table] = []
         bad_rows = 0
-        for i in range(len(pending)):
+        for i, chunk in enumerate(pending.chunks):
             try:
                 tables.append(predictions_table(pending.take([i])))
             except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-                bad_rows += pending.sizes[i]
+                bad_rows += len(chunk[PREDICTIONS_AT])
             else:
                 good.append(i)
         with self._lock:
@@ -426,3 +448,39 @@ def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> Non
     first = buffers.setdefault(rows.key, rows)
     if first is not rows:
         first.put_before(rows)
+
+
+def _check(fields: Batch) -> None:
+    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part)."""
+    if len(fields) != FIELD_COUNT:
+        raise TypeError(f"a batch has the {FIELD_COUNT} fields of BATCH_FIELDS, got {len(fields)}")
+    sizes = fields[SIZES_AT]
+    for at in PER_REQUEST_AT:
+        if len(fields[at]) != len(sizes):
+            raise ValueError(
+                f"{BATCH_FIELDS[at]} has {len(fields[at])} entries for {len(sizes)} requests"
+            )
+    if fields[ROW_IDS_AT] is not None and len(fields[ROW_IDS_AT]) != len(sizes):
+        raise ValueError(f"row_ids has {len(fields[ROW_IDS_AT])} entries for {len(sizes)} requests")
+    if sum(sizes) != len(fields[PREDICTIONS_AT]):
+        raise ValueError(
+            f"the requests' sizes add up to {sum(sizes)} rows, the batch has "
+            f"{len(fields[PREDICTIONS_AT])} predictions"
+        )
+
+
+def _sampled(fields: Batch, kept: list[bool]) -> Batch:
+    """The batch's fields for the ``kept`` requests only (rows sliced to match)."""
+    sizes = fields[SIZES_AT]
+    take = np.flatnonzero(np.repeat(np.array(kept, dtype=bool), np.array(sizes, dtype=np.int64)))
+    out = list(fields)
+    for at in (*PER_REQUEST_AT, SIZES_AT):
+        out[at] = tuple(v for v, keep in zip(fields[at], kept, strict=True) if keep)
+    if fields[ROW_IDS_AT] is not None:
+        out[ROW_IDS_AT] = tuple(v for v, keep in zip(fields[ROW_IDS_AT], kept, strict=True) if keep)
+    inputs = fields[INPUTS_AT]
+    out[INPUTS_AT] = inputs.iloc[take] if hasattr(inputs, "iloc") else np.asarray(inputs)[take]
+    out[PREDICTIONS_AT] = np.asarray(fields[PREDICTIONS_AT])[take]
+    if fields[PROBABILITIES_AT] is not None:
+        out[PROBABILITIES_AT] = np.asarray(fields[PROBABILITIES_AT])[take]
+    return tuple(out)

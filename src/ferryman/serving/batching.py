@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ferryman.errors import OverloadedError, PredictionError
 from ferryman.serving.codec import ModelInput
-from ferryman.serving.served import Prediction, ServedVersion
+from ferryman.serving.served import ModelCall, Prediction, ServedVersion
 
 log = logging.getLogger("ferryman.serving")
 
@@ -32,13 +32,17 @@ class BatchSettings:
 
 
 BatchObserver = Callable[[ServedVersion, int], None]
+# told of every model call once it has answered: the version, the call (its stacked input and
+# whole output) and the tags its requests were predicted with, in order
+AnswerObserver = Callable[[ServedVersion, ModelCall, Sequence[object]], None]
 
 
 class _Waiting:
-    __slots__ = ("future", "item")
+    __slots__ = ("future", "item", "tag")
 
-    def __init__(self, item: ModelInput, future: asyncio.Future[Prediction]) -> None:
+    def __init__(self, item: ModelInput, tag: object, future: asyncio.Future[Prediction]) -> None:
         self.item = item
+        self.tag = tag
         self.future = future
 
 
@@ -50,10 +54,12 @@ class Runner:
         served: ServedVersion,
         settings: BatchSettings,
         on_batch: BatchObserver | None = None,
+        on_answer: AnswerObserver | None = None,
     ) -> None:
         self.served = served
         self.settings = settings
         self._on_batch = on_batch
+        self._on_answer = on_answer
         self._queue: deque[_Waiting] = deque()
         self._queued_rows = 0
         self._wakeup: asyncio.Event | None = None
@@ -63,10 +69,11 @@ class Runner:
         self._closed = False
         self._last_batch = 0
 
-    async def predict(self, item: ModelInput) -> Prediction:
-        """The prediction for one request's rows."""
+    async def predict(self, item: ModelInput, tag: object = None) -> Prediction:
+        """The prediction for one request's rows. ``tag`` (anything) is handed back to the
+        answer observer with the call that answered this request."""
         if self._closed or not self.settings.enabled or item.count >= self.settings.max_batch:
-            return (await self._call([item]))[0]
+            return (await self._call([item], [tag]))[0]
         if self._queued_rows + item.count > self.settings.max_queue:
             raise OverloadedError(
                 f"model {self.served.version.ref} has {self._queued_rows} rows waiting; "
@@ -74,7 +81,7 @@ class Runner:
             )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Prediction] = loop.create_future()
-        self._queue.append(_Waiting(item, future))
+        self._queue.append(_Waiting(item, tag, future))
         self._queued_rows += item.count
         if self._task is None:
             self._wakeup = asyncio.Event()
@@ -83,15 +90,31 @@ class Runner:
         self._wakeup.set()
         return await future
 
-    async def _call(self, items: list[ModelInput]) -> list[Prediction]:
+    async def _call(self, items: list[ModelInput], tags: list[object]) -> list[Prediction]:
         if self._on_batch is not None:
             self._on_batch(self.served, sum(i.count for i in items))
         if self.served.inline:
-            return self.served.run(items)
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"model-{self.served.name}")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self.served.run, items)
+            calls = self.served.calls(items)
+        else:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"model-{self.served.name}")
+            loop = asyncio.get_running_loop()
+            calls = await loop.run_in_executor(self._thread, self.served.calls, items)
+        if self._on_answer is not None:
+            self._tell(calls, tags)
+        return [part for call in calls for part in call.parts()]
+
+    def _tell(self, calls: list[ModelCall], tags: list[object]) -> None:
+        """Hand each call to the answer observer; its failure never fails the requests."""
+        assert self._on_answer is not None
+        start = 0
+        for call in calls:
+            stop = start + len(call.sizes)
+            try:
+                self._on_answer(self.served, call, tags[start:stop])
+            except Exception:
+                log.exception("answer observer failed for %s", self.served.version.ref)
+            start = stop
 
     async def _work(self) -> None:
         assert self._wakeup is not None
@@ -134,7 +157,7 @@ class Runner:
         if not live:
             return
         try:
-            results = await self._call([w.item for w in live])
+            results = await self._call([w.item for w in live], [w.tag for w in live])
         except Exception as exc:
             if len(live) > 1:
                 # one caller's rows may be what the model chokes on: answer each on its own

@@ -29,7 +29,7 @@ from ferryman.errors import (
     UnavailableError,
 )
 from ferryman.registry import Registry
-from ferryman.serving.batching import BatchSettings, Runner
+from ferryman.serving.batching import AnswerObserver, BatchSettings, Runner
 from ferryman.serving.served import WARMUP_ROWS, ServedVersion
 
 log = logging.getLogger("ferryman.serving")
@@ -54,6 +54,7 @@ class PoolEvents:
     loaded: Callable[[ServedVersion], None] | None = None
     swapped: Callable[[str, int | None, int], None] | None = None
     batch: Callable[[ServedVersion, int], None] | None = None
+    answered: AnswerObserver | None = None
 
 
 class ModelPool:
@@ -207,7 +208,7 @@ class ModelPool:
         served = await self._call(self._build, version)
         if self.events.loaded is not None:
             self.events.loaded(served)
-        return Runner(served, self.settings.batching, self.events.batch)
+        return Runner(served, self.settings.batching, self.events.batch, self.events.answered)
 
     async def _watch(self) -> None:
         while True:

@@ -33,11 +33,35 @@ class Prediction:
     proba: np.ndarray | None
 
 
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One call of the model: its input (the rows of ``sizes`` requests, stacked in order)
+    and its whole answer. Monitoring logs a call as it is, without splitting it."""
+
+    input: ModelInput
+    output: Prediction
+    sizes: tuple[int, ...]
+
+    def parts(self) -> list[Prediction]:
+        """Each request's own rows of the answer (views, no copies)."""
+        if len(self.sizes) == 1:
+            return [self.output]
+        whole = self.output
+        out = []
+        start = 0
+        for count in self.sizes:
+            stop = start + count
+            proba = whole.proba[start:stop] if whole.proba is not None else None
+            out.append(Prediction(whole.labels[start:stop], proba))
+            start = stop
+        return out
+
+
 class ServedVersion:
     """A loaded version plus what warm-up learned about it.
 
     ``run`` takes the checked inputs of several requests, predicts them in one call and hands
-    each its own rows back.
+    each its own rows back; ``calls`` gives the same answer as the model calls it made.
     """
 
     def __init__(self, loaded: LoadedModel, load_seconds: float = 0.0) -> None:
@@ -138,6 +162,11 @@ class ServedVersion:
 
     def run(self, inputs: Sequence[ModelInput]) -> list[Prediction]:
         """Predict the inputs of several requests in one call; one Prediction per input."""
+        return [part for call in self.calls(inputs) for part in call.parts()]
+
+    def calls(self, inputs: Sequence[ModelInput]) -> list[ModelCall]:
+        """Predict the inputs of several requests: one call for all of them when they stack
+        (else one per input), each with the inputs it answered, in order."""
         try:
             merged = _merge(inputs) if len(inputs) > 1 else None
         except (ValueError, TypeError) as exc:  # inputs that do not fit together
@@ -145,16 +174,12 @@ class ServedVersion:
                 f"model {self.version.ref} cannot batch these inputs: {exc}"
             ) from exc
         if merged is None:  # one request, or array and DataFrame inputs mixed
-            return [self._predict(item, self._labels_from_proba) for item in inputs]
+            return [
+                ModelCall(item, self._predict(item, self._labels_from_proba), (item.count,))
+                for item in inputs
+            ]
         whole = self._predict(merged, self._labels_from_proba)
-        out = []
-        start = 0
-        for item in inputs:
-            stop = start + item.count
-            proba = whole.proba[start:stop] if whole.proba is not None else None
-            out.append(Prediction(whole.labels[start:stop], proba))
-            start = stop
-        return out
+        return [ModelCall(merged, whole, tuple(item.count for item in inputs))]
 
     def _predict(self, item: ModelInput, labels_from_proba: bool) -> Prediction:
         if item.count == 0:

@@ -1,11 +1,11 @@
-"""Requests waiting for the log's writer: grouped by table layout, in arrival order."""
+"""Batches waiting for the log's writer: grouped by table layout, in arrival order."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ferryman.core.predictions import PredictionRecord, fields_of
-from ferryman.monitoring._log_pending import PendingRows
+from ferryman.core.predictions import PredictionBatch, PredictionRecord, batch_fields
+from ferryman.monitoring._log_pending import REQUEST_IDS_AT, SIZES_AT, PendingRows
 
 COLUMNS = ("x", "y", "z")
 
@@ -18,21 +18,40 @@ def binary(i: int, version: int = 1, model: str = "m") -> PredictionRecord:
     )  # fmt: skip
 
 
-def test_pending_requests_are_grouped_by_layout_in_arrival_order() -> None:
+def test_pending_batches_are_grouped_by_layout_in_arrival_order() -> None:
     other_columns = ("a", "b", "c")  # equal names, another object: a layout of its own
     records = [binary(0), binary(1, version=2), binary(2), binary(3, model="n"), binary(4)]
     records[4].columns = other_columns
-    fields = [fields_of(r) for r in records]
+    fields = [batch_fields(PredictionBatch.of(r)) for r in records]
     groups = {
-        (g.model, g.version, g.columns is other_columns): g for g in PendingRows.group(fields)
+        (g.model, g.version, g.chunks[0][3] is other_columns): g for g in PendingRows.group(fields)
     }
-    assert {k: g.request_ids for k, g in groups.items()} == {
+    assert {k: g.per_request(REQUEST_IDS_AT) for k, g in groups.items()} == {
         ("m", 1, False): ["r0", "r2"],
         ("m", 2, False): ["r1"],
         ("n", 1, False): ["r3"],
         ("m", 1, True): ["r4"],
     }
-    first = groups[("m", 1, False)]
-    assert [first.fields(i) for i in range(len(first))] == [fields[0], fields[2]]
+    assert groups[("m", 1, False)].chunks == [fields[0], fields[2]]
     (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout: the quick path
-    assert (alone.request_ids, alone.sizes, sum(alone.sizes)) == (["r0", "r2"], [1, 1], 2)
+    assert (alone.per_request(REQUEST_IDS_AT), alone.per_request(SIZES_AT), len(alone)) == (
+        ["r0", "r2"],
+        [1, 1],
+        2,
+    )
+
+
+def test_a_record_is_a_batch_of_one_request() -> None:
+    record = binary(7)
+    record.row_ids = np.array(["a"])
+    batch = PredictionBatch.of(record)
+    assert (batch.request_ids, batch.latencies_ms, batch.sources, batch.sizes) == (
+        ("r7",),
+        (1.0,),
+        ("simple",),
+        (1,),
+    )
+    assert batch.rows == 1
+    assert batch.row_ids is not None
+    assert batch.row_ids[0] is record.row_ids
+    assert batch.inputs is record.inputs

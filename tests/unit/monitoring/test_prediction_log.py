@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ferryman.core.predictions import PredictionRecord, RejectionRecord, fields_of
+from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
 from ferryman.monitoring import _log_layout, prediction_log
 from ferryman.monitoring._log_layout import LogRoot, live_files
 from ferryman.monitoring.log_reader import LogReader
@@ -379,8 +380,10 @@ def test_a_flush_spanning_midnight_writes_each_day_to_its_folder(tmp_path: Path)
 def test_pending_records_leave_nothing_for_the_garbage_collector(tmp_path: Path) -> None:
     """Keeping one tracked object per request would set off collections of the older
     generations the server does not otherwise run (bench/monitoring_overhead.py measured
-    0.7-1.8 us per request): what waits for the writer must not survive a young collection
-    as a tracked object, and a record handed to ``record`` must not be kept."""
+    0.7-1.8 us per request): what waits for the writer must be untracked by the young
+    generations' passes, and a record or batch handed to the log must not be kept. (A
+    batch's tuple holds new tuples of its requests' fields: the first pass untracks those,
+    the second the batch's, so a waiting batch never reaches the oldest generation.)"""
     import gc
     import sys
 
@@ -395,9 +398,12 @@ def test_pending_records_leave_nothing_for_the_garbage_collector(tmp_path: Path)
             record = binary(i)
             log.record(record)
             kept += sys.getrefcount(record) > 2  # this name and getrefcount's argument
-        for i in range(1_000, 2_000):  # as the server does: the fields only
-            log.record_fields(fields_of(binary(i)))
+        for i in range(1_000, 2_000, 4):  # as the server does: a batch per model call
+            batch = served_batch(range(i, i + 4))
+            log.record_batch(batch)
+            kept += sys.getrefcount(batch) > 2
         gc.collect(0)  # what the interpreter runs every 700 allocations
+        gc.collect(1)  # and every tenth time, with the middle generation
         after = len(gc.get_objects())
     finally:
         gc.enable()
@@ -465,10 +471,71 @@ def test_a_writers_own_merge_is_compressed_like_any_merged_file(tmp_path: Path) 
     assert log.stats.compacted == 3
 
 
-def test_fields_of_another_length_are_refused_at_once(tmp_path: Path) -> None:
+def served_batch(ids: Iterable[int], sizes: Sequence[int] | None = None) -> PredictionBatch:
+    """What a server hands the log for one model call: requests ``r<i>`` (one row each
+    unless ``sizes``), their rows stacked, each with its own latency and endpoint."""
+    ids = list(ids)
+    sizes = list(sizes) if sizes is not None else [1] * len(ids)
+    total = sum(sizes)
+    p = (np.arange(total) % 10) / 10
+    return PredictionBatch(
+        "m", 1, NOW, COLUMNS,
+        np.arange(total * 3, dtype=np.float64).reshape(total, 3),
+        (p > 0.5).astype(int), np.column_stack([1 - p, p]), (0, 1),
+        tuple(f"r{i}" for i in ids), tuple(1.0 + i for i in ids),
+        tuple("v2_infer" if i % 2 else "predict" for i in ids), tuple(sizes),
+    )  # fmt: skip
+
+
+def test_a_batch_is_logged_row_by_row_with_each_requests_own_fields(tmp_path: Path) -> None:
     log = PredictionLog(str(tmp_path), start=False)
-    log.record_fields(fields_of(binary(0)))
-    with pytest.raises(TypeError, match="12 fields of RECORD_FIELDS"):
-        log.record_fields(fields_of(binary(1))[:-1])
+    batch = served_batch([10, 11, 12], sizes=[2, 0, 3])
+    log.record(binary(1))  # a record and batches share one segment
+    log.record_batch(batch)
+    log.record_batch(served_batch([13, 14]))
     stats = log.close()
-    assert (stats.received, stats.written, stats.pending) == (1, 1, 0)
+    assert (stats.received, stats.logged, stats.written) == (8, 8, 8)
+
+    rows = all_rows(tmp_path).sort_values("ts", kind="stable")
+    assert rows["request_id"].tolist() == ["r1", "r10", "r10", "r12", "r12", "r12", "r13", "r14"]
+    assert rows["row"].tolist() == ["0", "0", "1", "0", "1", "2", "0", "0"]
+    assert rows["latency_ms"].tolist() == [2.0, 11.0, 11.0, 13.0, 13.0, 13.0, 14.0, 15.0]
+    assert rows["source"].tolist()[1:] == ["predict"] * 5 + ["v2_infer", "predict"]
+    assert rows["f0"].tolist()[1:6] == batch.inputs[:, 0].tolist()
+    assert rows["proba__1"].tolist()[1:6] == batch.probabilities[:, 1].tolist()
+    assert rows["prediction"].tolist()[1:6] == batch.predictions.tolist()
+    (path,) = parquet_files(tmp_path)
+    assert len(set(pq.read_table(path).column("key").to_pylist())) == 8  # id and row: the key
+
+
+def test_batches_are_sampled_request_by_request(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), sample_rate=0.5, seed=3, start=False)
+    sizes = [1, 2, 3, 1] * 50
+    for b in range(25):
+        log.record_batch(served_batch(range(b * 8, b * 8 + 8), sizes=sizes[b * 8 : b * 8 + 8]))
+    stats = log.close()
+    assert stats.received == stats.logged + stats.sampled_out == sum(sizes[:200])
+    rows = all_rows(tmp_path)
+    per_request = rows.groupby("request_id").size()
+    # each kept request has all its rows, its own: sampling never splits a request
+    assert all(per_request[f"r{i}"] == sizes[i] for i in map(int, per_request.index.str[1:]))
+    assert 0.35 < len(per_request) / 200 < 0.65
+    assert stats.written == len(rows) == stats.logged
+    first = all_rows(tmp_path).sort_values(["ts", "request_id", "row"])
+    i = int(first["request_id"].iloc[0][1:])
+    assert first["latency_ms"].iloc[0] == 1.0 + i  # fields stay with their request
+
+
+def test_a_batch_whose_parts_disagree_is_refused_at_once(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    log.record_batch(served_batch([0, 1]))
+    short = served_batch([2, 3])
+    short.sizes = (1, 2)
+    with pytest.raises(ValueError, match="sizes add up to 3 rows, the batch has 2 predictions"):
+        log.record_batch(short)
+    uneven = served_batch([4, 5])
+    uneven.sources = ("predict",)
+    with pytest.raises(ValueError, match="sources has 1 entries for 2 requests"):
+        log.record_batch(uneven)
+    stats = log.close()
+    assert (stats.received, stats.written, stats.pending) == (2, 2, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from ferryman.errors import OverloadedError, PredictionError
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings, Runner
 from ferryman.serving.codec import ModelInput
-from ferryman.serving.served import Prediction, ServedVersion
+from ferryman.serving.served import ModelCall, Prediction, ServedVersion
 
 SMOOTHNESS = "mean smoothness"  # scaled by ~1/0.014: 1e308 overflows to infinity
 
@@ -423,3 +423,99 @@ def test_without_batching_every_request_is_its_own_call(
     for (_, rows), got in zip(work, asyncio.run(main()), strict=True):
         assert_own_rows(served, rows, got)
     assert batches.sizes == sizes
+
+
+class Answers:
+    """The on_answer observer: each model call with the tags of its requests."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[ModelCall, list[object]]] = []
+        self.fail = fail
+
+    def __call__(self, served: ServedVersion, call: ModelCall, tags: Sequence[object]) -> None:
+        self.calls.append((call, list(tags)))
+        if self.fail:
+            raise RuntimeError("observer broke")
+
+
+def predict_all(runner: Runner, items: Sequence[ModelInput], tags: Sequence[object]) -> list[Any]:
+    """Every item predicted at once with its tag (errors returned, not raised), then the
+    runner closed."""
+
+    async def main() -> list[Any]:
+        try:
+            return await asyncio.gather(
+                *(runner.predict(item, tag) for item, tag in zip(items, tags, strict=True)),
+                return_exceptions=True,
+            )
+        finally:
+            await runner.close()
+
+    return asyncio.run(main())
+
+
+def test_the_answer_observer_sees_each_call_whole_with_its_requests_tags(
+    served: ServedVersion, features: pd.DataFrame
+) -> None:
+    """One observation per model call: the stacked input and whole output exactly as the
+    model saw and gave them, the requests' sizes and tags in the same order."""
+    answers = Answers()
+    rng = random.Random(3)
+    sizes = [rng.randint(1, 4) for _ in range(40)] + [9]  # the 9 rows skip the queue
+    work = requests(served, features, sizes)
+    runner = Runner(served, BatchSettings(max_batch=8, max_wait=0.002), on_answer=answers)
+    results = predict_all(runner, [item for item, _ in work], range(len(work)))
+
+    seen: dict[object, int] = {}
+    for call, tags in answers.calls:
+        assert call.sizes == tuple(work[int(str(t))][0].count for t in tags)
+        assert call.input.rows is not None
+        assert len(call.input.rows) == sum(call.sizes)
+        assert len(call.output.labels) == sum(call.sizes)
+        start = 0
+        for tag, size in zip(tags, call.sizes, strict=True):
+            i = int(str(tag))
+            item, rows = work[i]
+            assert item.rows is not None
+            np.testing.assert_array_equal(call.input.rows[start : start + size], item.rows)
+            assert list(call.output.labels[start : start + size]) == list(results[i].labels)
+            assert_own_rows(served, rows, results[i])
+            seen[tag] = seen.get(tag, 0) + 1
+            start += size
+    assert seen == dict.fromkeys(range(len(work)), 1)  # each request once, none lost
+    assert len(answers.calls) < len(work), "requests were not coalesced"
+    assert max(sum(call.sizes) for call, _ in answers.calls) == 9
+
+
+def test_a_failing_answer_observer_fails_no_request(
+    served: ServedVersion, features: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = Answers(fail=True)
+    work = requests(served, features, [1, 2, 3])
+    runner = Runner(served, BatchSettings(max_batch=8), on_answer=answers)
+    results = predict_all(runner, [item for item, _ in work], ["a", "b", "c"])
+
+    for (_, rows), got in zip(work, results, strict=True):
+        assert isinstance(got, Prediction), got
+        assert_own_rows(served, rows, got)
+    assert sorted(str(t) for _, tags in answers.calls for t in tags) == ["a", "b", "c"]
+    assert "answer observer failed for cancer/1" in caplog.text
+
+
+def test_a_failed_batch_is_observed_only_as_the_calls_that_answered(
+    served: ServedVersion, features: pd.DataFrame
+) -> None:
+    """The batch with a poisoned request fails and is retried request by request: the
+    observer sees the retried calls that answered, never the failed one."""
+    answers = Answers()
+    work = requests(served, features, [1, 2, 1])
+    poison_rows = records(features.iloc[100:101])
+    poison_rows[0][SMOOTHNESS] = 1e308
+    items = [item for item, _ in work] + [served.codec.encode(poison_rows)]
+    runner = Runner(served, BatchSettings(max_batch=64), on_answer=answers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        results = predict_all(runner, items, [0, 1, 2, "poison"])
+
+    assert isinstance(results[-1], PredictionError)
+    assert [tags for _, tags in answers.calls] == [[0], [1], [2]]
