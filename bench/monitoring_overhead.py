@@ -146,7 +146,7 @@ async def measure(registry: Registry, body: bytes, requests: int) -> dict[str, f
         "writer": spent.get("ferryman-prediction-log", 0.0) / requests * 1e6,
         "merge": merge_cost(registry),
         "log_call": logged,
-        "rows_per_call": per_call,
+        "requests_per_call": per_call,
     }
     await lifespan_events.put({"type": "lifespan.shutdown"})
     await stopped.wait()
@@ -183,11 +183,13 @@ def main() -> None:
                 registry.close()
     print(f"model A in process, {CLIENTS} clients, {args.requests:,} requests per run")
     for label, runs in (("on ", on), ("off", off)):
-        parts = ("total", "loop", "writer", "merge", "log_call", "rows_per_call")
+        parts = ("total", "loop", "writer", "merge", "log_call", "requests_per_call")
         for part in parts if label == "on " else parts[:4]:
             values = [r[part] for r in runs]
             what = (
-                "requests per model call" if part == "rows_per_call" else f"CPU us/request, {part}"
+                "requests per model call"
+                if part == "requests_per_call"
+                else f"CPU us/request, {part}"
             )
             print(
                 f"  monitoring {label} {what:24} "

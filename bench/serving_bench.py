@@ -61,13 +61,17 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} not ready after {timeout}s")
 
 
-def wrk(url: str, body: str, duration: int, connections: int = 16) -> dict[str, float]:
+def wrk(
+    url: str, body: str, duration: int, connections: int = 16, cpu: int | None = None
+) -> dict[str, float]:
+    """wrk's figures for ``duration`` seconds of load (on CPU ``cpu`` only, if given)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(body=body))
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     try:
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
-             url],
+            [*pin, "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
+             script.name, url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -109,6 +113,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=7, help="rounds of --monitoring-only")
     parser.add_argument("--skip-rf", action="store_true")
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="--monitoring-only: fresh servers this many times"
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="--monitoring-only: servers on CPU 0, wrk on CPU 1 (the log's writer thread then "
+        "takes its CPU from serving, as when every core serves)",
+    )
     parser.add_argument("--cold-start-only", action="store_true")
     parser.add_argument(
         "--monitoring-only",
@@ -149,38 +162,36 @@ def main() -> None:
         finally:
             stop(proc)
 
-    def ours(name: str, *flags: str, monitoring: bool = True) -> dict[str, float]:
+    def launch(name: str, *flags: str, monitoring: bool = True, cpu: int | None = None) -> Served:
         port = free_port()
-        run_env = {**env, "FERRYMAN_MONITORING__ENABLED": "true" if monitoring else "false"}
-        cmd = [
-            str(VENV_BIN / "ferryman"),
-            "serve",
-            "--port",
-            str(port),
-            "--models",
-            name,
-            "--log-level",
-            "warning",
-            *flags,
-        ]
+        run_env = {
+            **env,
+            "FERRYMAN_MONITORING__ENABLED": "true" if monitoring else "false",
+            # the scheduled pass (drift, KPIs, merging the log's segments) is measured apart
+            # (drift_bench.py, monitoring_overhead.py); here only the request path and the log
+            "FERRYMAN_MONITORING__SCHEDULE_SECONDS": "86400",
+        }
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+        cmd = [*pin, str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", name,
+               "--log-level", "warning", *flags]  # fmt: skip
         proc = start(cmd, run_env, f"http://127.0.0.1:{port}/v2/health/ready")
+        return Served(proc, f"http://127.0.0.1:{port}/models/{name}/predict", cpu)
+
+    def ours(name: str, *flags: str, monitoring: bool = True) -> dict[str, float]:
+        served = launch(name, *flags, monitoring=monitoring)
         try:
-            server = psutil.Process(proc.pid)
-            before = sum(server.cpu_times()[:2])
-            result = wrk(f"http://127.0.0.1:{port}/models/{name}/predict", body, args.duration)
-            # CPU seconds the server (every thread) spent per answered request: unlike req/s,
-            # barely moved by what else the shared machine is doing
-            result["cpu_us"] = (sum(server.cpu_times()[:2]) - before) / result["requests"] * 1e6
-            return result
+            return served.load(body, args.duration)
         finally:
-            stop(proc)
+            stop(served.proc)
 
     if args.cold_start_only:
         cold_start(env, work)
         shutil.rmtree(work, ignore_errors=True)
         return
     if args.monitoring_only:
-        monitoring_overhead(ours, args.duration, args.rounds)
+        monitoring_overhead(
+            launch, body, args.duration, args.rounds, pin=args.pin, epochs=args.epochs
+        )
         shutil.rmtree(work, ignore_errors=True)
         return
     results["bare A"] = bare("model-a")
@@ -214,53 +225,94 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def monitoring_overhead(ours: Any, duration: int, rounds: int = 7) -> None:
+class Served:
+    """A running ``ferryman serve`` and its predict URL."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, cpu: int | None = None) -> None:
+        self.proc = proc
+        self.url = url
+        self.process = psutil.Process(proc.pid)
+        # pinned to one CPU: wrk gets the other one (the server's threads share its CPU)
+        self.wrk_cpu = None if cpu is None else 1 - cpu
+
+    def cpu(self) -> float:
+        """CPU seconds the server (every thread) has used so far."""
+        return sum(self.process.cpu_times()[:2])
+
+    def load(self, body: str, duration: int, settle: float = 0.0) -> dict[str, float]:
+        """wrk against the server, with its CPU per answered request (unlike req/s, barely
+        moved by what else the shared machine is doing). ``settle``: seconds to wait after the
+        run before reading the CPU, so that the log's writer has written what the run queued
+        (it flushes every 2 s) and its work counts here, not during the next run."""
+        before = self.cpu()
+        result = wrk(self.url, body, duration, cpu=self.wrk_cpu)
+        time.sleep(settle)
+        result["cpu_us"] = (self.cpu() - before) / result["requests"] * 1e6
+        return result
+
+
+def monitoring_overhead(
+    launch: Any, body: str, duration: int, rounds: int = 7, pin: bool = False, epochs: int = 1
+) -> None:
     """Model A with every prediction logged (sampling 1.0) against the log turned off, and a
-    control: the off server run a second time in each round. The control's ratio to the
-    first off run would be 1.000 on a quiet machine; how far it strays is how far this
-    machine lets two identical runs differ. Each round runs the three in a rotated order, so
-    that no configuration always runs first or last."""
+    control: a second, identical off server. The control's ratio to the first off server
+    would be 1.000 on a quiet machine; how far it strays is how far this machine lets two
+    identical servers differ. The three servers run side by side (idle but for their turn),
+    and each round loads each of them for ``duration`` seconds in a rotated order: short
+    turns close together, so that the machine's drifting load hits all three alike. Two
+    identical server processes can differ by several percent for their whole life (seen
+    here: 8%), so ``epochs`` starts fresh servers that many times, ``rounds`` each."""
     names = ("on", "off", "off again")
+    cpu = 0 if pin else None
     rps: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(rounds):
-        for i in range(3):
-            name = names[(round_ + i) % 3]
-            result = ours("model-a", monitoring=name == "on")
-            rps[name].append(result["rps"])
-            cpu[name].append(result["cpu_us"])
-    print(f"\nmodel A, {rounds} rounds of {duration}s, each round on / off / off again, rotated")
+    used: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(epochs):
+        servers = {name: launch("model-a", monitoring=name == "on", cpu=cpu) for name in names}
+        try:
+            for server in servers.values():  # warm-up: first answers, the log's first write
+                server.load(body, 2, settle=2.5)
+            for round_ in range(rounds):
+                for i in range(3):
+                    name = names[(round_ + i) % 3]
+                    result = servers[name].load(body, duration, settle=2.5)
+                    rps[name].append(result["rps"])
+                    used[name].append(result["cpu_us"])
+        finally:
+            for server in servers.values():
+                stop(server.proc)
+    rounds *= epochs
+    print(
+        f"\nmodel A, 3 servers side by side{', pinned to CPU 0 (wrk on 1)' if pin else ''}, "
+        f"{epochs} x {rounds // epochs} rounds of {duration}s turns, each round on / off / "
+        "off again, rotated"
+    )
+    for name in names:
+        print(f"  req/s {name:9}  median {median(rps[name]):7.0f}   ({min(rps[name]):.0f}-"
+              f"{max(rps[name]):.0f})")  # fmt: skip
     for name in names:
         print(
-            f"  req/s {name:9}  {' '.join(f'{r:7.0f}' for r in rps[name])}"
-            f"   median {median(rps[name]):7.0f}"
-        )
-    for name in names:
-        print(
-            f"  CPU us/request {name:9}  {' '.join(f'{c:6.1f}' for c in cpu[name])}"
-            f"   median {median(cpu[name]):6.1f}"
+            f"  CPU us/request {name:9}  median {median(used[name]):6.1f}   "
+            f"({min(used[name]):.1f}-{max(used[name]):.1f})"
         )
     for name in ("on", "off again"):
         paired = [a / b for a, b in zip(rps[name], rps["off"], strict=True)]
+        low, high = median_interval(paired)
         label = "monitoring on / off" if name == "on" else "control: off again / off"
-        print(f"  {label:26} per round {' '.join(f'{r:6.3f}' for r in paired)}")
         print(
-            f"  {label:26} median of round ratios {median(paired):.3f}x, ratio of medians "
+            f"  {label:26} median of round ratios {median(paired):.3f}x (90% bootstrap "
+            f"interval {low:.3f}-{high:.3f}), ratio of medians "
             f"{median(rps[name]) / median(rps['off']):.3f}x, server CPU per request "
-            f"{median(cpu['off']) / median(cpu[name]):.3f}x"
+            f"{median(used['off']) / median(used[name]):.3f}x"
         )
-    # each round's on run against the mean of its two off runs: a steadier baseline
+    # each round's on turn against the mean of its two off turns: a steadier baseline
     pooled = [
         a / ((b + c) / 2) for a, b, c in zip(rps["on"], rps["off"], rps["off again"], strict=True)
     ]
     low, high = median_interval(pooled)
     print(
-        f"  on / mean of both off runs, median of round ratios {median(pooled):.3f}x "
-        f"(90% bootstrap interval of that median {low:.3f}-{high:.3f})"
+        f"  on / mean of both off servers, median of round ratios {median(pooled):.3f}x "
+        f"(90% bootstrap interval {low:.3f}-{high:.3f})"
     )
-    control = [a / b for a, b in zip(rps["off again"], rps["off"], strict=True)]
-    low, high = median_interval(control)
-    print(f"  control's interval, the same way: {low:.3f}-{high:.3f} around {median(control):.3f}")
     print(
         "  target: monitoring on / off >= 0.95 (issue 4); the control shows how much of the "
         "difference this machine's noise alone makes"

@@ -265,3 +265,70 @@ def test_sigterm_flushes_every_logged_prediction(
     # one refused request: each missing column and the unknown one is a problem of it
     assert int(rejections["requests"].max()) == 1
     assert int(rejections["problems"].sum()) == len(rows[0]) + 1
+
+
+def test_concurrent_requests_on_every_protocol_are_logged_each_as_its_own(
+    cancer_served: list[int],
+    cancer_frame: pd.DataFrame,
+    home: Path,
+    start_server: Callable[..., LiveServer],
+) -> None:
+    """The micro-batcher answers concurrent requests of all three protocols in shared model
+    calls, and the log gets one batch per call: every logged row must still carry its own
+    request's id (V2: the body's ``id`` when given), endpoint, inputs and answer."""
+    features = cancer_frame.drop(columns="target")
+    server = start_server()
+    sent: dict[str, tuple[str, pd.DataFrame, list[int]]] = {}  # id -> endpoint, rows, answer
+    lock = threading.Lock()
+
+    def call(client: httpx.Client, n: int) -> None:
+        rows = features.iloc[n * 3 : n * 3 + 1 + n % 3]  # 1 to 3 rows, none shared
+        if n % 4 == 0:
+            given = f"body-id-{n}" if n % 8 == 0 else None
+            inputs = [{"name": c, "shape": [len(rows)], "datatype": "FP64",
+                       "data": rows[c].tolist()} for c in rows.columns]  # fmt: skip
+            body: dict[str, Any] = {"inputs": inputs, **({"id": given} if given else {})}
+            answer = client.post("/v2/models/cancer/infer", json=body)
+            assert answer.status_code == 200, answer.text
+            outputs = {o["name"]: o["data"] for o in answer.json()["outputs"]}
+            found = (given or answer.headers["x-request-id"], "v2_infer", outputs["predict"])
+        else:
+            path = "/invocations" if n % 4 == 1 else "/models/cancer/predict"
+            answer = client.post(path, json={"records": rows.to_dict("records")})
+            assert answer.status_code == 200, answer.text
+            endpoint = "invocations" if n % 4 == 1 else "predict"
+            found = (answer.headers["x-request-id"], endpoint, answer.json()["predictions"])
+        with lock:
+            sent[found[0]] = (found[1], rows, found[2])
+
+    def worker(first: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for n in range(first, 96, 8):
+                call(client, n)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(sent) == 96
+    assert server.stop() == -15  # SIGTERM: the log drains
+
+    reader = LogReader(str(home / "monitoring"))
+    try:
+        now = datetime.now(UTC)
+        logged = reader.read_window("cancer", now - timedelta(hours=1), now + timedelta(minutes=1))
+    finally:
+        reader.close()
+    assert set(logged["request_id"]) == set(sent)
+    assert {"body-id-0", "body-id-88"} <= set(logged["request_id"])
+    for request_id, rows in logged.groupby("request_id"):
+        endpoint, given, answer = sent[str(request_id)]
+        rows = rows.sort_values("row", key=lambda r: r.astype(int))
+        assert rows["source"].unique().tolist() == [endpoint]
+        assert rows["row"].tolist() == [str(i) for i in range(len(given))]
+        np.testing.assert_array_equal(rows["mean radius"], given["mean radius"])
+        np.testing.assert_array_equal(rows["worst area"], given["worst area"])
+        assert rows["prediction"].astype(int).tolist() == answer
+        assert (rows["latency_ms"] > 0).all()
+        assert rows["latency_ms"].nunique() == 1  # a request's latency, on each of its rows

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,6 +73,28 @@ class Exchange:
 Handler = Callable[[Exchange], Awaitable[Response]]
 
 
+class _Untagged:
+    """Stands in for the exchange of a request predicted without one: no id, no latency."""
+
+    logged_id = ""
+    endpoint = "unknown"
+    started = math.nan
+
+
+UNTAGGED = _Untagged()
+
+
+def _request_fields(
+    tags: Sequence[Any], finished: float
+) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...]]:
+    """The ids, latencies (ms, to ``finished``) and endpoints of the exchanges ``tags``."""
+    return (
+        tuple([e.logged_id for e in tags]),
+        tuple([(finished - e.started) * 1000.0 for e in tags]),
+        tuple([e.endpoint for e in tags]),
+    )
+
+
 class ServerState:
     def __init__(
         self,
@@ -95,9 +118,13 @@ class ServerState:
 
     def log_call(self, served: ServedVersion, call: ModelCall, tags: Sequence[object]) -> None:
         """Hand the requests one model call answered to the prediction sink, as one batch
-        (the sink never blocks). ``tags``: the calls' requests' exchanges, in order."""
+        (the sink never blocks). ``tags``: the call's requests' exchanges, in order."""
         finished = time.perf_counter()
-        exchanges = cast("Sequence[Exchange]", tags)
+        try:
+            ids, latencies, endpoints = _request_fields(tags, finished)
+        except AttributeError:  # predicted without its exchange: logged, without an id
+            known = [t if isinstance(t, Exchange) else UNTAGGED for t in tags]
+            ids, latencies, endpoints = _request_fields(known, finished)
         item = call.input
         self.sink.record_batch(
             PredictionBatch(
@@ -109,9 +136,9 @@ class ServerState:
                 call.output.labels,
                 call.output.proba,
                 served.classes,
-                tuple([e.logged_id for e in exchanges]),
-                tuple([(finished - e.started) * 1000.0 for e in exchanges]),
-                tuple([e.endpoint for e in exchanges]),
+                ids,
+                latencies,
+                endpoints,
                 call.sizes,
             )
         )

@@ -128,3 +128,48 @@ def _one_layout(batches: Sequence[Batch]) -> bool:
         and nones in (0, len(probabilities))
         and len(set(map(type, by_field[INPUTS_AT]))) == 1
     )
+
+
+FIELD_COUNT = len(BATCH_FIELDS)
+PER_REQUEST_AT = (REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT)
+
+
+def check_batch(fields: Batch) -> None:
+    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part)."""
+    if len(fields) != FIELD_COUNT:
+        raise TypeError(f"a batch has the {FIELD_COUNT} fields of BATCH_FIELDS, got {len(fields)}")
+    requests = len(fields[SIZES_AT])
+    for at in (*PER_REQUEST_AT, ROW_IDS_AT):
+        if at == ROW_IDS_AT and fields[at] is None:
+            continue
+        if len(fields[at]) != requests:
+            raise ValueError(
+                f"{BATCH_FIELDS[at]} has {len(fields[at])} entries for {requests} requests"
+            )
+    if sum(fields[SIZES_AT]) != len(fields[PREDICTIONS_AT]):
+        raise ValueError(
+            f"the requests' sizes add up to {sum(fields[SIZES_AT])} rows, the batch has "
+            f"{len(fields[PREDICTIONS_AT])} predictions"
+        )
+
+
+def requests_of(fields: Batch, kept: Sequence[bool]) -> Batch:
+    """The batch's fields for the ``kept`` requests only (their rows sliced to match)."""
+    sizes = fields[SIZES_AT]
+    take = np.flatnonzero(np.repeat(np.array(kept, dtype=bool), np.array(sizes, dtype=np.int64)))
+    out = list(fields)
+    for at in (*PER_REQUEST_AT, SIZES_AT, ROW_IDS_AT):
+        if fields[at] is not None:
+            out[at] = tuple(v for v, keep in zip(fields[at], kept, strict=True) if keep)
+    inputs = fields[INPUTS_AT]
+    out[INPUTS_AT] = inputs.iloc[take] if hasattr(inputs, "iloc") else np.asarray(inputs)[take]
+    out[PREDICTIONS_AT] = np.asarray(fields[PREDICTIONS_AT])[take]
+    if fields[PROBABILITIES_AT] is not None:
+        out[PROBABILITIES_AT] = np.asarray(fields[PROBABILITIES_AT])[take]
+    return tuple(out)
+
+
+def one_per_request(fields: Batch) -> list[Batch]:
+    """The batch split into one batch per request, in order."""
+    count = len(fields[SIZES_AT])
+    return [requests_of(fields, [i == j for j in range(count)]) for i in range(count)]

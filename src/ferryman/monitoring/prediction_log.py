@@ -19,12 +19,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pyarrow as pa
 
 from ferryman.config import Settings
 from ferryman.core.predictions import (
-    BATCH_FIELDS,
     PredictionBatch,
     PredictionRecord,
     RejectionRecord,
@@ -43,19 +41,16 @@ from ferryman.monitoring._log_layout import (
     write_parquet,
 )
 from ferryman.monitoring._log_pending import (
-    INPUTS_AT,
     PREDICTIONS_AT,
-    PROBABILITIES_AT,
-    REQUEST_IDS_AT,
-    ROW_IDS_AT,
     SIZES_AT,
     Batch,
     PendingRows,
+    check_batch,
+    one_per_request,
+    requests_of,
 )
 
 logger = logging.getLogger(__name__)
-FIELD_COUNT = len(BATCH_FIELDS)
-PER_REQUEST_AT = (REQUEST_IDS_AT, *(BATCH_FIELDS.index(n) for n in ("latencies_ms", "sources")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +87,7 @@ class PredictionLog:
         Share of requests whose rows are logged, drawn per request.
     max_pending_rows : int
         Rows waiting to be written (including rows whose write failed and will be retried);
-        a request that does not fit is dropped and counted, never waited for.
+        a batch (or request) that does not fit is dropped whole and counted, never waited for.
     flush_seconds : float
         How often the writer thread writes what is pending.
     compact_files : int
@@ -176,7 +171,7 @@ class PredictionLog:
         rows, per-request fields of other lengths) is refused here, at the caller's line:
         once queued it would stop the writer's whole flush."""
         fields = batch_fields(batch)
-        _check(fields)
+        check_batch(fields)
         rows = len(fields[PREDICTIONS_AT])
         with self._lock:
             if self.sample_rate < 1.0:
@@ -185,7 +180,7 @@ class PredictionLog:
                     self._counts["sampled_out"] += rows
                     return
                 if not all(kept):
-                    fields = _sampled(fields, kept)
+                    fields = requests_of(fields, kept)
                     self._counts["sampled_out"] += rows - len(fields[PREDICTIONS_AT])
                     rows = len(fields[PREDICTIONS_AT])
             if self._closed or self._pending_rows + rows > self.max_pending_rows:
@@ -326,17 +321,9 @@ class PredictionLog:
         return []
 
     def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
-        """After a failed conversion: keep the batches that convert alone, discard the rest."""
-        good: list[int] = []
-        tables: list[pa.Table] = []
-        bad_rows = 0
-        for i, chunk in enumerate(pending.chunks):
-            try:
-                tables.append(predictions_table(pending.take([i])))
-            except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-                bad_rows += len(chunk[PREDICTIONS_AT])
-            else:
-                good.append(i)
+        """After a failed conversion: keep the batches that convert alone and, of a batch
+        that does not, the requests that do; discard the rest."""
+        good, tables, bad_rows = _convert_each(pending.key, pending.chunks)
         with self._lock:
             self._pending_rows -= bad_rows
             self._counts["discarded"] += bad_rows
@@ -344,16 +331,15 @@ class PredictionLog:
             logger.error("discarded %d logged rows that cannot be stored", bad_rows)
         if not good:
             return []
-        kept = pending.take(good)
         try:
             table = pa.concat_tables(tables)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # they convert one by one, not together
             return [
                 r
-                for i, one in zip(good, tables, strict=True)
-                for r in self._write_table(folder, pending.take([i]), one)
+                for chunk, one in zip(good, tables, strict=True)
+                for r in self._write_table(folder, PendingRows(pending.key, [chunk]), one)
             ]
-        return self._write_table(folder, kept, table)
+        return self._write_table(folder, PendingRows(pending.key, good), table)
 
     def _write_rejections(self, records: list[RejectionRecord]) -> list[RejectionRecord]:
         by_partition: dict[tuple[str, str], list[RejectionRecord]] = defaultdict(list)
@@ -450,37 +436,27 @@ def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> Non
         first.put_before(rows)
 
 
-def _check(fields: Batch) -> None:
-    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part)."""
-    if len(fields) != FIELD_COUNT:
-        raise TypeError(f"a batch has the {FIELD_COUNT} fields of BATCH_FIELDS, got {len(fields)}")
-    sizes = fields[SIZES_AT]
-    for at in PER_REQUEST_AT:
-        if len(fields[at]) != len(sizes):
-            raise ValueError(
-                f"{BATCH_FIELDS[at]} has {len(fields[at])} entries for {len(sizes)} requests"
-            )
-    if fields[ROW_IDS_AT] is not None and len(fields[ROW_IDS_AT]) != len(sizes):
-        raise ValueError(f"row_ids has {len(fields[ROW_IDS_AT])} entries for {len(sizes)} requests")
-    if sum(sizes) != len(fields[PREDICTIONS_AT]):
-        raise ValueError(
-            f"the requests' sizes add up to {sum(sizes)} rows, the batch has "
-            f"{len(fields[PREDICTIONS_AT])} predictions"
-        )
-
-
-def _sampled(fields: Batch, kept: list[bool]) -> Batch:
-    """The batch's fields for the ``kept`` requests only (rows sliced to match)."""
-    sizes = fields[SIZES_AT]
-    take = np.flatnonzero(np.repeat(np.array(kept, dtype=bool), np.array(sizes, dtype=np.int64)))
-    out = list(fields)
-    for at in (*PER_REQUEST_AT, SIZES_AT):
-        out[at] = tuple(v for v, keep in zip(fields[at], kept, strict=True) if keep)
-    if fields[ROW_IDS_AT] is not None:
-        out[ROW_IDS_AT] = tuple(v for v, keep in zip(fields[ROW_IDS_AT], kept, strict=True) if keep)
-    inputs = fields[INPUTS_AT]
-    out[INPUTS_AT] = inputs.iloc[take] if hasattr(inputs, "iloc") else np.asarray(inputs)[take]
-    out[PREDICTIONS_AT] = np.asarray(fields[PREDICTIONS_AT])[take]
-    if fields[PROBABILITIES_AT] is not None:
-        out[PROBABILITIES_AT] = np.asarray(fields[PROBABILITIES_AT])[take]
-    return tuple(out)
+def _convert_each(key: Hashable, chunks: list[Batch]) -> tuple[list[Batch], list[pa.Table], int]:
+    """Each batch converted on its own, a micro-batch that fails request by request: the
+    batches that convert, their tables, and the rows of those that do not."""
+    good: list[Batch] = []
+    tables: list[pa.Table] = []
+    bad_rows = 0
+    for chunk in chunks:
+        try:
+            tables.append(predictions_table(PendingRows(key, [chunk])))
+        except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
+            try:
+                ones = one_per_request(chunk) if len(chunk[SIZES_AT]) > 1 else []
+            except Exception:  # noqa: BLE001
+                ones = []
+            if not ones:
+                bad_rows += len(chunk[PREDICTIONS_AT])
+                continue
+            more, more_tables, more_bad = _convert_each(key, ones)
+            good += more
+            tables += more_tables
+            bad_rows += more_bad
+        else:
+            good.append(chunk)
+    return good, tables, bad_rows

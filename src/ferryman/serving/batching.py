@@ -60,6 +60,7 @@ class Runner:
         self.settings = settings
         self._on_batch = on_batch
         self._on_answer = on_answer
+        self._observer_failures = 0  # the first is logged with its traceback, then a count
         self._queue: deque[_Waiting] = deque()
         self._queued_rows = 0
         self._wakeup: asyncio.Event | None = None
@@ -113,7 +114,15 @@ class Runner:
             try:
                 self._on_answer(self.served, call, tags[start:stop])
             except Exception:
-                log.exception("answer observer failed for %s", self.served.version.ref)
+                self._observer_failures += 1
+                if self._observer_failures == 1:
+                    log.exception("answer observer failed for %s", self.served.version.ref)
+                elif self._observer_failures % 1000 == 0:
+                    log.error(
+                        "answer observer failed for %s %d times",
+                        self.served.version.ref,
+                        self._observer_failures,
+                    )
             start = stop
 
     async def _work(self) -> None:

@@ -539,3 +539,60 @@ def test_a_batch_whose_parts_disagree_is_refused_at_once(tmp_path: Path) -> None
         log.record_batch(uneven)
     stats = log.close()
     assert (stats.received, stats.written, stats.pending) == (2, 2, 0)
+
+
+def test_a_micro_batch_that_cannot_be_stored_loses_only_its_failing_request(
+    tmp_path: Path,
+) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    broken = served_batch([0, 1, 2], sizes=[1, 2, 1])
+    broken.row_ids = (["a"], ["b"], ["d"])  # request r1: one id for its two rows
+    log.record_batch(broken)
+    log.record_batch(served_batch([3, 4]))
+    stats = log.close()
+    assert (stats.written, stats.discarded, stats.pending) == (4, 2, 0)
+    rows = all_rows(tmp_path)
+    assert sorted(zip(rows["request_id"], rows["row"], strict=True)) == [
+        ("r0", "a"), ("r2", "d"), ("r3", "0"), ("r4", "0"),
+    ]  # fmt: skip
+
+
+def test_sampling_a_batch_keeps_each_requests_own_rows_and_ids(tmp_path: Path) -> None:
+    """DataFrame inputs with an index of their own and caller row ids, sampled per request."""
+    log = PredictionLog(str(tmp_path), sample_rate=0.5, seed=5, start=False)
+    sizes = (2, 1, 3, 2, 1, 2)
+    total = sum(sizes)
+    at = np.arange(total)
+    frame = pd.DataFrame({"f0": at * 1.5, "f1": -at * 1.0, "f2": at + 0.25}, index=at[::-1] * 7)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    ids = tuple([f"id{k}-{j}" for j in range(size)] for k, size in enumerate(sizes))
+    for _ in range(20):
+        log.record_batch(
+            PredictionBatch(
+                "m",
+                1,
+                NOW,
+                COLUMNS,
+                frame,
+                owner.copy(),
+                None,
+                None,
+                tuple(f"q{k}" for k in range(len(sizes))),
+                tuple(float(k) for k in range(6)),
+                ("predict",) * len(sizes),
+                sizes,
+                ids,
+            )
+        )
+    stats = log.close()
+    assert stats.received == stats.logged + stats.sampled_out == 20 * total
+    assert 0 < stats.logged < 20 * total
+    rows = all_rows(tmp_path)
+    assert len(rows) == stats.written == stats.logged
+    for _, row in rows.iterrows():
+        k = int(row["request_id"][1:])
+        assert row["prediction"] == k  # the request's own answer
+        assert row["latency_ms"] == float(k)
+        assert row["row"].startswith(f"id{k}-")
+        i = np.flatnonzero(owner == k)[int(row["row"].split("-")[1])]
+        assert (row["f0"], row["f1"], row["f2"]) == (i * 1.5, -i * 1.0, i + 0.25)
