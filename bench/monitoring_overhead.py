@@ -105,10 +105,12 @@ def thread_cpu() -> dict[int, float]:
     return {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
 
 
-async def measure(registry: Registry, body: bytes, requests: int) -> dict[str, float]:
+async def measure(
+    registry: Registry, body: bytes, requests: int, batching: bool = True
+) -> dict[str, float]:
     """CPU microseconds per request, after a warm-up: the whole process, the event loop's
     thread, and the prediction log's writer thread."""
-    app = create_app(registry, ServeOptions(models=("model-a",)))
+    app = create_app(registry, ServeOptions(models=("model-a",), batching=batching))
     lifespan_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await lifespan_events.put({"type": "lifespan.startup"})
     started = asyncio.Event()
@@ -158,6 +160,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--no-batching", action="store_true", help="as `ferryman serve --no-batching`"
+    )
     args = parser.parse_args()
     time_log_call()
     X, y = make_classification(n_samples=20000, n_features=20, n_informative=10, random_state=0)
@@ -178,7 +183,9 @@ def main() -> None:
                 Settings.load(home=home, record_git=False, monitoring={"enabled": enabled})
             )
             try:
-                out.append(asyncio.run(measure(registry, body, args.requests)))
+                out.append(
+                    asyncio.run(measure(registry, body, args.requests, not args.no_batching))
+                )
             finally:
                 registry.close()
     print(f"model A in process, {CLIENTS} clients, {args.requests:,} requests per run")
