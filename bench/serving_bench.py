@@ -99,13 +99,22 @@ def _latency(out: str, label: str) -> float:
 
 def start(cmd: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(ready)
+    try:
+        wait_ready(ready)
+    except BaseException:
+        stop(proc)
+        raise
     return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server: SIGTERM, and SIGKILL if it has not exited within 30 s."""
     proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def main() -> None:
@@ -267,8 +276,10 @@ def monitoring_overhead(
     rps: dict[str, list[float]] = {name: [] for name in names}
     used: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(epochs):
-        servers = {name: launch("model-a", monitoring=name == "on", cpu=cpu) for name in names}
+        servers: dict[str, Served] = {}
         try:
+            for name in names:
+                servers[name] = launch("model-a", monitoring=name == "on", cpu=cpu)
             for server in servers.values():  # warm-up: first answers, the log's first write
                 server.load(body, 2, settle=2.5)
             for round_ in range(rounds):
@@ -280,6 +291,7 @@ def monitoring_overhead(
         finally:
             for server in servers.values():
                 stop(server.proc)
+    epoch_of = [round_ // rounds for round_ in range(rounds * epochs)]
     rounds *= epochs
     print(
         f"\nmodel A, 3 servers side by side{', pinned to CPU 0 (wrk on 1)' if pin else ''}, "
@@ -296,7 +308,7 @@ def monitoring_overhead(
         )
     for name in ("on", "off again"):
         paired = [a / b for a, b in zip(rps[name], rps["off"], strict=True)]
-        low, high = median_interval(paired)
+        low, high = median_interval(paired, epoch_of)
         label = "monitoring on / off" if name == "on" else "control: off again / off"
         print(
             f"  {label:26} median of round ratios {median(paired):.3f}x (90% bootstrap "
@@ -308,7 +320,7 @@ def monitoring_overhead(
     pooled = [
         a / ((b + c) / 2) for a, b, c in zip(rps["on"], rps["off"], rps["off again"], strict=True)
     ]
-    low, high = median_interval(pooled)
+    low, high = median_interval(pooled, epoch_of)
     print(
         f"  on / mean of both off servers, median of round ratios {median(pooled):.3f}x "
         f"(90% bootstrap interval {low:.3f}-{high:.3f})"
@@ -319,11 +331,22 @@ def monitoring_overhead(
     )
 
 
-def median_interval(values: list[float], draws: int = 10_000) -> tuple[float, float]:
-    """The 5th and 95th percentiles of the median of ``values`` resampled with replacement
-    (rounds are independent; seeded, so a run's figures can be printed again)."""
+def median_interval(
+    values: list[float], groups: list[int], draws: int = 10_000
+) -> tuple[float, float]:
+    """The 5th and 95th percentiles of the median of ``values`` resampled in two stages:
+    the groups (epochs: their rounds share server processes, so they are not independent)
+    with replacement, then the values within each drawn group. Seeded, so a run's figures can
+    be printed again."""
     rng = np.random.default_rng(0)
-    medians = np.median(rng.choice(np.asarray(values), (draws, len(values))), axis=1)
+    by_group = [np.asarray([v for v, g in zip(values, groups, strict=True) if g == k])
+                for k in sorted(set(groups))]  # fmt: skip
+    medians = np.empty(draws)
+    for d in range(draws):
+        drawn = rng.integers(len(by_group), size=len(by_group))
+        medians[d] = np.median(
+            np.concatenate([rng.choice(by_group[k], len(by_group[k])) for k in drawn])
+        )
     low, high = np.quantile(medians, [0.05, 0.95])
     return float(low), float(high)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,14 +75,15 @@ Handler = Callable[[Exchange], Awaitable[Response]]
 
 
 class _Untagged:
-    """Stands in for the exchange of a request predicted without one: no id, no latency."""
+    """Stands in for the exchange of a request predicted without one: an id of its own, no
+    latency (NaN, stored as null)."""
 
-    logged_id = ""
+    __slots__ = ("logged_id",)
     endpoint = "unknown"
     started = math.nan
 
-
-UNTAGGED = _Untagged()
+    def __init__(self) -> None:
+        self.logged_id = f"untagged-{uuid.uuid4().hex}"
 
 
 def _request_fields(
@@ -123,7 +125,7 @@ class ServerState:
         try:
             ids, latencies, endpoints = _request_fields(tags, finished)
         except AttributeError:  # predicted without its exchange: logged, without an id
-            known = [t if isinstance(t, Exchange) else UNTAGGED for t in tags]
+            known = [t if isinstance(t, Exchange) else _Untagged() for t in tags]
             ids, latencies, endpoints = _request_fields(known, finished)
         item = call.input
         self.sink.record_batch(

@@ -72,7 +72,7 @@ def predictions_table(pending: PendingRows) -> pa.Table:
     sources = per_row(np.array(pending.per_request(SOURCES_AT), dtype=object))
     columns["source"] = pa.array(sources, pa.string())
     latencies = per_row(np.array(pending.per_request(LATENCIES_AT), dtype=np.float64))
-    columns["latency_ms"] = pa.array(latencies, pa.float64())
+    columns["latency_ms"] = pa.array(latencies, pa.float64(), from_pandas=True)  # NaN: null
     predictions = _concat_1d(pending.field(PREDICTIONS_AT))
     columns["prediction"] = _arrow(predictions)
     first = pending.chunks[0]

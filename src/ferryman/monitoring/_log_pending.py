@@ -135,22 +135,36 @@ PER_REQUEST_AT = (REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT)
 
 
 def check_batch(fields: Batch) -> None:
-    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part)."""
+    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part): the
+    per-request fields one entry per request, the sizes adding up to the predictions, the
+    inputs and probabilities as many rows, and each request's row ids (when given) as many as
+    its rows. Only ``len()`` calls: a batch that passes converts whole or not at all."""
     if len(fields) != FIELD_COUNT:
         raise TypeError(f"a batch has the {FIELD_COUNT} fields of BATCH_FIELDS, got {len(fields)}")
-    requests = len(fields[SIZES_AT])
+    sizes = fields[SIZES_AT]
+    requests = len(sizes)
+    row_ids = fields[ROW_IDS_AT]
     for at in (*PER_REQUEST_AT, ROW_IDS_AT):
-        if at == ROW_IDS_AT and fields[at] is None:
+        if at == ROW_IDS_AT and row_ids is None:
             continue
         if len(fields[at]) != requests:
             raise ValueError(
                 f"{BATCH_FIELDS[at]} has {len(fields[at])} entries for {requests} requests"
             )
-    if sum(fields[SIZES_AT]) != len(fields[PREDICTIONS_AT]):
+    rows = len(fields[PREDICTIONS_AT])
+    if sum(sizes) != rows:
         raise ValueError(
-            f"the requests' sizes add up to {sum(fields[SIZES_AT])} rows, the batch has "
-            f"{len(fields[PREDICTIONS_AT])} predictions"
+            f"the requests' sizes add up to {sum(sizes)} rows, the batch has {rows} predictions"
         )
+    for at in (INPUTS_AT, PROBABILITIES_AT):
+        if fields[at] is not None and len(fields[at]) != rows:
+            raise ValueError(
+                f"{BATCH_FIELDS[at]} has {len(fields[at])} rows for {rows} predictions"
+            )
+    if row_ids is not None:
+        for i, (ids, size) in enumerate(zip(row_ids, sizes, strict=True)):
+            if ids is not None and len(ids) != size:
+                raise ValueError(f"request {i} has {len(ids)} row ids for its {size} rows")
 
 
 def requests_of(fields: Batch, kept: Sequence[bool]) -> Batch:
@@ -167,9 +181,3 @@ def requests_of(fields: Batch, kept: Sequence[bool]) -> Batch:
     if fields[PROBABILITIES_AT] is not None:
         out[PROBABILITIES_AT] = np.asarray(fields[PROBABILITIES_AT])[take]
     return tuple(out)
-
-
-def one_per_request(fields: Batch) -> list[Batch]:
-    """The batch split into one batch per request, in order."""
-    count = len(fields[SIZES_AT])
-    return [requests_of(fields, [i == j for j in range(count)]) for i in range(count)]

@@ -46,7 +46,6 @@ from ferryman.monitoring._log_pending import (
     Batch,
     PendingRows,
     check_batch,
-    one_per_request,
     requests_of,
 )
 
@@ -321,8 +320,7 @@ class PredictionLog:
         return []
 
     def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
-        """After a failed conversion: keep the batches that convert alone and, of a batch
-        that does not, the requests that do; discard the rest."""
+        """After a failed conversion: keep the batches that convert alone, discard the rest."""
         good, tables, bad_rows = _convert_each(pending.key, pending.chunks)
         with self._lock:
             self._pending_rows -= bad_rows
@@ -437,8 +435,9 @@ def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> Non
 
 
 def _convert_each(key: Hashable, chunks: list[Batch]) -> tuple[list[Batch], list[pa.Table], int]:
-    """Each batch converted on its own, a micro-batch that fails request by request: the
-    batches that convert, their tables, and the rows of those that do not."""
+    """Each batch converted on its own: the batches that convert, their tables, and the rows
+    of those that do not. (A batch is not split further: ``check_batch`` has refused every
+    batch whose requests could convert one by one but not together.)"""
     good: list[Batch] = []
     tables: list[pa.Table] = []
     bad_rows = 0
@@ -446,17 +445,7 @@ def _convert_each(key: Hashable, chunks: list[Batch]) -> tuple[list[Batch], list
         try:
             tables.append(predictions_table(PendingRows(key, [chunk])))
         except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-            try:
-                ones = one_per_request(chunk) if len(chunk[SIZES_AT]) > 1 else []
-            except Exception:  # noqa: BLE001
-                ones = []
-            if not ones:
-                bad_rows += len(chunk[PREDICTIONS_AT])
-                continue
-            more, more_tables, more_bad = _convert_each(key, ones)
-            good += more
-            tables += more_tables
-            bad_rows += more_bad
+            bad_rows += len(chunk[PREDICTIONS_AT])
         else:
             good.append(chunk)
     return good, tables, bad_rows

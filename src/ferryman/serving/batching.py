@@ -113,15 +113,17 @@ class Runner:
             stop = start + len(call.sizes)
             try:
                 self._on_answer(self.served, call, tags[start:stop])
-            except Exception:
+            except Exception as exc:
                 self._observer_failures += 1
                 if self._observer_failures == 1:
                     log.exception("answer observer failed for %s", self.served.version.ref)
                 elif self._observer_failures % 1000 == 0:
                     log.error(
-                        "answer observer failed for %s %d times",
+                        "answer observer failed for %s %d times, the last with %s: %s",
                         self.served.version.ref,
                         self._observer_failures,
+                        type(exc).__name__,
+                        exc,
                     )
             start = stop
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 from starlette.requests import Request
 
@@ -66,10 +67,11 @@ def test_one_model_call_is_logged_as_its_requests_each_with_its_own_fields(
 
     assert rows["ts"].nunique() == 1  # one model call answered all four
     by_id = {str(k): g.sort_values("row") for k, g in rows.groupby("request_id")}
-    # the request predicted without an exchange is logged, without an id or latency
-    assert sorted(by_id) == ["", "a", "body-id", "d"]
+    # the request predicted without an exchange is logged under an id of its own, no latency
+    (untagged,) = set(by_id) - {"a", "body-id", "d"}
+    assert untagged.startswith("untagged-")
     expected = {"a": (work[0], "predict"), "body-id": (work[1], "v2_infer"),
-                "": (work[2], "unknown"), "d": (work[3], "invocations")}  # fmt: skip
+                untagged: (work[2], "unknown"), "d": (work[3], "invocations")}  # fmt: skip
     for request_id, (given, endpoint) in expected.items():
         got = by_id[request_id]
         assert got["source"].unique().tolist() == [endpoint]
@@ -77,7 +79,9 @@ def test_one_model_call_is_logged_as_its_requests_each_with_its_own_fields(
         assert got["prediction"].tolist() == served.loaded.predict(given).tolist()
         latency = got["latency_ms"].unique()
         assert len(latency) == 1
-        if request_id:
-            assert latency[0] > 0
-        else:
+        if request_id == untagged:
             assert math.isnan(latency[0])
+        else:
+            assert latency[0] > 0
+    (path,) = (tmp_path / "log").rglob("s-*.parquet")
+    assert pq.read_table(path).column("latency_ms").null_count == len(work[2])  # null, not NaN

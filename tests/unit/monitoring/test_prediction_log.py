@@ -541,20 +541,28 @@ def test_a_batch_whose_parts_disagree_is_refused_at_once(tmp_path: Path) -> None
     assert (stats.received, stats.written, stats.pending) == (2, 2, 0)
 
 
-def test_a_micro_batch_that_cannot_be_stored_loses_only_its_failing_request(
+def test_a_batch_whose_rows_do_not_line_up_is_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
+    """Misaligned rows would convert request by request into wrong rows (a feature value on
+    another request's row): such a batch is refused at the call, whole."""
     log = PredictionLog(str(tmp_path), start=False)
-    broken = served_batch([0, 1, 2], sizes=[1, 2, 1])
-    broken.row_ids = (["a"], ["b"], ["d"])  # request r1: one id for its two rows
-    log.record_batch(broken)
-    log.record_batch(served_batch([3, 4]))
+    extra_input = served_batch([0, 1], sizes=[1, 2])
+    extra_input.inputs = np.vstack([np.full((1, 3), 99.0), extra_input.inputs])
+    with pytest.raises(ValueError, match="inputs has 4 rows for 3 predictions"):
+        log.record_batch(extra_input)
+    short_proba = served_batch([2, 3])
+    short_proba.probabilities = short_proba.probabilities[:1]
+    with pytest.raises(ValueError, match="probabilities has 1 rows for 2 predictions"):
+        log.record_batch(short_proba)
+    ids_of_another_request = served_batch([4, 5], sizes=[0, 2])
+    ids_of_another_request.row_ids = (["x"], ["y"])  # the totals match, request 0's do not
+    with pytest.raises(ValueError, match="request 0 has 1 row ids for its 0 rows"):
+        log.record_batch(ids_of_another_request)
+    log.record_batch(served_batch([6]))
     stats = log.close()
-    assert (stats.written, stats.discarded, stats.pending) == (4, 2, 0)
-    rows = all_rows(tmp_path)
-    assert sorted(zip(rows["request_id"], rows["row"], strict=True)) == [
-        ("r0", "a"), ("r2", "d"), ("r3", "0"), ("r4", "0"),
-    ]  # fmt: skip
+    assert (stats.received, stats.written, stats.discarded) == (1, 1, 0)
+    assert all_rows(tmp_path)["request_id"].tolist() == ["r6"]
 
 
 def test_sampling_a_batch_keeps_each_requests_own_rows_and_ids(tmp_path: Path) -> None:
