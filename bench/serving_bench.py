@@ -67,10 +67,9 @@ def wrk(
     """wrk's figures for ``duration`` seconds of load (on CPU ``cpu`` only, if given)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(body=body))
-    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     try:
         out = subprocess.run(
-            [*pin, "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
+            [*pinned(cpu), "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
              script.name, url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
@@ -95,6 +94,11 @@ def _latency(out: str, label: str) -> float:
     assert match, out
     value, unit = float(match.group(1)), match.group(2)
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def pinned(cpu: int | None) -> list[str]:
+    """The command prefix that runs a program on CPU ``cpu`` only (none if None)."""
+    return ["taskset", "-c", str(cpu)] if cpu is not None else []
 
 
 def start(cmd: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[bytes]:
@@ -171,7 +175,7 @@ def main() -> None:
         finally:
             stop(proc)
 
-    def launch(name: str, *flags: str, monitoring: bool = True, cpu: int | None = None) -> Served:
+    def serve(name: str, *flags: str, monitoring: bool = True, cpu: int | None = None) -> Served:
         port = free_port()
         run_env = {
             **env,
@@ -180,14 +184,13 @@ def main() -> None:
             # (drift_bench.py, monitoring_overhead.py); here only the request path and the log
             "FERRYMAN_MONITORING__SCHEDULE_SECONDS": "86400",
         }
-        pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
-        cmd = [*pin, str(VENV_BIN / "ferryman"), "serve", "--port", str(port), "--models", name,
-               "--log-level", "warning", *flags]  # fmt: skip
+        cmd = [*pinned(cpu), str(VENV_BIN / "ferryman"), "serve", "--port", str(port),
+               "--models", name, "--log-level", "warning", *flags]  # fmt: skip
         proc = start(cmd, run_env, f"http://127.0.0.1:{port}/v2/health/ready")
         return Served(proc, f"http://127.0.0.1:{port}/models/{name}/predict", cpu)
 
     def ours(name: str, *flags: str, monitoring: bool = True) -> dict[str, float]:
-        served = launch(name, *flags, monitoring=monitoring)
+        served = serve(name, *flags, monitoring=monitoring)
         try:
             return served.load(body, args.duration)
         finally:
@@ -199,7 +202,7 @@ def main() -> None:
         return
     if args.monitoring_only:
         monitoring_overhead(
-            launch, body, args.duration, args.rounds, pin=args.pin, epochs=args.epochs
+            serve, body, args.duration, args.rounds, pin=args.pin, epochs=args.epochs
         )
         shutil.rmtree(work, ignore_errors=True)
         return
@@ -261,7 +264,7 @@ class Served:
 
 
 def monitoring_overhead(
-    launch: Any, body: str, duration: int, rounds: int = 7, pin: bool = False, epochs: int = 1
+    serve: Any, body: str, duration: int, rounds: int = 7, pin: bool = False, epochs: int = 1
 ) -> None:
     """Model A with every prediction logged (sampling 1.0) against the log turned off, and a
     control: a second, identical off server. The control's ratio to the first off server
@@ -279,7 +282,7 @@ def monitoring_overhead(
         servers: dict[str, Served] = {}
         try:
             for name in names:
-                servers[name] = launch("model-a", monitoring=name == "on", cpu=cpu)
+                servers[name] = serve("model-a", monitoring=name == "on", cpu=cpu)
             for server in servers.values():  # warm-up: first answers, the log's first write
                 server.load(body, 2, settle=2.5)
             for round_ in range(rounds):
@@ -292,10 +295,9 @@ def monitoring_overhead(
             for server in servers.values():
                 stop(server.proc)
     epoch_of = [round_ // rounds for round_ in range(rounds * epochs)]
-    rounds *= epochs
     print(
         f"\nmodel A, 3 servers side by side{', pinned to CPU 0 (wrk on 1)' if pin else ''}, "
-        f"{epochs} x {rounds // epochs} rounds of {duration}s turns, each round on / off / "
+        f"{epochs} x {rounds} rounds of {duration}s turns, each round on / off / "
         "off again, rotated"
     )
     for name in names:

@@ -8,9 +8,6 @@ Serving emits :class:`PredictionRecord` and :class:`PredictionBatch` objects to 
 
 from __future__ import annotations
 
-import dataclasses
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -90,11 +87,6 @@ class PredictionBatch:
             (record.rows,),
             None if record.row_ids is None else (record.row_ids,),
         )
-
-
-# ``PredictionBatch``'s fields in order, and ``batch_fields(batch)``: them as a plain tuple
-BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionBatch))
-batch_fields: Callable[[PredictionBatch], tuple[Any, ...]] = operator.attrgetter(*BATCH_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

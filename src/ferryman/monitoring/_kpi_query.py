@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ferryman.monitoring._log_arrow import proba_column
 from ferryman.monitoring._log_layout import label_text, parse_day, parse_partition
-from ferryman.monitoring.log_reader import quote
+from ferryman.monitoring.log_reader import quote, sql_text
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -52,8 +52,7 @@ class KpiQuery:
         self.positive: str | None = None
         if task == "classification" and len(texts) == 2:  # ROC AUC ranks it
             self.positive = self.proba.get(texts[1]) or ("score" if "score" in types else None)
-        self.uses_ts = bucket is not None
-        columns = ["version", *(["ts"] if self.uses_ts else []), "prediction"]
+        columns = ["version", *(["ts"] if bucket is not None else []), "prediction"]
         if task == "classification":
             columns += list(self.proba.values()) if self.has_proba else []
             if self.positive is not None and self.positive not in columns:
@@ -143,14 +142,14 @@ class KpiQuery:
     def _classification(self, coded: bool) -> tuple[str, str, str]:
         texts = self.class_texts or []
         if coded:
-            whens = " ".join(f"WHEN label = {_sql_text(t)} THEN {i}" for i, t in enumerate(texts))
+            whens = " ".join(f"WHEN label = {sql_text(t)} THEN {i}" for i, t in enumerate(texts))
             label = f"CASE WHEN label IS NULL THEN -2 {whens} ELSE -1 END AS lc"
             pc_sql = _code_sql("prediction", texts, self.types["prediction"])
             row = f"lc, {pc_sql} AS pc"
             which, cases, labelled = "lc", [str(i) for i in range(len(texts))], "lc != -2"
         else:
             label, row = "label AS lc", "lc, prediction AS pc"
-            which, cases = "lc", [_sql_text(t) for t in texts]
+            which, cases = "lc", [sql_text(t) for t in texts]
             labelled = "lc IS NOT NULL"
         p_true = "NULL::DOUBLE"
         if self.has_proba:
@@ -243,7 +242,7 @@ def bucket_sql(ts: str, bucket: float | None) -> str:
 def _code_sql(column: str, class_texts: list[str], kind: str) -> str:
     """The position of ``column``'s value among the classes; -1 for anything else."""
     whens = " ".join(
-        f"WHEN TRY_CAST({_sql_text(text)} AS {kind}) THEN {index}"
+        f"WHEN TRY_CAST({sql_text(text)} AS {kind}) THEN {index}"
         for index, text in enumerate(class_texts)
     )
     return f"CASE {column} {whens} ELSE -1 END"
@@ -343,7 +342,3 @@ def _auc(
     if (neg[np.minimum(below, len(neg) - 1)] == pos).any():  # ties count half
         tied_or_below = int(np.searchsorted(neg, pos, side="right").sum(dtype=np.int64))
     entry["roc_auc"] = (below_sum + tied_or_below) / 2 / (len(pos) * len(neg))
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -51,7 +51,8 @@ def predictions_table(pending: PendingRows) -> pa.Table:
     """One Arrow table for the pending batches of one layout (model version, columns,
     classes, presence of probabilities and kind of inputs: the log buffers them so)."""
     # per batch: its rows; per request: its rows (each batch's requests, in order)
-    chunk_rows = [len(p) for p in pending.field(PREDICTIONS_AT)]
+    parts = pending.field(PREDICTIONS_AT)
+    chunk_rows = [len(p) for p in parts]
     sizes = np.array(pending.per_request(SIZES_AT), dtype=np.int64)
     total = int(sizes.sum())
     single = len(sizes) == total and bool((sizes == 1).all())  # a row per request: no repeats
@@ -73,7 +74,7 @@ def predictions_table(pending: PendingRows) -> pa.Table:
     columns["source"] = pa.array(sources, pa.string())
     latencies = per_row(np.array(pending.per_request(LATENCIES_AT), dtype=np.float64))
     columns["latency_ms"] = pa.array(latencies, pa.float64(), from_pandas=True)  # NaN: null
-    predictions = _concat_1d(pending.field(PREDICTIONS_AT))
+    predictions = _concat_1d(parts)
     columns["prediction"] = _arrow(predictions)
     first = pending.chunks[0]
     classes = first[CLASSES_AT]

@@ -13,16 +13,20 @@ generations. Sorting the batches by table layout and turning them into columns
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import operator
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ferryman.core.predictions import BATCH_FIELDS
+from ferryman.core.predictions import PredictionBatch
 
 SECONDS_PER_DAY = 86400
+# ``PredictionBatch``'s fields in order, and ``batch_fields(batch)``: them as a plain tuple
+BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionBatch))
+batch_fields: Callable[[PredictionBatch], tuple[Any, ...]] = operator.attrgetter(*BATCH_FIELDS)
 Batch = tuple[Any, ...]  # a PredictionBatch's fields, in BATCH_FIELDS order
 # positions in a batch's fields
 (MODEL_AT, VERSION_AT, AT_AT, COLUMNS_AT, INPUTS_AT, PREDICTIONS_AT, PROBABILITIES_AT,
@@ -64,8 +68,6 @@ class PendingRows:
     @classmethod
     def group(cls, batches: Sequence[Batch]) -> list[PendingRows]:
         """``batches`` (fields, at least one) by layout key, each in arrival order."""
-        if _one_layout(batches):  # the usual case, checked column by column in C loops
-            return [cls(layout_key(batches[0]), list(batches))]
         by_key: dict[Hashable, list[Batch]] = {}
         for batch in batches:
             by_key.setdefault(layout_key(batch), []).append(batch)
@@ -115,38 +117,17 @@ class PendingRows:
         self.chunks.extend(later.chunks)
 
 
-def _one_layout(batches: Sequence[Batch]) -> bool:
-    """Whether every batch has the same ``layout_key``."""
-    by_field = list(zip(*batches, strict=True))
-    probabilities = by_field[PROBABILITIES_AT]
-    nones = sum(map(operator.is_, probabilities, itertools.repeat(None)))  # no == on arrays
-    return (
-        len(set(by_field[MODEL_AT])) == 1
-        and len(set(by_field[VERSION_AT])) == 1
-        and len(set(map(id, by_field[COLUMNS_AT]))) == 1
-        and len(set(map(id, by_field[CLASSES_AT]))) == 1
-        and nones in (0, len(probabilities))
-        and len(set(map(type, by_field[INPUTS_AT]))) == 1
-    )
-
-
-FIELD_COUNT = len(BATCH_FIELDS)
 PER_REQUEST_AT = (REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT)
 
 
-def check_batch(fields: Batch) -> None:
-    """Refuse a batch whose parts disagree (TypeError or ValueError, naming the part): the
-    per-request fields one entry per request, the sizes adding up to the predictions, the
-    inputs and probabilities as many rows, and each request's row ids (when given) as many as
-    its rows. Only ``len()`` calls: a batch that passes converts whole or not at all."""
-    if len(fields) != FIELD_COUNT:
-        raise TypeError(f"a batch has the {FIELD_COUNT} fields of BATCH_FIELDS, got {len(fields)}")
+def check_batch(fields: Batch) -> int:
+    """The batch's rows, or ValueError naming the part that disagrees: the per-request
+    fields one entry per request, the sizes adding up to the predictions, the inputs and
+    probabilities as many rows, and each request's row ids (when given) as many as its rows.
+    Only ``len()`` calls: a batch that passes converts whole or not at all."""
     sizes = fields[SIZES_AT]
     requests = len(sizes)
-    row_ids = fields[ROW_IDS_AT]
-    for at in (*PER_REQUEST_AT, ROW_IDS_AT):
-        if at == ROW_IDS_AT and row_ids is None:
-            continue
+    for at in PER_REQUEST_AT:
         if len(fields[at]) != requests:
             raise ValueError(
                 f"{BATCH_FIELDS[at]} has {len(fields[at])} entries for {requests} requests"
@@ -161,10 +142,14 @@ def check_batch(fields: Batch) -> None:
             raise ValueError(
                 f"{BATCH_FIELDS[at]} has {len(fields[at])} rows for {rows} predictions"
             )
+    row_ids = fields[ROW_IDS_AT]
     if row_ids is not None:
+        if len(row_ids) != requests:
+            raise ValueError(f"row_ids has {len(row_ids)} entries for {requests} requests")
         for i, (ids, size) in enumerate(zip(row_ids, sizes, strict=True)):
             if ids is not None and len(ids) != size:
                 raise ValueError(f"request {i} has {len(ids)} row ids for its {size} rows")
+    return rows
 
 
 def requests_of(fields: Batch, kept: Sequence[bool]) -> Batch:

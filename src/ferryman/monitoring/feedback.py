@@ -274,8 +274,8 @@ class FeedbackStore:
         if self.reader is not None:
             since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
             table, logged = with_predictions(self.reader, model, table, since)
-            matched = table.column("request_id")
-            unknown = set(matched.to_pylist()) - set(matched.filter(logged).to_pylist())
+            ids = table.column("request_id")
+            unknown = set(ids.to_pylist()) - set(ids.filter(logged).to_pylist())
         day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)

@@ -42,9 +42,14 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_text(text: str) -> str:
+    """``text`` as a SQL text literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def file_list(files: Sequence[str]) -> str:
     """``files`` as a SQL list of text literals."""
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join(map(sql_text, files)) + "]"
 
 
 class LogReader:

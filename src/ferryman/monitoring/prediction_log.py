@@ -26,7 +26,6 @@ from ferryman.core.predictions import (
     PredictionBatch,
     PredictionRecord,
     RejectionRecord,
-    batch_fields,
 )
 from ferryman.monitoring._log_arrow import predictions_table, rejections_table
 from ferryman.monitoring._log_compaction import compact_folder
@@ -45,6 +44,7 @@ from ferryman.monitoring._log_pending import (
     SIZES_AT,
     Batch,
     PendingRows,
+    batch_fields,
     check_batch,
     requests_of,
 )
@@ -170,8 +170,7 @@ class PredictionLog:
         rows, per-request fields of other lengths) is refused here, at the caller's line:
         once queued it would stop the writer's whole flush."""
         fields = batch_fields(batch)
-        check_batch(fields)
-        rows = len(fields[PREDICTIONS_AT])
+        rows = check_batch(fields)
         with self._lock:
             if self.sample_rate < 1.0:
                 kept = [self._random() < self.sample_rate for _ in fields[SIZES_AT]]

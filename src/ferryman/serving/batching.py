@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ferryman.errors import OverloadedError, PredictionError
 from ferryman.serving.codec import ModelInput
-from ferryman.serving.served import ModelCall, Prediction, ServedVersion
+from ferryman.serving.served import ModelCall, Prediction, ServedVersion, parts_of
 
 log = logging.getLogger("ferryman.serving")
 
@@ -103,7 +103,7 @@ class Runner:
             calls = await loop.run_in_executor(self._thread, self.served.calls, items)
         if self._on_answer is not None:
             self._tell(calls, tags)
-        return [part for call in calls for part in call.parts()]
+        return parts_of(calls)
 
     def _tell(self, calls: list[ModelCall], tags: list[object]) -> None:
         """Hand each call to the answer observer; its failure never fails the requests."""

@@ -162,7 +162,7 @@ class ServedVersion:
 
     def run(self, inputs: Sequence[ModelInput]) -> list[Prediction]:
         """Predict the inputs of several requests in one call; one Prediction per input."""
-        return [part for call in self.calls(inputs) for part in call.parts()]
+        return parts_of(self.calls(inputs))
 
     def calls(self, inputs: Sequence[ModelInput]) -> list[ModelCall]:
         """Predict the inputs of several requests: one call for all of them when they stack
@@ -218,6 +218,11 @@ class ServedVersion:
         else:
             labels = model.predict(data)
         return Prediction(np.asarray(labels), proba)
+
+
+def parts_of(calls: Sequence[ModelCall]) -> list[Prediction]:
+    """Each request's answer, in order, from the calls that answered them."""
+    return [part for call in calls for part in call.parts()]
 
 
 def _merge(inputs: Sequence[ModelInput]) -> ModelInput | None:

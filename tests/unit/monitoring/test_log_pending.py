@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ferryman.core.predictions import PredictionBatch, PredictionRecord, batch_fields
-from ferryman.monitoring._log_pending import REQUEST_IDS_AT, SIZES_AT, PendingRows
+from ferryman.core.predictions import PredictionBatch, PredictionRecord
+from ferryman.monitoring._log_pending import (
+    COLUMNS_AT,
+    REQUEST_IDS_AT,
+    SIZES_AT,
+    PendingRows,
+    batch_fields,
+)
 
 COLUMNS = ("x", "y", "z")
 
@@ -24,7 +30,8 @@ def test_pending_batches_are_grouped_by_layout_in_arrival_order() -> None:
     records[4].columns = other_columns
     fields = [batch_fields(PredictionBatch.of(r)) for r in records]
     groups = {
-        (g.model, g.version, g.chunks[0][3] is other_columns): g for g in PendingRows.group(fields)
+        (g.model, g.version, g.chunks[0][COLUMNS_AT] is other_columns): g
+        for g in PendingRows.group(fields)
     }
     assert {k: g.per_request(REQUEST_IDS_AT) for k, g in groups.items()} == {
         ("m", 1, False): ["r0", "r2"],
@@ -33,7 +40,7 @@ def test_pending_batches_are_grouped_by_layout_in_arrival_order() -> None:
         ("m", 1, True): ["r4"],
     }
     assert groups[("m", 1, False)].chunks == [fields[0], fields[2]]
-    (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout: the quick path
+    (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout
     assert (alone.per_request(REQUEST_IDS_AT), alone.per_request(SIZES_AT), len(alone)) == (
         ["r0", "r2"],
         [1, 1],
