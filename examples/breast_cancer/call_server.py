@@ -18,6 +18,7 @@ from pathlib import Path
 import ferryman
 
 NAME = "breast-cancer"
+JSON = "application/json"
 
 
 def call(url: str, body: bytes | None = None, content_type: str | None = None) -> str:
@@ -50,6 +51,22 @@ def show(title: str, curl: str, answer: str, limit: int = 400) -> None:
     print(answer if len(answer) <= limit else answer[:limit] + " ...")
 
 
+def curl_line(url: str, shown_body: str | None = None, content_type: str | None = None) -> str:
+    """The curl command that sends what :func:`call` sends (the body shortened for reading)."""
+    parts = [f"curl -s {url}"]
+    if content_type:
+        parts.append(f"-H 'Content-Type: {content_type}'")
+    if shown_body is not None:
+        parts.append(shown_body if shown_body.startswith("--") else f"-d '{shown_body}'")
+    return " ".join(parts)
+
+
+def post(title: str, url: str, body: bytes, shown_body: str, content_type: str) -> str:
+    answer = call(url, body, content_type)
+    show(title, curl_line(url, shown_body, content_type), answer)
+    return answer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8000)
@@ -60,29 +77,30 @@ def main() -> None:
     with (home / "new_patients.csv").open() as handle:
         rows = list(csv.DictReader(handle))[:2]
     records = [{k: float(v) for k, v in row.items()} for row in rows]
+    predict_url = f"{base}/models/{NAME}/predict"
 
-    body = json.dumps({"records": records}).encode()
-    answer = call(f"{base}/models/{NAME}/predict", body, "application/json")
-    show(
+    answer = post(
         "simple JSON API",
-        f"curl -s {base}/models/{NAME}/predict -H 'Content-Type: application/json' "
-        '-d \'{"records": [{"mean radius": ...}, ...]}\'',
-        answer,
+        predict_url,
+        json.dumps({"records": records}).encode(),
+        '{"records": [{"mean radius": ...}, ...]}',
+        JSON,
     )
     request_id = json.loads(answer.split(" ", 1)[1])["request_id"]  # "200 {...}"
     truth = [{"request_id": request_id, "row": i, "label": 1} for i in range(len(records))]
-    show(
+    post(
         "ground truth, days later, for monitoring's live KPIs",
-        f"curl -s {base}/models/{NAME}/feedback "
-        f'-d \'[{{"request_id": "{request_id}", "row": 0, "label": 1}}, ...]\'',
-        call(f"{base}/models/{NAME}/feedback", json.dumps(truth).encode(), "application/json"),
+        f"{base}/models/{NAME}/feedback",
+        json.dumps(truth).encode(),
+        f'[{{"request_id": "{request_id}", "row": 0, "label": 1}}, ...]',
+        JSON,
     )
-    bad = json.dumps({"records": [{**records[0], "mean radius": "large"}]}).encode()
-    show(
+    post(
         "bad input is refused with every problem named (422)",
-        f"curl -s {base}/models/{NAME}/predict "
-        '-d \'{"records": [{"mean radius": "large", ...}]}\'',
-        call(f"{base}/models/{NAME}/predict", bad, "application/json"),
+        predict_url,
+        json.dumps({"records": [{**records[0], "mean radius": "large"}]}).encode(),
+        '{"records": [{"mean radius": "large", ...}]}',
+        JSON,
     )
     matrix = [list(r.values()) for r in records]
     shape = [len(matrix), len(matrix[0])]
@@ -90,23 +108,21 @@ def main() -> None:
         "id": "demo-1",
         "inputs": [{"name": "input-0", "shape": shape, "datatype": "FP64", "data": matrix}],
     }
-    show(
+    post(
         "Open Inference Protocol (V2)",
-        f'curl -s {base}/v2/models/{NAME}/infer -d \'{{"id": "demo-1", "inputs": '
-        '[{"name": "input-0", "shape": [2, 30], "datatype": "FP64", "data": [[...]]}]}\'',
-        call(f"{base}/v2/models/{NAME}/infer", json.dumps(infer).encode()),
+        f"{base}/v2/models/{NAME}/infer",
+        json.dumps(infer).encode(),
+        '{"id": "demo-1", "inputs": [{"name": "input-0", "shape": [2, 30], "datatype": "FP64", '
+        '"data": [[...]]}]}',
+        JSON,
     )
     csv_body = "\n".join(",".join(str(v) for v in row) for row in matrix).encode()
-    show(
-        "SageMaker",
-        f"curl -s {base}/invocations -H 'Content-Type: text/csv' --data-binary @rows.csv",
-        call(f"{base}/invocations", csv_body, "text/csv"),
-    )
+    post("SageMaker", f"{base}/invocations", csv_body, "--data-binary @rows.csv", "text/csv")
     metrics = call(f"{base}/metrics")
     lines = [line for line in metrics.splitlines() if line.startswith("ferryman_requests_total")]
     show(
         "Prometheus metrics",
-        f"curl -s {base}/metrics | grep ferryman_requests_total",
+        f"{curl_line(base + '/metrics')} | grep ferryman_requests_total",
         "\n".join(lines),
     )
 

@@ -124,4 +124,5 @@ if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE, *_SUBPACKAGES})
+    """The public API and the subpackages: not this module's own imports and helpers."""
+    return sorted({*__all__, *_SUBPACKAGES})

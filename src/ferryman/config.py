@@ -47,16 +47,33 @@ class _TomlFileSource(PydanticBaseSettingsSource):
                 data = tomllib.load(fh)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read settings file {self.path}: {exc}") from exc
-        section = data.get("ferryman", data)
-        if not isinstance(section, dict):
-            raise ConfigError(f"settings file {self.path}: [ferryman] must be a table")
-        return section
+        return _merge_sections(self.path, data)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
         return dict(self.data)
+
+
+def _merge_sections(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keys and the ``[ferryman]`` table together; a key set in both is refused.
+
+    Both places are documented, and a file often mixes them (``home = ...`` at the top, then
+    ``[ferryman.monitoring]``): reading only one of them would drop the other without a word.
+    """
+    top = {key: value for key, value in data.items() if key != "ferryman"}
+    section = data.get("ferryman", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"settings file {path}: [ferryman] must be a table")
+    both = sorted(set(top) & set(section))
+    if both:
+        names = ", ".join(repr(key) for key in both)
+        raise ConfigError(
+            f"settings file {path}: {names} set both at the top level and under [ferryman]; "
+            "keep one of them"
+        )
+    return {**top, **section}
 
 
 class DriftThresholds(BaseModel):
@@ -299,6 +316,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home_path / 'ferryman.db'}"
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file of the metadata database; None for a database server (or memory)."""
+        url = self.resolved_database_url
+        scheme, sep, rest = url.partition(":///")
+        if not sep or scheme.split("+", 1)[0] != "sqlite":
+            return None
+        path = rest.split("?", 1)[0]
+        if not path or path == ":memory:":
+            return None
+        return Path(path).expanduser()
 
     @property
     def resolved_artifact_root(self) -> str:

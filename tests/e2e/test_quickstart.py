@@ -77,3 +77,8 @@ def test_example_registers_promotes_rolls_back_and_predicts(tmp_path: Path) -> N
     assert '"accepted":2' in answers[1]  # the ground truth for the first two predictions
     assert '"model_name":"breast-cancer"' in called.stdout
     assert 'ferryman_requests_total{endpoint="v2_infer",model="breast-cancer"' in called.stdout
+    # every curl line it prints with a body names the body's type (curl -d alone sends a form)
+    sent = [line for line in called.stdout.splitlines() if line.startswith("$ curl")]
+    with_body = [line for line in sent if " -d " in line or "--data-binary" in line]
+    assert len(with_body) == 5
+    assert all(" -H 'Content-Type: " in line for line in with_body), with_body

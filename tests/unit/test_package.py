@@ -38,6 +38,12 @@ def test_every_public_name_resolves_to_the_object_in_its_module() -> None:
     assert set(ferryman.__all__) <= set(dir(ferryman))
 
 
+def test_dir_lists_the_public_api_and_subpackages_only() -> None:
+    listed = set(dir(ferryman))
+    assert {"register", "load", "check_flavor", "monitoring", "__version__"} <= listed
+    assert not listed & {"Any", "TYPE_CHECKING", "importlib", "annotations", "_WHERE"}
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         ferryman.no_such_thing  # noqa: B018

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from ferryman.config import Settings
-from ferryman.errors import FerrymanError
+from ferryman.errors import FerrymanError, StoreError
 from ferryman.registry import Registry
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,12 +24,33 @@ class CliState:
 
     overrides: dict[str, Any] = field(default_factory=dict)
     debug: bool = False
+    notices: list[str] = field(default_factory=list)  # said on stderr when the command ends well
     _registry: Registry | None = None
 
     @property
     def registry(self) -> Registry:
+        """The registry of an existing store (a missing one is an error: a mistyped --home)."""
+        return self.open_registry(create=False)
+
+    def open_registry(self, *, create: bool) -> Registry:
+        """The registry; ``create`` makes a new store where none is, and says so."""
         if self._registry is None:
-            self._registry = Registry(Settings.load(**self.overrides))
+            settings = Settings.load(**self.overrides)
+            file = settings.database_file
+            if file is not None and file.parent.exists() and not file.parent.is_dir():
+                raise StoreError(
+                    f"the store folder {file.parent} is a file; point --home at a folder"
+                )
+            missing = file is not None and not file.exists()
+            if missing and not create:
+                raise StoreError(
+                    f"no ferryman store at {settings.home_path} ({settings.database_file} does "
+                    "not exist); point --home or FERRYMAN_HOME at your store, or create one "
+                    "with `ferryman register`"
+                )
+            self._registry = Registry(settings)
+            if missing:
+                self.notices.append(f"created a new store at {settings.home_path}")
         return self._registry
 
 
@@ -40,8 +61,9 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def registry(ctx: typer.Context) -> Registry:
-    return state(ctx).registry
+def registry(ctx: typer.Context, *, create: bool = False) -> Registry:
+    """The store's registry; only commands that add to a store pass ``create``."""
+    return state(ctx).open_registry(create=create)
 
 
 class FerrymanGroup(TyperGroup):
@@ -49,7 +71,11 @@ class FerrymanGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if isinstance(ctx.obj, CliState):
+                while ctx.obj.notices:  # groups nest: each notice is said once
+                    err_console.print(ctx.obj.notices.pop(0), markup=False)
+            return result
         except FerrymanError as exc:
             if isinstance(ctx.obj, CliState) and ctx.obj.debug:
                 raise

@@ -73,7 +73,7 @@ def create_model(
     tag: Tags = None,
 ) -> None:
     """Create an empty model (registering a version creates it too)."""
-    model = registry(ctx).create_model(name, description, parse_pairs(tag, "tag"))
+    model = registry(ctx, create=True).create_model(name, description, parse_pairs(tag, "tag"))
     console.print(f"created model {model.name}")
 
 

@@ -41,7 +41,7 @@ def register(
     """Register a model file saved outside ferryman as the next version of NAME."""
     if target is not None and train_data is None:
         raise typer.BadParameter("--target needs --train-data")
-    reg = registry(ctx)
+    reg = registry(ctx, create=True)
     version = reg.register_file(
         file,
         name,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ferryman.cli.context import err_console, registry, state
+from ferryman.config import Settings
 from ferryman.errors import ConfigError
 from ferryman.registry import Registry
 from ferryman.serving.pool import PoolSettings, servable_names
@@ -53,17 +54,27 @@ def serve(
     # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
     # command, so every other command starts without it
     from ferryman.http.app import ServeOptions
-    from ferryman.http.server import run
+    from ferryman.http.server import listen, run
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     names = _names(models)
-    reg = registry(ctx)
-    served = _check(reg, names, alias, sagemaker_model)
-    err_console.print(
-        f"serving {', '.join(served)} ({alias}) on http://{host}:{port} "
-        f"with {workers} worker{'s' if workers > 1 else ''}; docs at /docs"
-    )
+    sock = listen(host, port)  # a busy port is refused before anything loads
+    try:
+        reg = registry(ctx)
+        served = _check(reg, names, alias, sagemaker_model)
+        _check_webhooks(reg.settings)
+    except BaseException:
+        sock.close()
+        raise
+    plural = "s" if workers > 1 else ""
+
+    def ready() -> None:
+        err_console.print(
+            f"serving {', '.join(served)} ({alias}) on http://{host}:{port} "
+            f"with {workers} worker{plural}; docs at /docs"
+        )
+
     overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
     options = ServeOptions(
         models=names,
@@ -81,12 +92,12 @@ def serve(
         reg.close()  # each worker process opens its own
     run(
         options,
-        host=host,
-        port=port,
+        sock,
         workers=workers,
         log_level=log_level.lower(),
         access_log=access_log,
         registry=reg if workers == 1 else None,
+        on_ready=ready,
     )
 
 
@@ -114,3 +125,17 @@ def _check(
             f"--sagemaker-model {sagemaker!r} is not among the served models ({', '.join(found)})"
         )
     return found
+
+
+def _check_webhooks(settings: Settings) -> None:
+    """Every webhook URL is http(s), checked before the models load (as ``monitor run`` does)."""
+    # loaded with the server's stack (see serve), not when the CLI starts
+    from ferryman.monitoring.webhooks import check_webhook_url
+
+    if not settings.monitoring.enabled:
+        return
+    urls = list(settings.monitoring.webhooks)
+    for model in settings.monitoring.models.values():
+        urls += model.webhooks
+    for url in urls:
+        check_webhook_url(url)

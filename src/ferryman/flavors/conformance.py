@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ferryman.flavors.base import Flavor, LoadContext
+from ferryman.flavors.trust import SKLEARN_INTERNALS
 
 
-def check_flavor(flavor: Flavor, model: object, frame: pd.DataFrame) -> None:
+def check_flavor(
+    flavor: Flavor, model: object, frame: pd.DataFrame, *, trusted_types: Sequence[str] = ()
+) -> None:
     """Save ``model`` with ``flavor``, load it back, and check that it predicts as before.
 
+    The file is loaded trusting what the registry trusts by default (scikit-learn's own
+    compiled helper types, see ``trust_sklearn_internals``) plus ``trusted_types``.
     Raises AssertionError describing the first broken rule.
     """
     if not flavor.name or not isinstance(flavor.name, str):
@@ -28,8 +34,9 @@ def check_flavor(flavor: Flavor, model: object, frame: pd.DataFrame) -> None:
             raise AssertionError(f"flavor {flavor.name!r} wrote no file")
         if not flavor.sniff(path):
             raise AssertionError(f"flavor {flavor.name!r} does not recognise its own file")
-        first = flavor.load(path, LoadContext(output=output))
-        second = flavor.load(path, LoadContext(output=output))
+        context = LoadContext(trusted_types=(*SKLEARN_INTERNALS, *trusted_types), output=output)
+        first = flavor.load(path, context)
+        second = flavor.load(path, context)
         predicted = first.predict(frame)
         if len(predicted) != len(frame):
             raise AssertionError(

@@ -89,12 +89,16 @@ def parse_json(body: bytes) -> Any:
     return document
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 def unsupported_type(kind: str, accepted: Sequence[str]) -> HttpError:
-    return HttpError(
-        415,
-        f"unsupported Content-Type {kind!r}; send one of: {', '.join(accepted)}",
-        "unsupported_media_type",
-    )
+    """415 naming the types this route accepts (and the header curl -d needs)."""
+    message = f"unsupported Content-Type {kind!r}; send one of: {', '.join(accepted)}"
+    if kind == FORM_TYPE:
+        # what ``curl -d`` sends when no header is given: say how to fix the command
+        message += f" (curl -d sends a form: add -H 'Content-Type: {accepted[0]}')"
+    return HttpError(415, message, "unsupported_media_type")
 
 
 def records_from_json(document: Any, key: str = "records") -> list[Mapping[str, Any]]:

@@ -51,7 +51,11 @@ def default_model(server: ServerState) -> str:
 
 
 async def ping(request: Request) -> Response:
+    """200 when the default model is ready; without one (several models served and no
+    ``--sagemaker-model``), 200 when the server is: a health check, not an invocation."""
     server = _state(request)
+    if server.settings.sagemaker_model is None and len(server.pool.names) != 1:
+        return Response(b"", 200 if server.pool.ready else 503)
     try:
         server.pool.served(default_model(server))
     except (ModelNotFoundError, UnavailableError):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import os
 import shutil
+import socket
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
+from uvicorn.supervisors import Multiprocess
 
+from ferryman.errors import ConfigError
 from ferryman.http.app import OPTIONS_ENV, ServeOptions, create_app
 from ferryman.http.metrics import MULTIPROC_ENV
 from ferryman.registry import Registry
@@ -40,20 +45,52 @@ def http_parser() -> str:
     return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound now: a busy port is refused before any model loads."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason}; stop what uses that port or pick "
+            "another with --port"
+        ) from None
+    sock.set_inheritable(True)  # worker processes serve on it too
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_ready`` once the models are loaded and it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit and self.on_ready is not None:
+            self.on_ready()
+
+
 def run(
     options: ServeOptions,
+    sock: socket.socket,
     *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
     workers: int = 1,
     log_level: str = "info",
     access_log: bool = False,
     registry: Registry | None = None,
-) -> None:
-    """Serve until interrupted (SIGINT / SIGTERM finish the requests in flight first).
+    on_ready: Callable[[], None] | None = None,
+) -> bool:
+    """Serve on ``sock`` until interrupted (SIGINT / SIGTERM finish the requests in flight).
 
     One worker serves in this process (over ``registry`` when given); several are separate
-    processes that each build the app from the options passed in the environment.
+    processes that each build the app from the options passed in the environment. Returns
+    whether the server started (False: its start-up failed and was logged).
     """
     os.environ[OPTIONS_ENV] = options.to_json()
     app: Starlette | str = FACTORY
@@ -63,22 +100,32 @@ def run(
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="ferryman-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir
+    config = uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=workers,
+        loop=event_loop(),
+        http=http_parser(),
+        log_level=log_level,
+        log_config=log_config(log_level),
+        access_log=access_log,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
     try:
-        uvicorn.run(
-            app,
-            factory=isinstance(app, str),
-            host=host,
-            port=port,
-            workers=workers,
-            loop=event_loop(),
-            http=http_parser(),
-            log_level=log_level,
-            log_config=log_config(log_level),
-            access_log=access_log,
-            timeout_graceful_shutdown=30,
-            server_header=False,
-        )
+        if workers > 1:
+            # each worker loads the models itself; the parent only knows the port is bound
+            if on_ready is not None:
+                on_ready()
+            Multiprocess(config, sockets=[sock]).run()
+            return True
+        config.load_app()
+        server = _Server(config, on_ready)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+        return server.started
     finally:
+        sock.close()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             os.environ.pop(MULTIPROC_ENV, None)

@@ -19,10 +19,20 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
+from ferryman.config import Settings
+from ferryman.registry import Registry
+
 
 @pytest.fixture
 def run(home: Path) -> Cli:
     """The CLI against an empty store in ``home`` (FERRYMAN_HOME; cwd is its parent)."""
+    Registry(Settings.load(home=home)).close()  # read-only commands need a store to exist
+    return Cli(CliRunner())
+
+
+@pytest.fixture
+def run_without_store(home: Path) -> Cli:
+    """The CLI where ``home`` holds no store yet."""
     return Cli(CliRunner())
 
 

@@ -436,20 +436,20 @@ def test_database_from_a_newer_ferryman(run: Cli, home: Path) -> None:
 @pytest.mark.parametrize(
     "text", ['colour = "blue"\n', '[ferryman]\ncolour = "blue"\n'], ids=["top", "table"]
 )
-def test_settings_file_with_an_unknown_key(run: Cli, home: Path, text: str) -> None:
+def test_settings_file_with_an_unknown_key(run_without_store: Cli, home: Path, text: str) -> None:
     Path("ferryman.toml").write_text(text)
 
-    line = run.fails("models", "list")
+    line = run_without_store.fails("models", "list")
 
     assert "unknown setting 'colour'" in line
     assert "home" in line
     assert not home.exists()
 
 
-def test_settings_file_that_is_not_toml(run: Cli, home: Path) -> None:
+def test_settings_file_that_is_not_toml(run_without_store: Cli, home: Path) -> None:
     Path("ferryman.toml").write_text("this is = = not toml\n")
 
-    line = run.fails("models", "list")
+    line = run_without_store.fails("models", "list")
 
     assert "ferryman.toml" in line
     assert not home.exists()
@@ -489,7 +489,7 @@ def test_console_script_exit_codes(home: Path) -> None:
     assert (created.returncode, created.stdout.strip(), created.stderr) == (
         0,
         "created model m",
-        "",
+        f"created a new store at {home}\n",
     )
     assert unknown.returncode == 1
     assert unknown.stdout == ""
@@ -512,3 +512,39 @@ def test_console_script_wrong_flavor_prints_one_line(home: Path, xgboost_json: P
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("error: ")
     assert "model.json" in done.stderr
+
+
+# --- a store that does not exist ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models", "list"],
+        ["models", "show", "churn"],
+        ["versions", "list", "churn"],
+        ["history", "churn"],
+        ["alias", "set", "churn", "production", "1"],
+        ["rollback", "churn"],
+        ["monitor", "drift", "churn"],
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_a_command_on_a_store_that_does_not_exist_says_so(
+    run_without_store: Cli, home: Path, args: list[str]
+) -> None:
+    line = run_without_store.fails("--home", home.parent / "mistyped", *args)
+
+    assert "no ferryman store at" in line
+    assert "mistyped" in line
+    assert "--home" in line
+    assert not (home.parent / "mistyped").exists()  # nothing made on the way
+
+
+def test_creating_a_model_in_a_new_store_says_it_created_the_store(
+    run_without_store: Cli, home: Path
+) -> None:
+    done = run_without_store.ok("models", "create", "churn")
+
+    assert done.stderr.splitlines() == [f"created a new store at {home}"]
+    again = run_without_store.ok("models", "create", "other")
+    assert again.stderr == ""
+    assert "churn" in run_without_store.ok("models", "list").stdout

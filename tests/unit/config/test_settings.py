@@ -82,6 +82,29 @@ def test_toml_ferryman_table_is_read(cwd: Path) -> None:
     assert s.trusted_types == ["a.B", "c.D"]
 
 
+def test_top_level_keys_beside_ferryman_tables_are_all_applied(cwd: Path) -> None:
+    write_toml(
+        cwd / "ferryman.toml",
+        'home = "top"\nsample_rows = 9\n\n[ferryman]\nactor = "table"\n\n'
+        '[ferryman.monitoring]\nwindow = "6h"\n',
+    )
+    s = Settings.load()
+    assert (s.home, s.sample_rows, s.actor) == (Path("top"), 9, "table")
+    assert s.monitoring.window == "6h"
+
+
+def test_a_key_both_at_the_top_and_under_ferryman_is_refused(cwd: Path) -> None:
+    write_toml(cwd / "ferryman.toml", 'home = "a"\n[ferryman]\nhome = "b"\n')
+    with pytest.raises(ConfigError, match="'home' set both at the top level and under"):
+        Settings.load()
+
+
+def test_an_unknown_top_level_key_beside_a_ferryman_table_is_named(cwd: Path) -> None:
+    write_toml(cwd / "ferryman.toml", 'hom = "x"\n[ferryman.monitoring]\nwindow = "6h"\n')
+    with pytest.raises(ConfigError, match="unknown setting 'hom'"):
+        Settings.load()
+
+
 def test_env_overrides_toml(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_toml(cwd / "ferryman.toml", 'sample_rows = 5\nactor = "toml"\n')
     monkeypatch.setenv("FERRYMAN_SAMPLE_ROWS", "7")

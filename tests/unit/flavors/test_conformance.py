@@ -9,9 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
 
 from ferryman.core.signature import OutputSpec
+from ferryman.errors import UntrustedTypeError
 from ferryman.flavors import Flavor, LoadContext, Predictor, check_flavor
+from ferryman.flavors.sklearn_flavor import SklearnFlavor
 
 
 class Weights:
@@ -193,3 +201,32 @@ def test_a_regressor_needs_no_probabilities(frame: pd.DataFrame) -> None:
             return Scores(MODEL.weights)
 
     check_flavor(Regressor(), MODEL, frame)
+
+
+class Doubler(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """A transformer of the user's own: skops loads it only when told to trust it."""
+
+    def fit(self, x: Any, y: Any = None) -> Doubler:
+        return self
+
+    def transform(self, x: Any) -> Any:
+        return np.asarray(x) * 2.0
+
+
+def _cancer() -> tuple[pd.DataFrame, pd.Series]:
+    data = load_breast_cancer(as_frame=True)
+    return data.data.head(200), data.target.head(200)
+
+
+def test_a_tree_model_passes_with_the_registrys_default_trust() -> None:
+    x, y = _cancer()
+    for model in (DecisionTreeClassifier(max_depth=3), RandomForestClassifier(n_estimators=5)):
+        check_flavor(SklearnFlavor(), model.fit(x, y), x.head(20))
+
+
+def test_a_type_of_the_users_own_is_checked_once_trusted() -> None:
+    x, y = _cancer()
+    model = make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(x, y)
+    with pytest.raises(UntrustedTypeError, match="Doubler"):
+        check_flavor(SklearnFlavor(), model, x.head(20))
+    check_flavor(SklearnFlavor(), model, x.head(20), trusted_types=[f"{__name__}.Doubler"])

@@ -155,6 +155,12 @@ def test_unsupported_type_is_415_naming_what_is_accepted() -> None:
     assert "application/json, text/csv" in str(error)
 
 
+def test_a_form_body_is_told_the_header_curl_needs() -> None:
+    error = unsupported_type("application/x-www-form-urlencoded", ("application/json",))
+    assert "send one of: application/json" in str(error)
+    assert "curl -d sends a form: add -H 'Content-Type: application/json'" in str(error)
+
+
 # -- the size limit -------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings
 from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
 from ferryman.serving.served import ServedVersion
+from same_predictions import assert_same_predictions
 
 T = TypeVar("T")
 C_OF_VERSION = {2: 0.001, 3: 0.01, 4: 0.1}
@@ -217,7 +218,7 @@ def test_refresh_swaps_to_the_new_version_and_closes_the_old_runner(
         answer = await queued  # a request already queued is answered by the old version
         expected = old.served.loaded.predict_proba(row)
         assert answer.proba is not None
-        assert answer.proba.tolist() == expected.tolist()
+        assert_same_predictions(answer.proba, expected)
         for _ in range(5):
             await asyncio.sleep(0)
         assert old._closed, "the replaced runner was not closed"
@@ -329,7 +330,7 @@ def test_a_numbered_version_is_loaded_on_demand_and_kept(
         answer = await second.predict(second.served.codec.encode(row))
         expected = registry.load("cancer/2").predict_proba(row)
         assert answer.proba is not None
-        assert answer.proba.tolist() == expected.tolist()
+        assert_same_predictions(answer.proba, expected)
 
     with_pool(registry, no_poll(), body, events.events)
     assert events.loaded == ["cancer/1", "cancer/2"]

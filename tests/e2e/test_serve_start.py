@@ -1,0 +1,65 @@
+"""``ferryman serve`` says "serving" only once it serves, and refuses what would stop it first."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from live_server import FERRYMAN, LiveServer, free_port
+
+
+def serve(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FERRYMAN_")}
+    clean.update({"FERRYMAN_HOME": str(home), **(env or {})})
+    return subprocess.run(
+        [str(FERRYMAN), "serve", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_busy_port_is_refused_in_one_line_before_models_load(
+    home: Path, cancer_served: Sequence[int]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve(home, "--port", str(port))
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert "--port" in line
+    assert "serving" not in done.stderr
+
+
+def test_an_invalid_webhook_is_refused_before_serving(
+    home: Path, cancer_served: Sequence[int]
+) -> None:
+    done = serve(
+        home, "--port", str(free_port()), env={"FERRYMAN_MONITORING__WEBHOOKS": '["ftp://x"]'}
+    )
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "webhook URL 'ftp://x' is not an http or https URL" in line
+    assert "serving" not in done.stderr
+
+
+def test_serving_is_said_once_the_models_are_ready(
+    start_server: Callable[..., LiveServer], cancer_served: Sequence[int]
+) -> None:
+    server = start_server("--log-level", "info")
+    log = server.log()
+    said = f"serving cancer (production) on http://127.0.0.1:{server.port} with 1 worker"
+    assert said in log
+    assert log.index("model(s) loaded and warmed") < log.index(said)
+    assert log.count(said) == 1
