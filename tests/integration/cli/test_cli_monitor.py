@@ -116,7 +116,7 @@ def test_empty_window_is_not_an_error(run: Cli, registry: Registry, frame: pd.Da
     registry.register(model, "quiet", train_data=frame, target=TARGET, aliases=["production"])
     drift = run.json("monitor", "drift", "quiet")
     assert drift["live_rows"] == 0
-    assert drift["reason"] == "no logged predictions"
+    assert drift["reason"] == "no logged predictions from the live sources"
     assert run.json("monitor", "quality", "quiet")["rows"] == 0
     assert run.json("monitor", "performance", "quiet")["versions"] == []
 
