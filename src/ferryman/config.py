@@ -193,7 +193,7 @@ class MonitoringSettings(BaseModel):
         default_factory=list, description="URLs that receive alert events as JSON POSTs."
     )
     models: dict[str, ModelMonitoring] = Field(default_factory=dict)
-    sources: list[str] = Field(
+    sources: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_SOURCES),
         description="Log sources that drift, quality, KPIs and alerts look at: "
         f"{', '.join(SOURCE_CHOICES)} (live: the server's answers; score: `ferryman score`).",
