@@ -289,28 +289,35 @@ LIVE_ROWS, SCORED_ROWS = 1_000, 30_000
 
 @pytest.fixture
 def mixed(registry: Registry, frame: pd.DataFrame, settings: Settings) -> Registry:
-    """``mix`` with 1,000 live answers whose x0 is shifted (request ids ``live``, rows 0..)
+    """``mix`` with 1,000 live answers whose x0 is shifted (request id ``live``, rows 0..)
     and 30,000 rows scored in batch from the training distribution (request id ``batch``)."""
     model = LogisticRegression().fit(frame[FEATURES], frame[TARGET])
     registry.register(model, "mix", train_data=frame, target=TARGET, aliases=["production"])
-    rng = np.random.default_rng(7)
-
-    def rows(n: int, seed: int) -> np.ndarray:
-        picked = frame[FEATURES].sample(n, replace=True, random_state=seed).to_numpy().copy()
-        return picked + rng.normal(scale=0.01, size=picked.shape)
-
-    live, scored = rows(LIVE_ROWS, 1), rows(SCORED_ROWS, 2)
-    live[:, 0] += 2.0
-    with PredictionLog.from_settings(settings, start=False) as log:
-        for rid, source, data in (("live", "predict", live), ("batch", "score", scored)):
-            answers = pd.DataFrame(data, columns=FEATURES)
-            log.record(
-                PredictionRecord(
-                    "mix", 1, rid, time.time(), 2.0, source, tuple(FEATURES), data,
-                    model.predict(answers), model.predict_proba(answers), tuple(model.classes_),
-                )
-            )  # fmt: skip
+    _log_rows(settings, model, "live", "predict", _rows(frame, LIVE_ROWS, 1, shift=2.0))
+    _log_rows(settings, model, "batch", "score", _rows(frame, SCORED_ROWS, 2))
     return registry
+
+
+def _rows(frame: pd.DataFrame, n: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    """``n`` training rows drawn again with a little noise; x0 moved by ``shift``."""
+    picked = frame[FEATURES].sample(n, replace=True, random_state=seed).to_numpy().copy()
+    picked += np.random.default_rng(seed).normal(scale=0.01, size=picked.shape)
+    picked[:, 0] += shift
+    return picked
+
+
+def _log_rows(
+    settings: Settings, model: LogisticRegression, rid: str, source: str, data: np.ndarray
+) -> None:
+    """``data`` logged as one request of ``mix`` v1 from ``source``."""
+    answers = pd.DataFrame(data, columns=FEATURES)
+    with PredictionLog.from_settings(settings, start=False) as log:
+        log.record(
+            PredictionRecord(
+                "mix", 1, rid, time.time(), 2.0, source, tuple(FEATURES), data,
+                model.predict(answers), model.predict_proba(answers), tuple(model.classes_),
+            )
+        )  # fmt: skip
 
 
 def _x0(result: dict[str, Any]) -> dict[str, Any]:
@@ -332,12 +339,19 @@ def test_drift_of_live_traffic_is_not_drowned_by_batch_scoring(run: Cli, mixed: 
     assert scored["live_rows"] == SCORED_ROWS
 
 
-def test_the_drift_alert_stays_open_beside_batch_scoring(run: Cli, mixed: Registry) -> None:
+def test_the_drift_alert_stays_open_when_batch_scoring_follows(
+    run: Cli, registry: Registry, frame: pd.DataFrame, settings: Settings
+) -> None:
+    model = LogisticRegression().fit(frame[FEATURES], frame[TARGET])
+    registry.register(model, "mix", train_data=frame, target=TARGET, aliases=["production"])
+    _log_rows(settings, model, "live", "predict", _rows(frame, LIVE_ROWS, 1, shift=2.0))
     first = run.json("monitor", "run", "mix", "--window", "1h")
     assert "feature-drift" in first["alerts_fired"]
-    again = run.json("monitor", "run", "mix", "--window", "1h")
+    _log_rows(settings, model, "batch", "score", _rows(frame, SCORED_ROWS, 2))
+    again = run.json("monitor", "run", "mix", "--window", "1h")  # as the server's next pass
     assert "feature-drift" in again["alerts_still_firing"]
     assert again["alerts_resolved"] == []
+    assert again["drifted"] == ["x0"]
 
 
 def test_labels_of_scored_rows_count_only_when_scoring_is_selected(
