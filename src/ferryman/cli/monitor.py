@@ -37,6 +37,7 @@ SourceOpt = Annotated[
     typer.Option(
         "--source",
         "-s",
+        metavar="SOURCE",
         help=f"Prediction-log sources to look at: {', '.join(SOURCE_CHOICES)} (repeat or "
         "separate with commas; default: the monitoring.sources setting, live).",
         show_default=False,
@@ -55,7 +56,8 @@ def _monitor(
     # command starts as fast as before
     from ferryman.monitoring.monitor import Monitor
 
-    monitor = Monitor(registry(ctx), notifier, sources=_sources(sources))
+    chosen = _sources(sources)  # a usage mistake is reported before the store is opened
+    monitor = Monitor(registry(ctx), notifier, sources=chosen)
     try:
         yield monitor
     finally:
@@ -228,6 +230,7 @@ def run(
     """One full pass, as the server's schedule runs it: results stored, alert rules checked,
     alerts that open or resolve sent to the configured webhooks."""
     span = _window(window)
+    _sources(source)  # usage mistakes first
     notifier = _webhooks(ctx)
     try:
         with _monitor(ctx, source, notifier) as monitor:
