@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ferryman.core.durations import parse_duration
+from ferryman.core.sources import DEFAULT_SOURCES, SOURCE_CHOICES, parse_sources
 from ferryman.errors import ConfigError
 
 CONFIG_FILE_NAME = "ferryman.toml"
@@ -209,6 +210,23 @@ class MonitoringSettings(BaseModel):
         default_factory=list, description="URLs that receive alert events as JSON POSTs."
     )
     models: dict[str, ModelMonitoring] = Field(default_factory=dict)
+    sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SOURCES),
+        description="Log sources that drift, quality, KPIs and alerts look at: "
+        f"{', '.join(SOURCE_CHOICES)} (live: the server's answers; score: `ferryman score`).",
+    )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _known_sources(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        try:
+            parse_sources(items, "monitoring source")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return [n.strip().lower() for item in items for n in str(item).split(",") if n.strip()]
 
     @field_validator("window")
     @classmethod

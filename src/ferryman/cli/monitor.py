@@ -14,10 +14,13 @@ from ferryman.cli.context import err_console, registry
 from ferryman.cli.output import console, heading, number, print_json, table
 from ferryman.core.durations import parse_duration
 from ferryman.core.refs import ModelRef
+from ferryman.core.sources import SOURCE_CHOICES, parse_sources
 from ferryman.errors import ConfigError
 
 if TYPE_CHECKING:
+    from ferryman.monitoring.alerts import AlertNotifier
     from ferryman.monitoring.monitor import Monitor, Window
+    from ferryman.monitoring.webhooks import WebhookNotifier
 
 app = typer.Typer(
     help="Drift, data quality, live KPIs, root cause and reports from the prediction log.",
@@ -29,19 +32,54 @@ WindowOpt = Annotated[
     str, typer.Option("--window", "-w", help="How far back to look: 30m, 24h, 7d ...")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+SourceOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--source",
+        "-s",
+        metavar="SOURCE",
+        help=f"Prediction-log sources to look at: {', '.join(SOURCE_CHOICES)} (repeat or "
+        "separate with commas; default: the monitoring.sources setting, live).",
+        show_default=False,
+    ),
+]
+# `monitor run` waits this long for its webhook deliveries (retries included) before exiting
+WEBHOOK_WAIT_SECONDS = 20.0
+WEBHOOK_DELIVERY = {"attempts": 3, "base_delay": 0.5, "max_delay": 2.0, "timeout": 5.0}
 
 
 @contextmanager
-def _monitor(ctx: typer.Context) -> Iterator[Monitor]:
+def _monitor(
+    ctx: typer.Context, sources: list[str] | None = None, notifier: AlertNotifier | None = None
+) -> Iterator[Monitor]:
     # the statistics stack (SciPy, DuckDB) loads only for monitoring commands, so every other
     # command starts as fast as before
     from ferryman.monitoring.monitor import Monitor
 
-    monitor = Monitor(registry(ctx))
+    chosen = _sources(sources)  # a usage mistake is reported before the store is opened
+    monitor = Monitor(registry(ctx), notifier, sources=chosen)
     try:
         yield monitor
     finally:
         monitor.close()
+
+
+def _sources(values: list[str] | None) -> frozenset[str] | None:
+    """The source groups ``--source`` selects; None leaves the setting in charge."""
+    if not values:
+        return None
+    try:
+        return parse_sources(values)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--source") from None
+
+
+def _webhooks(ctx: typer.Context) -> WebhookNotifier:
+    """The configured webhooks (global and per model), checked as ``serve`` checks them."""
+    from ferryman.monitoring.webhooks import WebhookNotifier
+
+    reg = registry(ctx)
+    return WebhookNotifier.from_settings(reg.settings.monitoring, reg.store, **WEBHOOK_DELIVERY)
 
 
 def _window(text: str) -> Window:
@@ -55,11 +93,15 @@ def _window(text: str) -> Window:
 
 @app.command("drift")
 def drift(
-    ctx: typer.Context, ref: RefArg, window: WindowOpt = "24h", as_json: JsonOpt = False
+    ctx: typer.Context,
+    ref: RefArg,
+    window: WindowOpt = "24h",
+    source: SourceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Drift of each feature and of the predictions in the window, against training data."""
     span = _window(window)
-    with _monitor(ctx) as monitor:
+    with _monitor(ctx, source) as monitor:
         result = monitor.drift(ref, span)
     if as_json:
         print_json(result)
@@ -69,11 +111,15 @@ def drift(
 
 @app.command("quality")
 def quality(
-    ctx: typer.Context, ref: RefArg, window: WindowOpt = "24h", as_json: JsonOpt = False
+    ctx: typer.Context,
+    ref: RefArg,
+    window: WindowOpt = "24h",
+    source: SourceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Nulls, out-of-range values, unseen categories and refused requests per feature."""
     span = _window(window)
-    with _monitor(ctx) as monitor:
+    with _monitor(ctx, source) as monitor:
         result = monitor.quality(ref, span).to_dict()
     if as_json:
         print_json(result)
@@ -105,6 +151,7 @@ def performance(
     bucket: Annotated[
         str | None, typer.Option(help="Also per time bucket, e.g. 1h: a time series.")
     ] = None,
+    source: SourceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Live KPIs per version from predictions joined with ground-truth feedback."""
@@ -115,7 +162,7 @@ def performance(
             seconds = parse_duration(bucket, "bucket")
         except ConfigError as exc:
             raise typer.BadParameter(str(exc), param_hint="--bucket") from None
-    with _monitor(ctx) as monitor:
+    with _monitor(ctx, source) as monitor:
         result = monitor.performance(ref, span, seconds)
     if as_json:
         print_json(result)
@@ -140,17 +187,23 @@ def performance(
 
 @app.command("explain")
 def explain(
-    ctx: typer.Context, ref: RefArg, window: WindowOpt = "24h", as_json: JsonOpt = False
+    ctx: typer.Context,
+    ref: RefArg,
+    window: WindowOpt = "24h",
+    source: SourceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Rank the features most responsible for drift or a KPI drop, with the evidence."""
     span = _window(window)
-    with _monitor(ctx) as monitor:
+    with _monitor(ctx, source) as monitor:
         cause, drift_result = monitor.explain(ref, span)
     result = cause.to_dict()
     if as_json:
         print_json({**result, "drift_share": drift_result.get("share")})
         return
     heading(f"root cause for {ref}", f"last {window}: {result['summary']}")
+    if not result["suspects"]:
+        return
     out = table("#", "feature", "score", "drift size", "importance", "drifted", "evidence")
     for s in result["suspects"][:20]:
         out.add_row(
@@ -171,12 +224,22 @@ def run(
     name: Annotated[str, typer.Argument(help="Model name.")],
     window: WindowOpt = "1h",
     alias: Annotated[str, typer.Option(help="The alias whose version is watched.")] = "production",
+    source: SourceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """One full pass, as the server's schedule runs it: results stored, alert rules checked."""
+    """One full pass, as the server's schedule runs it: results stored, alert rules checked,
+    alerts that open or resolve sent to the configured webhooks."""
     span = _window(window)
-    with _monitor(ctx) as monitor:
-        outcome = monitor.run(ModelRef.parse(name).name, span, alias=alias)
+    _sources(source)  # usage mistakes first
+    notifier = _webhooks(ctx)
+    try:
+        with _monitor(ctx, source, notifier) as monitor:
+            outcome = monitor.run(ModelRef.parse(name).name, span, alias=alias)
+    finally:
+        # deliveries run on a background thread: wait for them (bounded) before exiting
+        notifier.close(WEBHOOK_WAIT_SECONDS)
+    for failure in notifier.failures:
+        err_console.print(f"warning: {failure}", markup=False)
     fired = [e.rule for e in outcome.alerts.fired] if outcome.alerts else []
     resolved = [e.rule for e in outcome.alerts.resolved] if outcome.alerts else []
     firing = [e.rule for e in outcome.alerts.still_firing] if outcome.alerts else []
@@ -193,6 +256,7 @@ def run(
                 "alerts_fired": fired,
                 "alerts_still_firing": firing,
                 "alerts_resolved": resolved,
+                "webhooks": {"delivered": notifier.delivered, "failed": notifier.failures},
                 "errors": outcome.errors,
             }
         )
@@ -202,6 +266,10 @@ def run(
     console.print(
         f"alerts fired: {', '.join(fired) or 'none'}; resolved: {', '.join(resolved) or 'none'}"
     )
+    if notifier.delivered or notifier.failures:
+        console.print(
+            f"webhook deliveries: {notifier.delivered} delivered, {len(notifier.failures)} failed"
+        )
     for error in outcome.errors:
         err_console.print(f"warning: {error}", markup=False)
 
@@ -236,6 +304,7 @@ def report(
     ref: RefArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
     window: WindowOpt = "24h",
+    source: SourceOpt = None,
 ) -> None:
     """One self-contained HTML report: KPIs over time, drift, quality, alerts, root cause."""
     # matplotlib takes a while to import: only this command pays for it
@@ -244,7 +313,7 @@ def report(
     span = _window(window)
     if not output.parent.is_dir():
         raise typer.BadParameter(f"folder {output.parent} does not exist", param_hint="--output")
-    with _monitor(ctx) as monitor:
+    with _monitor(ctx, source) as monitor:
         version = monitor.version(ref)
         cause, drift_result = monitor.explain(ref, span)
         bucket = max(parse_duration(window, "window") / 24, 60.0)
@@ -327,20 +396,23 @@ def _event_dict(event: Any) -> dict[str, Any]:
 def _print_drift(result: dict[str, Any]) -> None:
     heading(
         f"drift of {result['model']}/{result['version']}",
-        f"{result['live_rows']} live rows; share drifted {number(result.get('share'))}",
+        f"{result['live_rows']} rows from {_shown_sources(result)}; "
+        f"share drifted {number(result.get('share'))}",
     )
     if result.get("reason"):
         console.print(f"not computed: {result['reason']}")
         return
-    out = table("feature", "kind", "PSI", "KS D", "p-value", "effect", "drifted")
+    # the p-value the decision used: after the multiple-testing correction, named
+    correction = (result.get("thresholds") or {}).get("correction") or "none"
+    p_label = "p" if correction == "none" else f"p ({correction})"
+    out = table("feature", "kind", "PSI", "KS D", p_label, "effect", "drifted")
     for f in result["features"]:
-        p = f.get("ks_pvalue") if f["kind"] == "numeric" else f.get("chi2_pvalue")
         out.add_row(
             f["feature"],
             f["kind"],
             number(f.get("psi")),
             number(f.get("ks_statistic")),
-            number(p, "{:.3g}"),
+            number(f.get("p_adjusted"), "{:.3g}"),
             f"{f.get('effect')} {number(f.get('effect_value'))}",
             "yes" if f["drifted"] else "no",
         )
@@ -353,6 +425,11 @@ def _print_drift(result: dict[str, Any]) -> None:
             f"prediction drift ({f['feature']}): PSI {number(f.get('psi'))}, "
             f"drifted {'yes' if f['drifted'] else 'no'}"
         )
+
+
+def _shown_sources(result: dict[str, Any]) -> str:
+    shown = result.get("sources") or ["all"]
+    return "every source" if shown == ["all"] else f"{' and '.join(shown)} sources"
 
 
 def _pct(value: float | None) -> str:

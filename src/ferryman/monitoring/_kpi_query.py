@@ -4,7 +4,7 @@ then confusion cells, log-loss sums and ROC AUC per (version, bucket) (see ``per
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ferryman.monitoring._log_arrow import proba_column
 from ferryman.monitoring._log_layout import label_text, parse_day, parse_partition
-from ferryman.monitoring.log_reader import quote, sql_text
+from ferryman.monitoring.log_reader import quote, source_filter, sql_text
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -27,7 +27,8 @@ class KpiQuery:
     class, label) cell, where the group is the index of the row's (version, bucket) among
     ``keys``: the rows, the values and their sum, the rows with the label's probability and
     the sum of their log loss, and for a binary model the labelled rows' positive-class
-    probabilities, which ROC AUC ranks.
+    probabilities, which ROC AUC ranks. Only predictions of the ``sources`` groups (None:
+    every one) count, and so only their labels.
     """
 
     def __init__(
@@ -38,11 +39,13 @@ class KpiQuery:
         keys: list[tuple[int, int]],
         bucket: float | None,
         source: str,
+        sources: Collection[str] | None = None,
     ) -> None:
         self.task = task
         self.class_texts = class_texts
         self.types = types
         self.source = source
+        self.sources = sources
         self.keys = keys
         self.can_code = task == "classification" and bool(class_texts)
         texts = class_texts or []
@@ -88,14 +91,20 @@ class KpiQuery:
         if self.fb_types is not None:
             stored = ", ".join(self._stored(c) for c in self.columns)
             logged = ", ".join(map(str, self.partitions)) or "NULL"
+            # feedback stored before it kept its prediction's source counts as live
+            source = quote("source") if "source" in self.fb_types else "NULL"
             parts.append(
                 f"SELECT {stored}, label, value FROM ({rows}) "  # noqa: S608
                 "WHERE version IS NOT NULL AND ts >= $1 AND ts < $2 "
-                f"AND {_partition_code_sql('version', 'ts')} IN ({logged})"
+                f"AND {_partition_code_sql('version', 'ts')} IN ({logged}) "
+                f"AND {source_filter(self.sources, source)}"
             )
         if self.unmatched:
             logged = ", ".join(self._logged(c) for c in self.columns)
-            window = f"SELECT key, {logged} FROM {self.source} WHERE ts >= $1 AND ts < $2"  # noqa: S608
+            window = (
+                f"SELECT key, {logged} FROM {self.source} "  # noqa: S608
+                f"WHERE ts >= $1 AND ts < $2 AND {source_filter(self.sources)}"
+            )
             only = " WHERE version IS NULL" if self.fb_types is not None else ""
             parts.append(
                 f"SELECT p.* EXCLUDE (key), f.label, f.value FROM ({window}) p "  # noqa: S608

@@ -50,8 +50,9 @@ from ferryman.monitoring.log_reader import LogReader, file_list, quote, utc
 from ferryman.schema.data_files import read_table
 
 FIELDS = ("request_id", "row", "label", "value", "at")
-# the matched prediction's columns copied into each feedback row (besides ``proba__*``)
-FACTS = ("version", "ts", "prediction", "score")
+# the matched prediction's columns copied into each feedback row (besides ``proba__*``);
+# ``source`` lets KPIs count a label only when its prediction's source is monitored
+FACTS = ("version", "ts", "source", "prediction", "score")
 TASKS = ("classification", "regression")
 UNKNOWN_SAMPLE = 20
 

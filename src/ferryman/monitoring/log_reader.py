@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from ferryman.config import Settings
+from ferryman.core.sources import BATCH_SOURCES, SOURCE_GROUPS
 from ferryman.monitoring._log_layout import (
     PREDICTIONS,
     REJECTIONS,
@@ -50,6 +51,21 @@ def sql_text(text: str) -> str:
 def file_list(files: Sequence[str]) -> str:
     """``files`` as a SQL list of text literals."""
     return "[" + ", ".join(map(sql_text, files)) + "]"
+
+
+def source_filter(sources: Collection[str] | None, column: str = "source") -> str:
+    """A SQL condition keeping the rows whose ``column`` is from the selected source groups
+    (``live``, ``score``; see ``ferryman.core.sources``); ``TRUE`` for None or every group.
+    A row without a source counts as live."""
+    chosen = set(SOURCE_GROUPS) if sources is None else set(sources)
+    batch = ", ".join(map(sql_text, BATCH_SOURCES))
+    if chosen >= set(SOURCE_GROUPS):
+        return "TRUE"
+    if "live" in chosen:
+        return f"coalesce({column}, '') NOT IN ({batch})"
+    if "score" in chosen:
+        return f"{column} IN ({batch})"
+    return "FALSE"
 
 
 class LogReader:
@@ -149,8 +165,10 @@ class LogReader:
         end: datetime,
         version: int | None = None,
         columns: Iterable[str] | None = None,
+        sources: Collection[str] | None = None,
     ) -> pd.DataFrame:
-        """Logged rows of ``model`` with ``start <= ts < end``, oldest first.
+        """Logged rows of ``model`` with ``start <= ts < end``, oldest first; only those of
+        the ``sources`` groups (``live``, ``score``) when given.
 
         Columns: ts (UTC), version, request_id, row, latency_ms, prediction, score, the
         ``proba__<class>`` columns and the features by name (or only ``columns``).
@@ -161,6 +179,7 @@ class LogReader:
         def sql(files: list[str]) -> str:
             select = "*" if wanted is None else ", ".join(quote(c) for c in wanted)
             where = "ts >= ? AND ts < ?" + ("" if version is None else " AND version = ?")
+            where += f" AND {source_filter(sources)}"
             return (
                 f"SELECT {select} FROM (SELECT * EXCLUDE (day, model, key) FROM "  # noqa: S608
                 f"{self.source_sql(files)}) WHERE {where} ORDER BY ts, request_id, row"
@@ -172,13 +191,20 @@ class LogReader:
             return pd.DataFrame(columns=wanted if wanted is not None else list(BASE_COLUMNS))
         return _front(frame)
 
-    def count_by_version(self, model: str, start: datetime, end: datetime) -> dict[int, int]:
-        """Logged rows per version in [start, end)."""
+    def count_by_version(
+        self,
+        model: str,
+        start: datetime,
+        end: datetime,
+        sources: Collection[str] | None = None,
+    ) -> dict[int, int]:
+        """Logged rows per version in [start, end) (of the ``sources`` groups when given)."""
         start, end = utc(start), utc(end)
         frame = self.query(
             lambda files: (
                 f"SELECT version, count(*) AS n FROM {self.source_sql(files)} "  # noqa: S608
-                "WHERE ts >= ? AND ts < ? GROUP BY version ORDER BY version"
+                f"WHERE ts >= ? AND ts < ? AND {source_filter(sources)} "
+                "GROUP BY version ORDER BY version"
             ),
             lambda: self.prediction_files(model, start, end),
             [start, end],
@@ -187,8 +213,15 @@ class LogReader:
             return {}
         return {int(v): int(n) for v, n in zip(frame["version"], frame["n"], strict=True)}
 
-    def latency_summary(self, model: str, start: datetime, end: datetime) -> pd.DataFrame:
-        """Per version: requests, rows, and p50/p95/p99/max latency in ms (per request)."""
+    def latency_summary(
+        self,
+        model: str,
+        start: datetime,
+        end: datetime,
+        sources: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """Per version: requests, rows, and p50/p95/p99/max latency in ms (per request), of
+        the ``sources`` groups when given."""
         start, end = utc(start), utc(end)
         frame = self.query(
             lambda files: (
@@ -197,6 +230,7 @@ class LogReader:
                 "p95_ms, quantile_cont(latency_ms, 0.99) AS p99_ms, max(latency_ms) AS max_ms "
                 "FROM (SELECT version, request_id, any_value(latency_ms) AS latency_ms, "
                 f"count(*) AS n FROM {self.source_sql(files)} WHERE ts >= ? AND ts < ? "
+                f"AND {source_filter(sources)} "
                 "GROUP BY version, request_id) GROUP BY version ORDER BY version"
             ),
             lambda: self.prediction_files(model, start, end),
@@ -207,14 +241,22 @@ class LogReader:
             return pd.DataFrame(columns=names)
         return frame
 
-    def rejections(self, model: str, start: datetime, end: datetime) -> pd.DataFrame:
-        """Refused requests in [start, end) per column and kind: problems, requests, versions."""
+    def rejections(
+        self,
+        model: str,
+        start: datetime,
+        end: datetime,
+        sources: Collection[str] | None = None,
+    ) -> pd.DataFrame:
+        """Refused requests in [start, end) per column and kind: problems, requests, versions
+        (of the ``sources`` groups when given)."""
         start, end = utc(start), utc(end)
         frame = self.query(
             lambda files: (
                 'SELECT "column", kind, count(*) AS problems, '  # noqa: S608
                 "count(DISTINCT request_id) AS requests, list(DISTINCT version ORDER BY version) "
                 f"AS versions FROM {self.source_sql(files)} WHERE ts >= ? AND ts < ? "
+                f"AND {source_filter(sources)} "
                 'GROUP BY "column", kind ORDER BY problems DESC, "column", kind'
             ),
             lambda: self.rejection_files(model, start, end),

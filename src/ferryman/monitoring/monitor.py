@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ import pandas as pd
 from ferryman.config import DriftThresholds, Settings
 from ferryman.core.durations import parse_duration
 from ferryman.core.records import ModelVersion
+from ferryman.core.sources import describe_sources, parse_sources
 from ferryman.errors import FerrymanError
 from ferryman.monitoring._log_arrow import score_values
 from ferryman.monitoring.alerts import (
@@ -33,7 +34,7 @@ from ferryman.monitoring.alerts import (
 )
 from ferryman.monitoring.drift import DriftDetector
 from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
-from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.log_reader import LogReader, source_filter
 from ferryman.monitoring.performance import PerformanceReport, compute_performance
 from ferryman.monitoring.quality import QualityReport, assess_quality
 from ferryman.monitoring.results import MonitorResults
@@ -110,11 +111,23 @@ class Monitor:
         Where the versions, their profiles and reference samples, and the stored results are.
     notifier
         Told about alerts that fire or resolve (e.g. a WebhookNotifier).
+    sources
+        The prediction-log sources every result looks at: ``live`` (the server's answers),
+        ``score`` (rows written by ``ferryman score``) or ``all``; several as a list or
+        separated by commas. Default: the ``monitoring.sources`` setting (``live``).
     """
 
-    def __init__(self, registry: Registry, notifier: AlertNotifier | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        notifier: AlertNotifier | None = None,
+        *,
+        sources: str | Iterable[str] | None = None,
+    ) -> None:
         self.registry = registry
         self.settings: Settings = registry.settings
+        chosen = self.settings.monitoring.sources if sources is None else sources
+        self.sources: frozenset[str] = parse_sources(chosen)
         self.reader = LogReader.from_settings(self.settings)
         self.feedback = FeedbackStore.from_settings(self.settings, self.reader)
         self.results = MonitorResults(registry.store)
@@ -165,14 +178,12 @@ class Monitor:
     def drift(self, ref: str, window: Window) -> dict[str, Any]:
         """Drift of each feature and of the model's outputs in ``window`` against training."""
         version = self.version(ref)
-        live = self.reader.read_window(version.model, window.start, window.end, version.version)
-        return self._drift(version, window, live)
+        return self._drift(version, window, self._window_rows(version, window))
 
     def quality(self, ref: str, window: Window) -> QualityReport:
         """Nulls, out-of-range values, unseen categories and refused requests per feature."""
         version = self.version(ref)
-        live = self.reader.read_window(version.model, window.start, window.end, version.version)
-        return self._quality(version, window, live)
+        return self._quality(version, window, self._window_rows(version, window))
 
     def performance(self, ref: str, window: Window, bucket: float | None = None) -> dict[str, Any]:
         """Live KPIs per version (and per time bucket) from predictions joined with feedback,
@@ -184,6 +195,9 @@ class Monitor:
         """The features most responsible for drift or a KPI drop, with the drift behind them."""
         version = self.version(ref)
         drift = self.drift(ref, window)
+        if not drift.get("live_rows"):
+            summary = f"{self._no_rows()} in this window (last {window.label})"
+            return RootCause(version.model, "none", [], summary), drift
         return self._explain(version, drift), drift
 
     def run(
@@ -196,7 +210,7 @@ class Monitor:
     ) -> RunOutcome:
         """Every result for the version under ``alias``, stored, then the alert rules."""
         version = self.version(f"{model}@{alias}")
-        live = self.reader.read_window(model, window.start, window.end, version.version)
+        live = self._window_rows(version, window)
         errors: list[str] = []
         drift = self._guarded(errors, "drift", lambda: self._drift(version, window, live), {})
         quality = self._guarded(
@@ -222,11 +236,19 @@ class Monitor:
         return outcome
 
     # --- the work -------------------------------------------------------------------------------
+    def _window_rows(self, version: ModelVersion, window: Window) -> pd.DataFrame:
+        """The version's logged rows in the window, from the monitored sources."""
+        start, end = window.start, window.end
+        return self.reader.read_window(
+            version.model, start, end, version.version, sources=self.sources
+        )
+
     def _drift(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> dict[str, Any]:
         head: dict[str, Any] = {
             "model": version.model,
             "version": version.version,
             "window": window.to_dict(),
+            "sources": describe_sources(self.sources),
             "live_rows": len(live),
         }
         reference = self._reference(version)
@@ -239,7 +261,7 @@ class Monitor:
                 "sample; register it with its training data to get drift",
             }
         if live.empty:
-            return {**head, "features": [], "share": None, "reason": "no logged predictions"}
+            return {**head, "features": [], "share": None, "reason": self._no_rows()}
         inputs = [c for c in _features(version) if c in live.columns]  # not the log's own
         report = reference.features.compare(live[inputs]).to_dict()
         outputs = None
@@ -247,6 +269,12 @@ class Monitor:
             present = [c for c in OUTPUT_COLUMNS if c in live.columns]
             outputs = reference.outputs.compare(live[present]).to_dict() if present else None
         return {**head, **report, "prediction": outputs}
+
+    def _no_rows(self) -> str:
+        shown = describe_sources(self.sources)
+        if shown == ["all"]:
+            return "no logged predictions"
+        return f"no logged predictions from the {' and '.join(shown)} sources"
 
     def _quality(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> QualityReport:
         refused, requests = self._rejections(version, window)
@@ -256,13 +284,13 @@ class Monitor:
     def _rejections(self, version: ModelVersion, window: Window) -> tuple[pd.DataFrame, int]:
         """Problems per column and kind in the window, and how many requests they came from."""
         start, end = window.start, window.end
-        summary = self.reader.rejections(version.model, start, end)
+        summary = self.reader.rejections(version.model, start, end, self.sources)
         if summary.empty:
             return summary, 0
         counted = self.reader.query(
             lambda files: (
                 f"SELECT count(DISTINCT request_id) AS n FROM {self.reader.source_sql(files)} "  # noqa: S608
-                "WHERE ts >= ? AND ts < ?"
+                f"WHERE ts >= ? AND ts < ? AND {source_filter(self.sources)}"
             ),
             lambda: self.reader.rejection_files(version.model, start, end),
             [start, end],
@@ -273,7 +301,12 @@ class Monitor:
         self, version: ModelVersion, window: Window, bucket: float | None
     ) -> dict[str, Any]:
         task = _task(version)
-        head = {"model": version.model, "version": version.version, "window": window.to_dict()}
+        head = {
+            "model": version.model,
+            "version": version.version,
+            "window": window.to_dict(),
+            "sources": describe_sources(self.sources),
+        }
         if task is None:
             return {
                 **head,
@@ -289,6 +322,7 @@ class Monitor:
             task,
             bucket,
             classes=version.output.classes,
+            sources=self.sources,
         )
         return {**head, **_performance_dict(report, self._baselines(version.model))}
 

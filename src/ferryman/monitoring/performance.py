@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +33,7 @@ from ferryman.monitoring._kpi_query import KpiQuery, bucket_sql, has_other_class
 from ferryman.monitoring._log_arrow import PROBA_PREFIX
 from ferryman.monitoring._log_layout import label_text
 from ferryman.monitoring.feedback import TASKS, FeedbackStore, fact_columns, feedback_source
-from ferryman.monitoring.log_reader import LogReader, utc
+from ferryman.monitoring.log_reader import LogReader, source_filter, utc
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -97,6 +97,7 @@ def compute_performance(
     bucket: float | None = None,
     *,
     classes: Sequence[Any] | None = None,
+    sources: Collection[str] | None = None,
 ) -> PerformanceReport:
     """Join the predictions of ``model`` in [start, end) with their latest feedback.
 
@@ -111,13 +112,16 @@ def compute_performance(
     classes : sequence or None
         The model's classes in its order; by default the order of the logged
         ``proba__<class>`` columns (or, without them, the sorted labels seen).
+    sources : collection of str or None
+        The source groups (``live``, ``score``) whose predictions count, labelled or not;
+        None for every row.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if bucket is not None and not bucket > 0:
         raise ValueError(f"bucket must be a number of seconds above 0, got {bucket!r}")
     return reader.retrying(
-        lambda: _compute(reader, feedback, model, start, end, task, bucket, classes)
+        lambda: _compute(reader, feedback, model, start, end, task, bucket, classes, sources)
     )
 
 
@@ -130,6 +134,7 @@ def _compute(
     task: str,
     bucket: float | None,
     classes: Sequence[Any] | None,
+    sources: Collection[str] | None,
 ) -> PerformanceReport:
     start, end = utc(start), utc(end)
     files = reader.prediction_files(model, start, end)
@@ -143,7 +148,7 @@ def _compute(
     bucket_of = bucket_sql("ts", bucket)
     counts = con.execute(
         f"SELECT version, {bucket_of} AS bucket, count(*) FROM {source} "  # noqa: S608
-        "WHERE ts >= ? AND ts < ? GROUP BY ALL ORDER BY ALL",
+        f"WHERE ts >= ? AND ts < ? AND {source_filter(sources)} GROUP BY ALL ORDER BY ALL",
         [start, end],
     ).fetchall()
     if not counts:
@@ -154,7 +159,7 @@ def _compute(
     if fb_files:
         fb_types = reader.column_types(con, feedback_source(fb_files))
         facts = fact_columns(fb_types)
-        kpis = KpiQuery(task, class_texts, types, keys, bucket, source)
+        kpis = KpiQuery(task, class_texts, types, keys, bucket, source, sources)
         unmatched = _has_unmatched(con, fb_files, facts)
         kpis.feedback(fb_types if facts else None, files, unmatched=unmatched)
         # Most predictions get feedback once: use the stored rows as they are, unless a

@@ -190,13 +190,15 @@ def _drift_section(data: ReportData) -> str:
             f.get("feature"),
             f.get("kind"),
             f.get("psi"),
-            f.get("ks_pvalue") if f.get("kind") == "numeric" else f.get("chi2_pvalue"),
+            f.get("p_adjusted"),
             _yes(bool(f.get("drifted"))),
             f.get("reason"),
         ]
         for f in ranked
     ]
-    out.append(_table(["feature", "kind", "PSI", "p-value", "drifted", "why"], rows, raw=4))
+    correction = ((drift or {}).get("thresholds") or {}).get("correction") or "none"
+    p_label = "p" if correction == "none" else f"p ({correction})"  # the p the decision used
+    out.append(_table(["feature", "kind", "PSI", p_label, "drifted", "why"], rows, raw=4))
     return "\n".join(out)
 
 

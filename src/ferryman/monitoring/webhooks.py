@@ -119,6 +119,13 @@ class WebhookNotifier:
         Seconds to wait for a receiver to answer one attempt.
     max_pending : int
         Deliveries waiting (retries included) beyond which new ones are dropped and logged.
+
+    Attributes
+    ----------
+    delivered : int
+        Deliveries a receiver accepted (answered 2xx).
+    failures : list of str
+        One line per delivery given up (out of attempts, dropped, or unfinished at close).
     """
 
     def __init__(
@@ -152,6 +159,8 @@ class WebhookNotifier:
         self.timeout = timeout
         self.max_pending = max_pending
         self.dropped = 0
+        self.delivered = 0
+        self.failures: list[str] = []
         self._opener = urllib.request.build_opener(_NoRedirects)
         self._queue: list[tuple[float, int, _Job]] = []
         self._order = itertools.count()
@@ -181,17 +190,14 @@ class WebhookNotifier:
         body = json.dumps(webhook_body(event, change), allow_nan=False).encode()
         with self._lock:
             if self._closed:
-                logger.warning("alert %d (%s) not delivered: webhooks are closed", event.id, change)
+                self._fail(f"alert {event.id} ({change}) not delivered: webhooks are closed")
                 return
             for url in targets:
                 if len(self._queue) + self._busy >= self.max_pending:
                     self.dropped += 1
-                    logger.warning(
-                        "alert %d (%s) not delivered to %s: %d deliveries already waiting",
-                        event.id,
-                        change,
-                        shown_url(url),
-                        self.max_pending,
+                    self._fail(
+                        f"alert {event.id} ({change}) not delivered to {shown_url(url)}: "
+                        f"{self.max_pending} deliveries already waiting"
                     )
                     continue
                 self._push(_Job(event.id, change, url, body), time.monotonic())
@@ -223,8 +229,9 @@ class WebhookNotifier:
                 self._lock.wait(left)
             drained = not self._queue and not self._busy
             if not drained:
-                logger.warning(
-                    "closing webhooks with %d deliveries unfinished", len(self._queue) + self._busy
+                self._fail(
+                    f"{len(self._queue) + self._busy} webhook deliveries unfinished after "
+                    f"{timeout:g} s were given up"
                 )
             self._abandon = True
             self._queue.clear()
@@ -233,6 +240,11 @@ class WebhookNotifier:
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()) + self.timeout)
         return drained
+
+    def _fail(self, message: str) -> None:
+        """Log a delivery given up and keep it in ``failures`` (call with the lock held)."""
+        logger.warning("%s", message)
+        self.failures.append(message)
 
     # --- the delivery thread -------------------------------------------------------------------
     def _push(self, job: _Job, due: float) -> None:
@@ -289,17 +301,16 @@ class WebhookNotifier:
             except FerrymanError as exc:
                 logger.warning("cannot record the delivery of alert %d: %s", job.event_id, exc)
         if ok:
+            with self._lock:
+                self.delivered += 1
             return None
         where = shown_url(job.url)
         if job.attempt >= self.attempts:
-            logger.warning(
-                "alert %d (%s) not delivered to %s after %d attempts: %s",
-                job.event_id,
-                job.change,
-                where,
-                job.attempt,
-                error,
-            )
+            with self._lock:
+                self._fail(
+                    f"alert {job.event_id} ({job.change}) not delivered to {where} after "
+                    f"{job.attempt} attempts: {error}"
+                )
             return None
         logger.info("alert %d to %s failed (%s); retrying", job.event_id, where, error)
         return _Job(job.event_id, job.change, job.url, job.body, job.attempt + 1)

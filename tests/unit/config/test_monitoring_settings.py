@@ -44,6 +44,10 @@ def test_per_model_tables_from_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ("[[ferryman.monitoring.alerts]]\nname = 'x'\nmetric = 'speed'\nthreshold = 1", "metric"),
         ("[ferryman.monitoring.drift]\ncorrection = 'fdr'", "correction"),
         ("typo = 1", "typo"),
+        (
+            'sources = ["live", "canary"]',
+            "unknown monitoring source 'canary'; choose from live, score, all",
+        ),
     ],
 )
 def test_bad_tables_are_refused_when_settings_load(
@@ -53,3 +57,15 @@ def test_bad_tables_are_refused_when_settings_load(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=named):
         Settings.load()
+
+
+def test_monitored_sources_default_to_live_and_read_from_env_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings.load().monitoring.sources == ["live"]
+    monkeypatch.setenv("FERRYMAN_MONITORING__SOURCES", "live,score")
+    assert Settings.load().monitoring.sources == ["live", "score"]
+    monkeypatch.delenv("FERRYMAN_MONITORING__SOURCES")
+    (tmp_path / "ferryman.toml").write_text('[ferryman.monitoring]\nsources = ["all"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load().monitoring.sources == ["all"]

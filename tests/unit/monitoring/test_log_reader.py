@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -126,3 +127,30 @@ def test_rejections_summary(reader: LogReader) -> None:
 def test_known_request_ids(reader: LogReader) -> None:
     assert reader.known_request_ids("churn", ["r1", "r99", "nope"]) == {"r1", "r99"}
     assert reader.known_request_ids("churn", []) == set()
+
+
+def test_every_query_keeps_only_the_selected_sources(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), start=False)
+    for i in range(30):  # every third request is batch scoring's
+        rec = record(i, DAY + timedelta(minutes=i))
+        log.record(dataclasses.replace(rec, source="score") if i % 3 == 0 else rec)
+    for rid, source in (("bad-live", "predict"), ("bad-score", "score")):
+        log.reject(RejectionRecord("churn", 1, rid, DAY.timestamp(), source, ((0, "age", "type"),)))
+    log.close()
+    reader = LogReader(str(tmp_path))
+    end = DAY + timedelta(hours=1)
+    try:
+        for sources, rows, refused in (
+            ({"live"}, 20, 1),
+            ({"score"}, 10, 1),
+            ({"live", "score"}, 30, 2),
+            (None, 30, 2),
+        ):
+            frame = reader.read_window("churn", DAY, end, sources=sources)
+            assert len(frame) == rows
+            assert (frame["source"] == "score").sum() == (0 if sources == {"live"} else 10)
+            assert reader.count_by_version("churn", DAY, end, sources) == {1: rows}
+            assert int(reader.latency_summary("churn", DAY, end, sources)["rows"].sum()) == rows
+            assert int(reader.rejections("churn", DAY, end, sources)["requests"].sum()) == refused
+    finally:
+        reader.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 from collections.abc import Mapping, Sequence
@@ -408,3 +409,32 @@ def test_stored_predictions_compare_as_the_windows_log_types_them(fx: Fixture) -
     fx.feedback.add("m", [{"request_id": f"a{i}", "label": p} for i, p in enumerate([1, 0, 1])])
     (row,) = fx.report("classification", classes=(0, 1)).rows
     assert (row.version, row.labelled, row.metrics["accuracy"]) == (1, 3, 1.0)
+
+
+def test_only_predictions_and_labels_of_the_selected_sources_count(fx: Fixture) -> None:
+    rng = np.random.default_rng(5)
+    records, predicted, _ = classifier_records(300, (0, 1), rng)
+    scored = np.arange(300) % 3 == 0  # every third row comes from batch scoring
+    records = [
+        dataclasses.replace(r, source="score") if s else r
+        for r, s in zip(records, scored, strict=True)
+    ]
+    fx.log(records)
+    truth = rng.integers(0, 2, 300)
+    fx.feedback.add(
+        "m",
+        [
+            {"request_id": r.request_id, "label": int(t)}
+            for r, t in zip(records, truth, strict=True)
+        ],
+    )
+    for sources, chosen in (
+        ({"live"}, ~scored),
+        ({"score"}, scored),
+        ({"live", "score"}, np.ones(300, dtype=bool)),
+        (None, np.ones(300, dtype=bool)),
+    ):
+        (row,) = fx.report("classification", sources=sources).rows
+        assert (row.predictions, row.labelled) == (chosen.sum(), chosen.sum()), sources
+        expected = metrics.accuracy_score(truth[chosen], predicted[chosen].astype(int))
+        assert row.metrics["accuracy"] == pytest.approx(expected, rel=1e-12), sources

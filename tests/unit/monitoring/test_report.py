@@ -23,12 +23,14 @@ def _full() -> ReportData:
         performance={"versions": [{"version": 3, "labelled": 120, "metrics": {"accuracy": 0.86}}]},
         drift={
             "share": 0.5,
+            "thresholds": {"correction": "holm"},
             "features": [
                 {
                     "feature": "age",
                     "kind": "numeric",
                     "psi": 0.8,
                     "ks_pvalue": 1e-30,
+                    "p_adjusted": 2e-30,
                     "drifted": True,
                     "reason": "PSI 0.80 >= 0.10",
                 },
@@ -37,6 +39,7 @@ def _full() -> ReportData:
                     "kind": "categorical",
                     "psi": 0.01,
                     "chi2_pvalue": 0.7,
+                    "p_adjusted": 0.7123,
                     "drifted": False,
                     "reason": "no change",
                 },
@@ -97,6 +100,13 @@ def test_report_is_self_contained_with_every_section() -> None:
     assert "Attention needed" in page
     assert "Most likely cause: <b>age</b>" in page
     assert "plan&lt;x&gt;" in page  # names are escaped
+
+
+def test_drift_table_shows_the_corrected_p_value_it_decided_on() -> None:
+    page = render_report(_full())
+    assert "<th>p (holm)</th>" in page
+    assert "p-value" not in page
+    assert "0.7123" in page  # the corrected p of plan<x>, not its raw 0.7
 
 
 def test_empty_report_explains_what_is_missing() -> None:
