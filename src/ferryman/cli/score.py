@@ -134,7 +134,7 @@ def _progress_bar(enabled: bool) -> Iterator[_Show | None]:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        yield _Show(bar, bar.add_task("scoring", total=None, rows=0))
+        yield _Show(bar, bar.add_task("scoring", total=None, rows=plural(0, "row")))
 
 
 class _Show:
@@ -154,7 +154,7 @@ class _Show:
                     TextColumn("scoring"),
                     BarColumn(),
                     DownloadColumn(),
-                    TextColumn("{task.fields[rows]:,} rows"),
+                    TextColumn("{task.fields[rows]}"),
                     TimeElapsedColumn(),
                     TimeRemainingColumn(),
                 )
@@ -163,7 +163,7 @@ class _Show:
                 self.task,
                 completed=state.bytes_done,
                 total=state.bytes_total,
-                rows=state.rows_done,
+                rows=plural(state.rows_done, "row"),
             )
         else:
             self.bar.update(self.task, completed=state.rows_done, total=state.rows_total)

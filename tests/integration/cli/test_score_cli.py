@@ -9,8 +9,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from cli_support import FEATURES, INPUT_ROWS, TARGET, Cli
+from rich.console import Console
+from rich.progress import Progress
 
+from ferryman.cli.score import _Show
 from ferryman.config import Settings
+from ferryman.serving.scoring import ScoreProgress
 
 
 @pytest.fixture
@@ -229,3 +233,15 @@ def test_score_help_shows_every_option_and_default_whole_at_80_columns(
     assert any("[default: log]" in line for line in lines)  # never split over two lines
     assert any("[default: 50000]" in line for line in lines)
     assert any(line.startswith("--log ") and "--no-log" in line for line in lines)
+
+
+@pytest.mark.parametrize(("rows", "shown"), [(1, "1 row "), (2, "2 rows"), (12_000, "12,000 rows")])
+def test_score_progress_counts_rows_of_a_csv_in_words_that_agree(rows: int, shown: str) -> None:
+    screen = Console(file=io.StringIO(), width=120, record=True)
+    bar = Progress(console=screen)
+    show = _Show(bar, bar.add_task("scoring", total=None, rows=""))
+
+    show(ScoreProgress(rows_done=rows, rows_total=None, bytes_done=10, bytes_total=100))
+
+    screen.print(bar.make_tasks_table(bar.tasks))
+    assert shown in screen.export_text()
