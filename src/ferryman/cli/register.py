@@ -87,9 +87,9 @@ def predict(
 ) -> None:
     """Predict with a version on a file; prints CSV to stdout unless --output is given.
 
-    The model's target column is ignored if the file has it; other extra columns are refused
-    unless named with --keep, which copies them into the output beside the predictions.
-    A file with any row that breaks the signature is refused whole, naming the bad cells;
+    The model's target column is ignored; other extra columns are refused unless given to --keep.
+    --keep copies input columns (such as an id) into the output beside the predictions.
+    A file with any row that breaks the signature is refused whole, naming each bad cell.
     `ferryman score` predicts on the good rows and sets the bad ones aside with reasons.
     """
     import pandas as pd
