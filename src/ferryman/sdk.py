@@ -8,13 +8,17 @@ store is built once per process and reused.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from threading import Lock
 from typing import Any
 
 from ferryman.config import Settings
+from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
+from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import LoadedModel, Registry
 from ferryman.registry.registration import TrainData
+from ferryman.serving.scoring import ScoreReport, score_file
 
 _registries: dict[str, Registry] = {}
 _lock = Lock()
@@ -127,3 +131,63 @@ def rollback(name: str, alias: str = "production") -> AliasMove:
 def history(name: str, **options: Any) -> Page[AuditEvent]:
     """The audit log of model ``name``, newest first."""
     return connect().history(name, **options)
+
+
+def score(
+    ref: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    log: bool = True,
+    registry: Registry | None = None,
+    **options: Any,
+) -> ScoreReport:
+    """Predict with version ``ref`` on every row of a CSV or Parquet file, as ``ferryman score``.
+
+    Parameters
+    ----------
+    ref : str
+        ``name``, ``name@alias`` or ``name/3``.
+    input_path, output_path : str or Path
+        CSV or Parquet files; bad rows go to a rejects file beside the output.
+    log : bool, default True
+        Write the scored rows to the prediction log with source ``"score"`` when monitoring
+        is enabled (``False``: write nothing to the log). Monitoring of live traffic leaves
+        that source out unless asked for it.
+    registry : Registry, optional
+        The store to use; by default the one the settings point at (see ``connect``).
+    **options
+        The keywords of ``ferryman.serving.scoring.score_file``: ``id_column``,
+        ``rejects_path``, ``chunk_rows``, ``threads``, ``na_values``, ``input_format``,
+        ``output_format``, ``trusted_types``, ``progress``.
+
+    Returns
+    -------
+    ScoreReport
+        Row counts, the version used, the files written and the time taken.
+    """
+    registry = registry if registry is not None else connect()
+    if not log or not registry.settings.monitoring.enabled:
+        return score_file(registry, ref, input_path, output_path, **options)
+    with PredictionLog.from_settings(registry.settings, start=False) as prediction_log:
+        sink = _WrittenAtOnce(prediction_log)
+        return score_file(registry, ref, input_path, output_path, sink=sink, **options)
+
+
+class _WrittenAtOnce:
+    """Batch scoring is not latency bound: each chunk is written to the log as it is scored,
+    so a large file never overflows the log's queue (which would drop rows)."""
+
+    def __init__(self, log: PredictionLog) -> None:
+        self.log = log
+
+    def record(self, record: PredictionRecord) -> None:
+        self.log.record(record)
+        self.log.flush()
+
+    def record_batch(self, batch: PredictionBatch) -> None:
+        self.log.record_batch(batch)
+        self.log.flush()
+
+    def reject(self, record: RejectionRecord) -> None:
+        self.log.reject(record)

@@ -112,3 +112,14 @@ def parse_numbers(pairs: list[str] | None) -> dict[str, float]:
         except ValueError:
             raise typer.BadParameter(f"metric {key!r} must be a number, got {value!r}") from None
     return out
+
+
+def parse_na_values(values: list[str] | None) -> list[str]:
+    """``--na-values NA,n/a`` (the option may also be repeated) as ``["NA", "n/a"]``."""
+    found = [text for value in values or [] for text in value.split(",")]
+    return list(dict.fromkeys(found))
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``12,000 rows``: a count with its noun agreeing."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"

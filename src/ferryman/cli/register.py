@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from ferryman.cli.context import parse_numbers, parse_pairs, registry
+from ferryman.cli.context import parse_na_values, parse_numbers, parse_pairs, plural, registry
 from ferryman.cli.output import console, print_json
-from ferryman.schema import read_table, write_table
+from ferryman.errors import InvalidInputError
 
 
 def register(
@@ -78,16 +77,29 @@ def predict(
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
+    na_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--na-values",
+            help="Strings that mean a missing value in a CSV besides the empty field, e.g. NA,n/a.",
+        ),
+    ] = None,
 ) -> None:
     """Predict with a version on a file; prints CSV to stdout unless --output is given.
 
-    The model's target column is ignored if the file has it; other extra columns are refused
-    unless named with --keep, which copies them into the output beside the predictions.
+    The model's target column is ignored; other extra columns are refused unless given to --keep.
+    --keep copies input columns (such as an id) into the output beside the predictions.
+    A file with any row that breaks the signature is refused whole, naming each bad cell.
+    `ferryman score` predicts on the good rows and sets the bad ones aside with reasons.
     """
+    import pandas as pd
+
+    from ferryman.schema import read_input, write_table
+
     reg = registry(ctx)
     model = reg.load(ref, trust or [])
     signature = model.signature
-    data = read_table(input, text_columns=(signature.text_columns if signature is not None else []))
+    data = read_input(input, signature, parse_na_values(na_values))
     kept = list(dict.fromkeys(keep or []))
     missing = [c for c in kept if c not in data.columns]
     if missing:
@@ -101,7 +113,10 @@ def predict(
             f"{model.version.ref} has no signature and records no column names, so --keep "
             "cannot tell copied columns from features; register it with training data"
         )
-    result = model.predict_frame(data.drop(columns=[c for c in kept if c not in (names or [])]))
+    try:
+        result = model.predict_frame(data.drop(columns=[c for c in kept if c not in (names or [])]))
+    except InvalidInputError as exc:
+        raise _refused_rows(exc, input, str(model.version.ref), len(data)) from exc
     if kept:
         result = pd.concat(
             [data[kept].reset_index(drop=True), result.reset_index(drop=True)], axis=1
@@ -110,4 +125,17 @@ def predict(
         result.to_csv(sys.stdout, index=False)
         return
     write_table(result, output)
-    console.print(f"wrote {len(result)} predictions of {model.version.ref} to {output}")
+    console.print(f"wrote {plural(len(result), 'prediction')} of {model.version.ref} to {output}")
+
+
+def _refused_rows(error: InvalidInputError, input: Path, ref: str, rows: int) -> InvalidInputError:
+    """Why a file is refused, and what scores its good rows: ``ferryman score``."""
+    bad = {getattr(p, "row", None) for p in error.problems} - {None}
+    if not bad:
+        return error  # a whole column is wrong: the message already names it
+    return InvalidInputError(
+        f"{input} has {plural(len(bad), 'bad row')} (of {rows:,}), so predict wrote nothing: "
+        f"{error}. Rows count from 0 after the header. To predict on the other rows and set "
+        f"these aside with reasons: ferryman score {ref} {input} -o OUTPUT",
+        error.problems,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +20,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ferryman.cli.context import err_console, registry
+from ferryman.cli.context import err_console, parse_na_values, plural, registry
 from ferryman.cli.output import console
-from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
-from ferryman.monitoring.prediction_log import PredictionLog
-from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport, score_file
+from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport
 
 
 class FileFormat(StrEnum):
@@ -60,47 +58,50 @@ def score(
     output_format: Annotated[
         FileFormat | None, typer.Option(help="Write OUTPUT as this, whatever its suffix.")
     ] = None,
+    na_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--na-values",
+            help="Strings that mean a missing value in a CSV besides the empty field, e.g. NA,n/a.",
+        ),
+    ] = None,
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")
     ] = False,
-    log_predictions: Annotated[
+    log: Annotated[
         bool,
         typer.Option(
-            help="Write the scored rows to the prediction log (when monitoring is enabled)."
+            "--log/--no-log",
+            help='Write scored rows to the prediction log as source "score" (if monitoring is on).',
         ),
     ] = True,
 ) -> None:
     """Score every row of INPUT with a version, writing predictions to --output.
 
-    Rows that break the model's signature go to the rejects file with the reason; the job
-    goes on, and still exits 0. A missing or unknown column fails it before anything is written.
+    Rows that break the signature go to the rejects file with the reasons; the job exits 0.
+    A missing or unknown column fails the job before anything is written.
     """
-    reg = registry(ctx)
-    monitoring = reg.settings.monitoring
-    log = None
-    if log_predictions and monitoring.enabled:
-        log = PredictionLog.from_settings(reg.settings, start=False)
-    with (
-        _progress_bar(enabled=not quiet and err_console.is_terminal) as show,
-        log if log is not None else nullcontext(),
-    ):
-        report = score_file(
-            reg,
+    from ferryman.sdk import score as score_logged
+
+    with _progress_bar(enabled=not quiet and err_console.is_terminal) as show:
+        report = score_logged(
             ref,
             input,
             output,
+            log=log,
+            registry=registry(ctx),
             id_column=id_column,
             rejects_path=rejects,
             chunk_rows=chunk_rows,
             threads=threads,
             input_format=input_format.value if input_format else None,
             output_format=output_format.value if output_format else None,
+            na_values=parse_na_values(na_values),
             trusted_types=trust or [],
             progress=show,
-            sink=_WrittenAtOnce(log) if log is not None else None,
         )
     if not quiet:
         console.print(summary(report))
@@ -109,32 +110,13 @@ def score(
 def summary(report: ScoreReport) -> str:
     """One line: rows scored and rejected, the version, the speed."""
     line = (
-        f"scored {report.rows_scored:,} rows with {report.ref} into {report.output} "
+        f"scored {plural(report.rows_scored, 'row')} with {report.ref} into {report.output} "
         f"({report.rows_per_second:,.0f} rows/s)"
     )
     if report.rows_rejected:
-        rows = "row" if report.rows_rejected == 1 else "rows"
-        line += f"; rejected {report.rows_rejected:,} {rows}, with reasons, in {report.rejects}"
+        rejected = plural(report.rows_rejected, "row")
+        line += f"; rejected {rejected}, with reasons, in {report.rejects}"
     return line
-
-
-class _WrittenAtOnce:
-    """Batch scoring is not latency bound: each chunk is written to the log as it is scored,
-    so a large file never overflows the log's queue (which would drop rows)."""
-
-    def __init__(self, log: PredictionLog) -> None:
-        self.log = log
-
-    def record(self, record: PredictionRecord) -> None:
-        self.log.record(record)
-        self.log.flush()
-
-    def record_batch(self, batch: PredictionBatch) -> None:
-        self.log.record_batch(batch)
-        self.log.flush()
-
-    def reject(self, record: RejectionRecord) -> None:
-        self.log.reject(record)
 
 
 @contextmanager
@@ -152,7 +134,7 @@ def _progress_bar(enabled: bool) -> Iterator[_Show | None]:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        yield _Show(bar, bar.add_task("scoring", total=None, rows=0))
+        yield _Show(bar, bar.add_task("scoring", total=None, rows=plural(0, "row")))
 
 
 class _Show:
@@ -172,7 +154,7 @@ class _Show:
                     TextColumn("scoring"),
                     BarColumn(),
                     DownloadColumn(),
-                    TextColumn("{task.fields[rows]:,} rows"),
+                    TextColumn("{task.fields[rows]}"),
                     TimeElapsedColumn(),
                     TimeRemainingColumn(),
                 )
@@ -181,7 +163,7 @@ class _Show:
                 self.task,
                 completed=state.bytes_done,
                 total=state.bytes_total,
-                rows=state.rows_done,
+                rows=plural(state.rows_done, "row"),
             )
         else:
             self.bar.update(self.task, completed=state.rows_done, total=state.rows_total)

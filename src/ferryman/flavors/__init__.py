@@ -3,6 +3,7 @@
 from ferryman.flavors.base import ArrayPredictor, Flavor, LoadContext, Predictor
 from ferryman.flavors.catalog import FlavorCatalog, catalog, get_flavor, register_flavor
 from ferryman.flavors.conformance import check_flavor
+from ferryman.flavors.pickles import refuse_pickle
 
 __all__ = [
     "ArrayPredictor",
@@ -13,5 +14,6 @@ __all__ = [
     "catalog",
     "check_flavor",
     "get_flavor",
+    "refuse_pickle",
     "register_flavor",
 ]

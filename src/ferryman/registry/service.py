@@ -27,7 +27,7 @@ from ferryman.errors import (
     InvalidReferenceError,
     ModelFileError,
 )
-from ferryman.flavors import Flavor, LoadContext, Predictor, catalog
+from ferryman.flavors import Flavor, LoadContext, Predictor, catalog, refuse_pickle
 from ferryman.flavors.trust import SKLEARN_INTERNALS
 from ferryman.registry.environment import capture_environment, git_state
 from ferryman.registry.loading import LoadedModel, PredictorCache
@@ -145,6 +145,7 @@ class Registry:
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model file {path} does not exist (or is not a file)")
+        refuse_pickle(path)  # before any flavor reads it, whatever --flavor says
         chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
         predictor = chosen.load(path, self._context(trusted_types, OutputSpec()))
         output = with_target(chosen.describe_loaded(predictor), target)

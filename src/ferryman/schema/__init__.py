@@ -1,6 +1,6 @@
 """Signatures and profiles of data: infer them from training data, validate input against them."""
 
-from ferryman.schema.data_files import read_table, write_table
+from ferryman.schema.data_files import read_input, read_table, write_table
 from ferryman.schema.fingerprint import fingerprint_frame
 from ferryman.schema.inference import column_kind, infer_signature
 from ferryman.schema.profiling import profile_frame, sample_rows
@@ -14,6 +14,7 @@ __all__ = [
     "fingerprint_frame",
     "infer_signature",
     "profile_frame",
+    "read_input",
     "read_table",
     "sample_rows",
     "to_frame",

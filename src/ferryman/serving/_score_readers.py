@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from ferryman.core.signature import Signature
 from ferryman.errors import DataFileError
-from ferryman.schema.data_files import file_format
+from ferryman.schema.data_files import csv_options, file_format, keep_numbers
 
 FORMATS = ("csv", "parquet")
 
@@ -99,19 +99,24 @@ class InputFile:
         return header
 
     def chunks(
-        self, chunk_rows: int, text_columns: Sequence[str] = (), signature: Signature | None = None
+        self,
+        chunk_rows: int,
+        text_columns: Sequence[str] = (),
+        signature: Signature | None = None,
+        na_values: Sequence[str] = (),
     ) -> Iterator[Chunk]:
         """The rows in order, at most ``chunk_rows`` at a time.
 
-        In a CSV, ``text_columns`` are read as text (so "007" stays "007"), and a number
-        column holding a few cells that are not numbers keeps its numbers as numbers: only
-        those cells are left as text, for validation to refuse row by row.
+        In a CSV, ``text_columns`` are read as text (so "007" stays "007"), only the empty
+        field and ``na_values`` are missing, and a number column holding a few cells that are
+        not numbers keeps its numbers as numbers: only those cells are left as text, for
+        validation to refuse row by row.
         """
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         if self.kind == "parquet":
             return self._parquet_chunks(chunk_rows)
-        return self._csv_chunks(chunk_rows, text_columns, signature)
+        return self._csv_chunks(chunk_rows, text_columns, signature, na_values)
 
     def _parquet_chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         done = 0
@@ -133,53 +138,20 @@ class InputFile:
             self._parquet.close()
 
     def _csv_chunks(
-        self, chunk_rows: int, text_columns: Sequence[str], signature: Signature | None
+        self,
+        chunk_rows: int,
+        text_columns: Sequence[str],
+        signature: Signature | None,
+        na_values: Sequence[str],
     ) -> Iterator[Chunk]:
         text = [c for c in text_columns if c in self.columns]
         try:
             with self.path.open("rb") as fh:
-                reader = pd.read_csv(
-                    fh, chunksize=chunk_rows, dtype=dict.fromkeys(text, str) or None
-                )
+                reader = pd.read_csv(fh, chunksize=chunk_rows, **csv_options(text, na_values))
                 with reader:
                     for frame in reader:
-                        yield Chunk(_numbers_kept(frame, signature), fh.tell())
+                        yield Chunk(keep_numbers(frame, signature), fh.tell())
         except OSError as exc:
             raise DataFileError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataFileError(f"cannot read {self.path} as CSV: {exc}") from exc
-
-
-def _numbers_kept(frame: pd.DataFrame, signature: Signature | None) -> pd.DataFrame:
-    """Numbers as numbers in signature number columns that a few bad cells turned to text.
-
-    pandas reads a CSV column holding one "n/a" as text throughout; validation would then
-    refuse every row of the chunk, not just the bad one.
-    """
-    if signature is None:
-        return frame
-    for col in signature.columns:
-        if col.name not in frame.columns or col.kind not in ("float", "integer", "boolean"):
-            continue
-        series = frame[col.name]
-        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-            continue
-        if col.kind == "boolean":
-            frame[col.name] = series.astype(object).map(_boolean)
-            continue
-        numbers = pd.to_numeric(series, errors="coerce")
-        unparsed = numbers.isna() & series.notna()
-        if not unparsed.any():
-            frame[col.name] = numbers
-            continue
-        mixed = numbers.astype(object)
-        mixed[unparsed] = series[unparsed].astype(object)
-        frame[col.name] = mixed
-    return frame
-
-
-def _boolean(value: object) -> object:
-    """A CSV cell as a bool where it spells one, else as it was (for validation to refuse)."""
-    if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower(), value)
-    return value

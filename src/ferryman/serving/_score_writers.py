@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -16,6 +14,7 @@ import pyarrow.csv as pc
 import pyarrow.parquet as pq
 
 from ferryman.errors import DataFileError
+from ferryman.schema.data_files import create_temporary
 
 
 class ChunkWriter:
@@ -43,12 +42,7 @@ class ChunkWriter:
         self._schema: pa.Schema | None = None
         self._writer: pq.ParquetWriter | pc.CSVWriter | None = None
         self._file: BinaryIO | None = None
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as exc:
-            raise DataFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        os.close(fd)
-        self.tmp = Path(name)
+        self.tmp = create_temporary(path)  # with the umask's mode, as the user's files have
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame`` (its columns are ``columns``, in that order)."""

@@ -25,6 +25,7 @@ import pandas as pd
 from ferryman.core.predictions import PredictionRecord, PredictionSink, RejectionRecord
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
 from ferryman.registry import LoadedModel, Registry
+from ferryman.schema.data_files import check_na_values
 from ferryman.serving._score_checks import CheckedChunk, check_chunk
 from ferryman.serving._score_plan import Plan
 from ferryman.serving._score_readers import InputFile, choose_format
@@ -103,6 +104,7 @@ def score_file(
     progress: Callable[[ScoreProgress], None] | None = None,
     sink: PredictionSink | None = None,
     threads: int | None = None,
+    na_values: Sequence[str] = (),
 ) -> ScoreReport:
     """Predict with version ``ref`` on every row of a CSV or Parquet file.
 
@@ -131,6 +133,10 @@ def score_file(
         Chunks predicted at once, each in its own thread (default: one per usable CPU, at
         most 8). Output rows keep the input's order whatever the number. Models that run
         their own threads (LightGBM, XGBoost) may do better with 1.
+    na_values
+        Strings that mean a missing value in a CSV input, besides the empty field (which
+        always does), e.g. ``["NA", "n/a"]``. Any other text in a number column is a bad cell
+        and rejects its row. Not allowed for Parquet input, whose missing values are nulls.
 
     Returns
     -------
@@ -153,11 +159,12 @@ def score_file(
     source_kind = choose_format(source, input_format)
     output_kind = choose_format(output, output_format)
     rejects_kind = _rejects_format(rejects, output_kind)
+    check_na_values(na_values, source, source_kind)
     _check_paths(source, output, rejects)
     model = registry.load(ref, trusted_types)
     table = InputFile(source, source_kind)
     plan = Plan.make(model, table, id_column)
-    checked = _checked_chunks(model, plan, table, chunk_rows)
+    checked = _checked_chunks(model, plan, table, chunk_rows, na_values)
     job = f"score-{uuid.uuid4().hex[:16]}"
     files = _Sink(plan, output, output_kind, rejects, rejects_kind)
     # Three stages overlap: reading and checking the next chunks, predicting on up to
@@ -217,10 +224,10 @@ def score_file(
 
 
 def _checked_chunks(
-    model: LoadedModel, plan: Plan, table: InputFile, chunk_rows: int
+    model: LoadedModel, plan: Plan, table: InputFile, chunk_rows: int, na_values: Sequence[str]
 ) -> Generator[CheckedChunk, None, None]:
     first_row = 0
-    for chunk in table.chunks(chunk_rows, plan.text_columns, model.signature):
+    for chunk in table.chunks(chunk_rows, plan.text_columns, model.signature, na_values):
         checked = check_chunk(model, plan, chunk, first_row)
         first_row += checked.rows
         yield checked

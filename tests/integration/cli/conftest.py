@@ -5,6 +5,7 @@ The model and data files are built once per session and only read by the tests.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import lightgbm as lgb
@@ -17,6 +18,7 @@ from cli_support import FEATURES, INPUT_ROWS, TARGET, Cli, ThresholdClassifier
 from skl2onnx import to_onnx
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 from typer.testing import CliRunner
 
 from ferryman.config import Settings
@@ -147,4 +149,32 @@ def custom_skops(frame: pd.DataFrame, files: Path) -> Path:
     model = ThresholdClassifier(column=0, threshold=0.0).fit(frame[FEATURES], frame[TARGET])
     path = files / "custom.skops"
     sio.dump(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nullable_train_csv(frame: pd.DataFrame, files: Path) -> Path:
+    """The training data with a few empty cells in x1: its signature allows nulls there."""
+    data = frame.copy()
+    data.loc[::20, "x1"] = np.nan
+    path = files / "train_with_nulls.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nullable_skops(frame: pd.DataFrame, files: Path) -> Path:
+    """A model that takes nulls, as one trained with nulls would (trees route them)."""
+    model = DecisionTreeClassifier(max_depth=3, random_state=0)
+    model.fit(frame[FEATURES], frame[TARGET])
+    path = files / "nullable.skops"
+    sio.dump(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pickle_file(frame: pd.DataFrame, files: Path) -> Path:
+    """A fitted estimator saved with pickle, as many notebooks do (never loaded by ferryman)."""
+    path = files / "model.pkl"
+    path.write_bytes(pickle.dumps(LogisticRegression().fit(frame[FEATURES], frame[TARGET])))
     return path

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_support import INPUT_ROWS, TARGET, Cli
+from cli_support import FEATURES, INPUT_ROWS, TARGET, Cli
 
 KINDS = ["skops", "onnx", "xgboost-json", "xgboost-ubj", "lightgbm"]
 
@@ -98,3 +100,86 @@ def test_predict_needs_trust_for_a_custom_type(
     line = run.fails("predict", "custom/1", "--input", input_csv)
 
     assert "cli_support.ThresholdClassifier" in line
+
+
+def test_predict_names_the_bad_cell_not_a_good_one_and_points_to_score(
+    run: Cli, skops_file: Path, train_csv: Path, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    run.ok("register", skops_file, "--name", "m", "--train-data", train_csv, "--target", TARGET)
+    data = frame[FEATURES].head(INPUT_ROWS).astype({"x1": object})
+    data.loc[4, "x1"] = "oops"  # pandas now reads the whole column as text
+    bad = tmp_path / "bad.csv"
+    data.to_csv(bad, index=False)
+    out = tmp_path / "out.csv"
+
+    line = run.fails("predict", "m/1", "--input", bad, "--output", out)
+
+    assert line.startswith(f"error: {bad} has 1 bad row (of {INPUT_ROWS}), so predict wrote ")
+    assert "(1 problem): row 4, column 'x1': expected float, got str 'oops'." in line
+    assert line.endswith(f"ferryman score m/1 {bad} -o OUTPUT")
+    assert not out.exists()
+
+
+def test_predict_reads_only_the_empty_field_as_missing(
+    run: Cli,
+    nullable_skops: Path,
+    nullable_train_csv: Path,
+    frame: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    run.ok(
+        "register", nullable_skops, "--name", "m",
+        "--train-data", nullable_train_csv, "--target", TARGET,
+    )  # fmt: skip
+    data = frame[FEATURES].head(INPUT_ROWS).astype({"x1": object})
+    data.loc[2, "x1"] = None  # written as the empty field: a null the model takes
+    data.loc[4, "x1"] = "n/a"
+    source = tmp_path / "in.csv"
+    data.to_csv(source, index=False)
+
+    line = run.fails("predict", "m/1", "--input", source)
+
+    assert "row 4, column 'x1': expected float, got str 'n/a'" in line
+    assert "row 2" not in line
+    table = pd.read_csv(
+        io.StringIO(run.ok("predict", "m/1", "-i", source, "--na-values", "NA,n/a").stdout)
+    )
+    assert len(table) == INPUT_ROWS
+
+
+def test_predict_refuses_na_values_for_parquet(
+    run: Cli, skops_file: Path, input_parquet: Path
+) -> None:
+    run.ok("register", skops_file, "--name", "m")
+
+    line = run.fails("predict", "m/1", "-i", input_parquet, "--na-values", "NA")
+
+    assert "apply to CSV input only" in line
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_predict_output_has_the_mode_the_umask_gives(
+    run: Cli, skops_file: Path, input_csv: Path, tmp_path: Path, umask: int
+) -> None:
+    run.ok("register", skops_file, "--name", "m")
+    old = os.umask(umask)
+    try:
+        (tmp_path / "plain.csv").open("w").close()
+        run.ok("predict", "m/1", "-i", input_csv, "-o", tmp_path / "out.csv")
+    finally:
+        os.umask(old)
+
+    expected = stat.S_IMODE((tmp_path / "plain.csv").stat().st_mode)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == expected == 0o666 & ~umask
+
+
+def test_predict_says_one_prediction_not_one_predictions(
+    run: Cli, skops_file: Path, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    run.ok("register", skops_file, "--name", "m")
+    source = tmp_path / "one.csv"
+    frame[FEATURES].head(1).to_csv(source, index=False)
+
+    result = run.ok("predict", "m/1", "-i", source, "-o", tmp_path / "out.csv")
+
+    assert result.stdout.startswith("wrote 1 prediction of m/1 to ")

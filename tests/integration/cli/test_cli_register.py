@@ -6,8 +6,12 @@ import hashlib
 import platform
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from cli_support import FEATURES, TARGET, Cli
+from sklearn.linear_model import LogisticRegression
+
+from ferryman.flavors.pickles import SKOPS_LINE
 
 KINDS = ["skops", "onnx", "xgboost-json", "xgboost-ubj", "lightgbm"]
 
@@ -134,3 +138,25 @@ def test_register_trusted_custom_type(run: Cli, custom_skops: Path, input_csv: P
         "cli_support.ThresholdClassifier",
     )  # fmt: skip
     assert out.stdout.splitlines()[0] == "prediction"
+
+
+@pytest.mark.parametrize("flavor", [None, "sklearn", "onnx"])
+def test_register_refuses_a_pickle_by_design_and_shows_how_to_save_skops(
+    run: Cli,
+    pickle_file: Path,
+    frame: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flavor: str | None,
+) -> None:
+    named = ["--flavor", flavor] if flavor is not None else []
+
+    line = run.fails("register", pickle_file, "--name", "m", *named)
+
+    assert line.startswith("error: model.pkl is a pickle file, which ferryman refuses by design")
+    assert "never unpickles" in line
+    assert line.endswith(f"register that file instead: {SKOPS_LINE}")
+    # the line shown is the real skops API: run as written, it gives a file register takes
+    monkeypatch.chdir(tmp_path)
+    exec(SKOPS_LINE, {"model": LogisticRegression().fit(frame[FEATURES], frame[TARGET])})
+    assert run.json("register", tmp_path / "model.skops", "--name", "m")["version"] == 1

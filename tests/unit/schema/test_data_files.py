@@ -1,4 +1,4 @@
-"""read_table / write_table: CSV and Parquet files, and DataFileError naming the file."""
+"""read_table, read_input, write_table: CSV and Parquet files, errors naming the file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ferryman.errors import DataFileError
-from ferryman.schema import read_table, write_table
+from ferryman.core.signature import ColumnSpec, Signature
+from ferryman.errors import DataFileError, InvalidArgumentError
+from ferryman.schema import read_input, read_table, validate, write_table
 
 
 @pytest.fixture
@@ -161,3 +162,46 @@ def test_csv_that_is_not_text(tmp_path: Path) -> None:
 
     with pytest.raises(DataFileError, match=r"binary\.csv"):
         read_table(path)
+
+
+SIGNATURE = Signature(
+    (
+        ColumnSpec("age", "float", "float64", nullable=True),
+        ColumnSpec("code", "string", "object", nullable=True),
+    )
+)
+
+
+def test_read_input_leaves_only_the_bad_cell_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("age,code\n41,007\n,008\nabc,009\nnan,010\n", encoding="utf-8")
+
+    frame = read_input(path, SIGNATURE)
+
+    assert frame["age"].tolist()[:1] == [41.0]
+    assert np.isnan(frame.loc[1, "age"])
+    assert frame["age"].tolist()[2:] == ["abc", "nan"]  # text the user wrote, not a null
+    assert frame["code"].tolist() == ["007", "008", "009", "010"]
+    assert [p.row for p in validate(SIGNATURE, frame)] == [2, 3]
+
+
+def test_read_input_reads_only_the_empty_field_as_missing(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("age,code\n1,n/a\n,NA\nn/a,\nNULL,x\n", encoding="utf-8")
+
+    default = read_input(path, SIGNATURE)
+    named = read_input(path, SIGNATURE, na_values=["n/a", "NA", "NULL"])
+
+    assert default["code"].isna().tolist() == [False, False, True, False]
+    assert default["age"].isna().tolist() == [False, True, False, False]
+    assert named["code"].isna().tolist() == [True, True, True, False]
+    assert named["age"].isna().tolist() == [False, True, True, True]
+    assert validate(SIGNATURE, named) == []
+
+
+def test_read_input_refuses_na_values_for_parquet(tmp_path: Path, frame: pd.DataFrame) -> None:
+    path = tmp_path / "in.parquet"
+    frame.to_parquet(path)
+
+    with pytest.raises(InvalidArgumentError, match=r"apply to CSV input only; .*in\.parquet"):
+        read_input(path, None, na_values=["NA"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,12 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from ferryman.errors import DataFileError, InvalidInputError, PredictionError
+from ferryman.errors import (
+    DataFileError,
+    InvalidArgumentError,
+    InvalidInputError,
+    PredictionError,
+)
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving._score_readers import InputFile
 from ferryman.serving.scoring import (
@@ -506,3 +513,78 @@ def test_a_containers_cpu_quota_bounds_the_default_threads(
     assert _cgroup_cpu_quota(quota_file) == cpus
     assert _cgroup_cpu_quota(tmp_path / "missing") is None
     assert 1 <= default_threads() <= 8
+
+
+def _with_missing_spelt(features: pd.DataFrame, path: Path) -> Path:
+    """Rows 3, 5 and 7 of FIRST hold "n/a", "NA" and the empty field (written as text)."""
+    frame = features.astype({FIRST: object})
+    frame.loc[3, FIRST], frame.loc[5, FIRST], frame.loc[7, FIRST] = "n/a", "NA", None
+    return _write(frame, path)
+
+
+def test_only_the_empty_field_is_missing_in_a_csv_by_default(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _with_missing_spelt(features, tmp_path / "in.csv")
+
+    report = score_file(registry, "cancer/1", data, tmp_path / "out.csv", chunk_rows=100)
+
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv", keep_default_na=False)
+    assert report.rows_rejected == 3
+    assert rejects["reason"].tolist() == [
+        f"column {FIRST!r}: expected float, got str 'n/a'",
+        f"column {FIRST!r}: expected float, got str 'NA'",
+        f"column {FIRST!r}: null, but training data had no nulls here",
+    ]
+
+
+def test_na_values_name_more_strings_that_are_missing(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _with_missing_spelt(features, tmp_path / "in.csv")
+
+    score_file(registry, "cancer/1", data, tmp_path / "out.csv", na_values=["n/a", "NA"])
+
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert rejects["row"].tolist() == [3, 5, 7]
+    assert set(rejects["reason"]) == {
+        f"column {FIRST!r}: null, but training data had no nulls here"
+    }
+
+
+def test_na_values_are_refused_for_parquet_input(
+    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(features, tmp_path / "in.parquet")
+
+    with pytest.raises(InvalidArgumentError, match="apply to CSV input only"):
+        score_file(registry, "cancer/1", data, tmp_path / "out.csv", na_values=["NA"])
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_outputs_and_rejects_have_the_mode_the_umask_gives(
+    registry: Registry,
+    model: LoadedModel,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    umask: int,
+    suffix: str,
+) -> None:
+    frame = features.copy()
+    frame.loc[4, FIRST] = np.nan
+    data = _write(frame, tmp_path / "in.csv")
+    out = tmp_path / f"out{suffix}"
+    old = os.umask(umask)
+    try:
+        (tmp_path / "plain").open("w").close()
+        report = score_file(registry, "cancer/1", data, out)
+    finally:
+        os.umask(old)
+
+    plain = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert plain == 0o666 & ~umask
+    assert report.rejects is not None
+    assert stat.S_IMODE(out.stat().st_mode) == plain
+    assert stat.S_IMODE(report.rejects.stat().st_mode) == plain
