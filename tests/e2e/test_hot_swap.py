@@ -209,20 +209,22 @@ def test_the_swap_reaches_every_worker(
         swap.check(answer)
         assert answer.version == 1
 
+    previous = 1
     for target in (2, 1, 2):
+        said = f"cancer@production moved: now serving version {target} (was {previous})"
+        before_move = server.log().count(said)
         registry.set_alias("cancer", "production", target)
         moved = time.monotonic()
-        while True:  # every worker must answer with the new version within 3 s
-            batch = fresh_answers(20)
-            for answer in batch:
-                swap.check(answer)
-            if all(a.version == target for a in batch):
-                break
-            assert time.monotonic() - moved < 3.0, (
-                f"some worker still answers {[a.version for a in batch]} 3 s after the move "
-                f"to {target}\n" + server.log()[-3000:]
+        # each worker says when it swapped; answers alone cannot show that both have (the
+        # kernel may hand every connection of a batch to the same worker)
+        while server.log().count(said) < before_move + 2:
+            for answer in fresh_answers(5):
+                swap.check(answer)  # every answer is whole, from the old or the new version
+            assert time.monotonic() - moved < 30.0, (
+                f"not every worker swapped to {target} within 30 s\n" + server.log()[-3000:]
             )
-            time.sleep(0.1)
+            time.sleep(0.05)
+        previous = target
         for answer in fresh_answers(60):
             swap.check(answer)
             assert answer.version == target
