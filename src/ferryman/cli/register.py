@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from ferryman.cli.context import parse_numbers, parse_pairs, registry
 from ferryman.cli.output import console, print_json
-from ferryman.schema import read_table, write_table
 
 
 def register(
@@ -84,6 +82,11 @@ def predict(
     The model's target column is ignored if the file has it; other extra columns are refused
     unless named with --keep, which copies them into the output beside the predictions.
     """
+    # pandas and the file readers load with this command, not with every ``ferryman`` start
+    import pandas as pd
+
+    from ferryman.schema import read_table, write_table
+
     reg = registry(ctx)
     model = reg.load(ref, trust or [])
     signature = model.signature

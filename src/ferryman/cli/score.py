@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -22,9 +22,12 @@ from rich.progress import (
 
 from ferryman.cli.context import err_console, registry
 from ferryman.cli.output import console
-from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
-from ferryman.monitoring.prediction_log import PredictionLog
-from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport, score_file
+from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
+
+if TYPE_CHECKING:
+    from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
+    from ferryman.monitoring.prediction_log import PredictionLog
+    from ferryman.serving.scoring import ScoreProgress, ScoreReport
 
 
 class FileFormat(StrEnum):
@@ -78,6 +81,10 @@ def score(
     Rows that break the model's signature go to the rejects file with the reason; the job
     goes on, and still exits 0. A missing or unknown column fails it before anything is written.
     """
+    # pandas, pyarrow and the log load with this command, not with every ``ferryman`` start
+    from ferryman.monitoring.prediction_log import PredictionLog
+    from ferryman.serving.scoring import score_file
+
     reg = registry(ctx)
     monitoring = reg.settings.monitoring
     log = None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ferryman.cli.context import err_console, registry, state
 from ferryman.errors import ConfigError
-from ferryman.registry import Registry
-from ferryman.serving.pool import PoolSettings, servable_names
+
+if TYPE_CHECKING:
+    from ferryman.registry import Registry
 
 MEGABYTE = 1024 * 1024
 
@@ -103,6 +104,9 @@ def _check(
     reg: Registry, names: tuple[str, ...] | None, alias: str, sagemaker: str | None
 ) -> list[str]:
     """Fail before binding the port if there is nothing (or something wrong) to serve."""
+    # the model pool loads with the command, not with every ``ferryman`` start (app.py)
+    from ferryman.serving.pool import PoolSettings, servable_names
+
     found = servable_names(reg, PoolSettings(alias=alias, models=names), strict=True)
     if not found:
         raise ConfigError(
