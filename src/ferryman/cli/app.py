@@ -1,4 +1,10 @@
-"""The ``ferryman`` command: global flags and the command groups."""
+"""The ``ferryman`` command: global flags and the command groups.
+
+Every command module is imported to build the command tree, for ``--help`` too: at their top
+they import only Typer, rich and ferryman's light parts (core, errors); each command imports
+what it works with (registry, pandas, the server) in its body; tests/integration/cli/
+test_cli_startup.py holds them to it.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,6 @@ from ferryman.cli.output import console, table
 from ferryman.cli.register import predict, register
 from ferryman.cli.score import score
 from ferryman.cli.serve import serve
-from ferryman.flavors import catalog
 
 app = typer.Typer(
     cls=FerrymanGroup,
@@ -41,6 +46,8 @@ app.command("feedback")(monitor.feedback)
 @app.command("flavors")
 def flavors() -> None:
     """List the model flavors and whether their libraries are installed."""
+    from ferryman.flavors.catalog import catalog
+
     out = table("flavor", "installed")
     for name in catalog.names():
         out.add_row(name, "yes" if catalog.is_available(name) else "no")

@@ -1,21 +1,27 @@
-"""What every command shares: settings from the global flags, the registry, error handling."""
+"""What every command shares: settings from the global flags, the registry, error handling.
+
+Start-up speed: the ``ferryman`` command imports this module for everything, ``--help`` too, so
+the registry and settings (SQLAlchemy, pydantic-settings) are imported only when a command
+first asks for the registry; the cli modules import their heavy parts inside command bodies.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
-from ferryman.config import Settings
 from ferryman.errors import FerrymanError, StoreError
-from ferryman.registry import Registry
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from ferryman.registry import Registry
+
+err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 @dataclass
@@ -35,6 +41,9 @@ class CliState:
     def open_registry(self, *, create: bool) -> Registry:
         """The registry; ``create`` makes a new store where none is, and says so."""
         if self._registry is None:
+            from ferryman.config import Settings
+            from ferryman.registry import Registry
+
             settings = Settings.load(**self.overrides)
             file = settings.database_file
             if file is not None and file.parent.exists() and not file.parent.is_dir():
@@ -67,7 +76,15 @@ def registry(ctx: typer.Context, *, create: bool = False) -> Registry:
 
 
 class FerrymanGroup(TyperGroup):
-    """Turns a FerrymanError anywhere below into one line on stderr and exit code 1."""
+    """Turns a FerrymanError anywhere below into one line on stderr and exit code 1.
+
+    Its help, and that of every command below it, shows no ``<bool>`` beside a flag.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        # every parse and every help page of the tree starts with the root's parameters
+        hide_flag_types(self, ctx)
+        return super().get_params(ctx)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -91,6 +108,20 @@ class FerrymanGroup(TyperGroup):
                 raise
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
+
+
+def hide_flag_types(command: Any, ctx: Any) -> None:
+    """Show no value type beside flags (``--json``, ``--help``) in ``command``'s help and below.
+
+    Typer labels every option with its type, flags too (``--json <bool>``), although a flag
+    takes no value; an empty metavar leaves the type column blank for them.
+    """
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        hide_flag_types(sub, ctx)
 
 
 def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:

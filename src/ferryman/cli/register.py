@@ -92,6 +92,7 @@ def predict(
     A file with any row that breaks the signature is refused whole, naming each bad cell.
     `ferryman score` predicts on the good rows and sets the bad ones aside with reasons.
     """
+    # pandas and the file readers load with this command, not with every ``ferryman`` start
     import pandas as pd
 
     from ferryman.schema import read_input, write_table

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -22,7 +22,10 @@ from rich.progress import (
 
 from ferryman.cli.context import err_console, parse_na_values, plural, registry
 from ferryman.cli.output import console
-from ferryman.serving.scoring import DEFAULT_CHUNK_ROWS, ScoreProgress, ScoreReport
+from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
+
+if TYPE_CHECKING:
+    from ferryman.serving.scoring import ScoreProgress, ScoreReport
 
 
 class FileFormat(StrEnum):
@@ -84,6 +87,7 @@ def score(
     Rows that break the signature go to the rejects file with the reasons; the job exits 0.
     A missing or unknown column fails the job before anything is written.
     """
+    # pandas, pyarrow and the log load with this command, not with every ``ferryman`` start
     from ferryman.sdk import score as score_logged
 
     with _progress_bar(enabled=not quiet and err_console.is_terminal) as show:

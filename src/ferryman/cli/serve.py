@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ferryman.cli.context import err_console, registry, state
-from ferryman.config import Settings
 from ferryman.errors import ConfigError
-from ferryman.registry import Registry
-from ferryman.serving.pool import PoolSettings, servable_names
+
+if TYPE_CHECKING:
+    from ferryman.config import Settings
+    from ferryman.registry import Registry
 
 MEGABYTE = 1024 * 1024
 
@@ -113,7 +114,10 @@ def _names(models: str | None) -> tuple[str, ...] | None:
 def _check(
     reg: Registry, names: tuple[str, ...] | None, alias: str, sagemaker: str | None
 ) -> list[str]:
-    """Fail before binding the port if there is nothing (or something wrong) to serve."""
+    """Fail before loading any model if there is nothing (or something wrong) to serve."""
+    # the model pool loads with the command, not with every ``ferryman`` start (app.py)
+    from ferryman.serving.pool import PoolSettings, servable_names
+
     found = servable_names(reg, PoolSettings(alias=alias, models=names), strict=True)
     if not found:
         raise ConfigError(

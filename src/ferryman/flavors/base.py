@@ -5,12 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ferryman.core.signature import OutputSpec
+
+if TYPE_CHECKING:  # for the signatures only: the registry uses this module without pandas
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,3 @@ class Flavor(ABC):
     def describe_loaded(self, predictor: Predictor) -> OutputSpec:
         """What a model loaded from a file answers (by default, ``describe`` of its object)."""
         return self.describe(predictor.native)
-
-
-def label_from_proba(proba: np.ndarray, classes: tuple[Any, ...]) -> np.ndarray:
-    """The most probable class label of each row."""
-    return np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
-
-
-def plain_classes(values: Any) -> tuple[Any, ...]:
-    """Class labels as plain Python values (JSON-friendly)."""
-    return tuple(v.item() if isinstance(v, np.generic) else v for v in np.asarray(values).tolist())

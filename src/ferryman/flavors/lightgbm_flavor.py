@@ -11,7 +11,8 @@ import pandas as pd
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor, label_from_proba, plain_classes
+from ferryman.flavors.base import Flavor, LoadContext, Predictor
+from ferryman.flavors.labels import label_from_proba, plain_classes
 
 
 def _output_for(booster: lgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:

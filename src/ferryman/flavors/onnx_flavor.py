@@ -13,7 +13,8 @@ from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, I
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import InvalidInputError, ModelFileError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor, plain_classes
+from ferryman.flavors.base import Flavor, LoadContext, Predictor
+from ferryman.flavors.labels import plain_classes
 
 _NUMPY_TYPES = {
     "tensor(float)": np.float32,

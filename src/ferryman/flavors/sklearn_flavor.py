@@ -22,13 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
-from ferryman.flavors.base import (
-    ArrayPredictor,
-    Flavor,
-    LoadContext,
-    Predictor,
-    plain_classes,
-)
+from ferryman.flavors.base import ArrayPredictor, Flavor, LoadContext, Predictor
+from ferryman.flavors.labels import plain_classes
 
 # Classifiers whose predict is, in scikit-learn's own code, the class of largest probability
 # (ties included); anything else (tuned thresholds, SVC with Platt scaling, ...) is asked both.

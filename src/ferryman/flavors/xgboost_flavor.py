@@ -12,7 +12,8 @@ import xgboost as xgb
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor, label_from_proba, plain_classes
+from ferryman.flavors.base import Flavor, LoadContext, Predictor
+from ferryman.flavors.labels import label_from_proba, plain_classes
 
 
 def _objective(booster: xgb.Booster) -> tuple[str, int]:

@@ -7,11 +7,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from ferryman.config import Settings
 from ferryman.core.names import check_alias, check_name
@@ -29,22 +25,21 @@ from ferryman.errors import (
 )
 from ferryman.flavors import Flavor, LoadContext, Predictor, catalog, refuse_pickle
 from ferryman.flavors.trust import SKLEARN_INTERNALS
+from ferryman.registry.cache import PredictorCache
+from ferryman.registry.drafts import Draft, check_tags, scratch_folder, with_target
 from ferryman.registry.environment import capture_environment, git_state
-from ferryman.registry.loading import LoadedModel, PredictorCache
-from ferryman.registry.registration import (
-    Draft,
-    TrainData,
-    TrainingFacts,
-    align_to_model,
-    check_model_accepts,
-    check_tags,
-    learn_from_data,
-    scratch_folder,
-    with_target,
-    write_sample,
-)
 from ferryman.registry.snapshots import Snapshots
 from ferryman.store import ArtifactStore, MetadataStore, MetricFilter, NewVersion
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ferryman.registry.loading import LoadedModel
+    from ferryman.registry.registration import TrainData, TrainingFacts
+
+# Start-up speed: listing, showing and moving things is SQL only, and ``ferryman models list``
+# should not wait for pandas and pyarrow. The methods that learn from data, read a sample or
+# load a model import those parts (registration, loading, pyarrow) where they start.
 
 _METRIC_FILTER = re.compile(r"\s*([A-Za-z0-9._-]+)\s*(<=|>=|!=|==|=|<|>)\s*(\S+)\s*")
 
@@ -160,6 +155,8 @@ class Registry:
             if target is not None:
                 raise InvalidArgumentError("target is given but train_data is not; pass both")
             return None
+        from ferryman.registry.registration import learn_from_data
+
         return learn_from_data(train_data, target, model, self.settings.sample_rows)
 
     def _record(
@@ -171,6 +168,8 @@ class Registry:
         context: LoadContext,
         facts: TrainingFacts | None,
     ) -> ModelVersion:
+        from ferryman.registry.registration import align_to_model, check_model_accepts, write_sample
+
         if facts is not None:
             facts = align_to_model(facts, predictor.feature_names)
             check_model_accepts(predictor, facts)
@@ -305,6 +304,9 @@ class Registry:
     def reference_sample(self, ref: str | ModelRef, rows: int | None = None) -> pd.DataFrame | None:
         """The sample of training rows kept with a version (None without training data);
         ``rows`` reads only the first rows (serving warms up on a few)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         profile = self.profile(ref)
         if profile is None or profile.sample_sha256 is None:
             return None
@@ -365,6 +367,8 @@ class Registry:
     # --- loading ------------------------------------------------------------------------------
     def load(self, ref: str | ModelRef, trusted_types: Sequence[str] = ()) -> LoadedModel:
         """Load a version to predict; the second load of the same artifact comes from memory."""
+        from ferryman.registry.loading import LoadedModel
+
         version = self.resolve(ref)
         return LoadedModel(version, self.load_predictor(version, trusted_types))
 

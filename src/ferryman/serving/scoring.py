@@ -30,8 +30,8 @@ from ferryman.serving._score_checks import CheckedChunk, check_chunk
 from ferryman.serving._score_plan import Plan
 from ferryman.serving._score_readers import InputFile, choose_format
 from ferryman.serving._score_writers import ChunkWriter
+from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
 
-DEFAULT_CHUNK_ROWS = 50_000
 MAX_DEFAULT_THREADS = 8
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ferryman.core.records import ModelVersion
 from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.flavors import ArrayPredictor, Predictor
-from ferryman.flavors.base import label_from_proba
+from ferryman.flavors.labels import label_from_proba
 from ferryman.registry import LoadedModel
 from ferryman.serving.codec import ModelInput, RowCodec
 

@@ -1,0 +1,47 @@
+"""What keeps ``ferryman`` quick to start: help, the version and metadata commands import
+neither the data stack nor the server (bench/cli_startup.py measures the time itself)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_support import Cli
+
+DATA_STACK = ("duckdb", "numpy", "pandas", "pyarrow", "scipy", "sklearn", "uvicorn")
+
+
+def modules_loaded_by(*args: str) -> list[str]:
+    """Run ``ferryman ARGS`` in a fresh interpreter; the heavy modules it imported."""
+    code = (
+        "import json, sys\n"
+        "from ferryman.cli import main\n"
+        f"sys.argv = ['ferryman', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"heavy = [m for m in {(*DATA_STACK, 'sqlalchemy')!r} if m in sys.modules]\n"
+        "print(json.dumps(sorted(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["flavors"], ["score", "--help"]])
+def test_help_version_and_flavors_load_no_data_stack_and_no_database(
+    home: Path, args: list[str]
+) -> None:
+    assert modules_loaded_by(*args) == []
+
+
+def test_listing_models_loads_the_database_but_not_the_data_stack(run: Cli) -> None:
+    run.ok("models", "create", "churn")  # an existing store, as a user would have
+
+    assert modules_loaded_by("models", "list") == ["sqlalchemy"]
