@@ -172,16 +172,24 @@ def performance(
     if not rows:
         console.print(f"no KPIs: {result.get('reason') or 'no labelled predictions'}")
         return
-    names = sorted({k for r in rows for k in r["metrics"]})
-    out = table("version", "bucket", "predictions", "labelled", *names)
+    # one row per KPI: as many KPIs as a task has stay readable on a 100-column terminal
+    out = table(
+        "version", "bucket (UTC)", "predictions", "labelled", "KPI", "live", "vs registered"
+    )
     for r in rows:
-        out.add_row(
-            str(r["version"]),
-            r["bucket_start"] or "all",
-            str(r["predictions"]),
-            str(r["labelled"]),
-            *[_kpi(r, n) for n in names],
-        )
+        changes = r.get("change") or {}
+        for i, name in enumerate(sorted(r["metrics"])):
+            change = changes.get(name)
+            first = i == 0
+            out.add_row(
+                str(r["version"]) if first else "",
+                _bucket(r["bucket_start"]) if first else "",
+                f"{r['predictions']:,}" if first else "",
+                f"{r['labelled']:,}" if first else "",
+                name,
+                number(r["metrics"][name]),
+                "-" if change is None else f"{change:+.3f}",
+            )
     console.print(out)
 
 
@@ -440,10 +448,8 @@ def _pairs(mapping: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in mapping.items())
 
 
-def _kpi(row: dict[str, Any], name: str) -> str:
-    value = row["metrics"].get(name)
-    change = (row.get("change") or {}).get(name)
-    text = number(value)
-    if change is not None:
-        text += f" ({change:+.3f} vs registered)"
-    return text
+def _bucket(start: str | None) -> str:
+    """``2026-12-07T18:00:00+00:00`` as ``2026-12-07 18:00`` (the table says UTC); ``all``."""
+    if not start:
+        return "all"
+    return start.replace("T", " ")[:16]

@@ -71,3 +71,9 @@ def test_performance_table_keeps_kpis_whole_at_100_columns(
     for text in shown:  # each value on one line, not cut after any of its digits
         whole = re.compile(rf"(?<![\d.]){re.escape(text)}(?![\d])")
         assert any(whole.search(line) for line in printed.splitlines()), (text, printed)
+    for header in ("predictions", "labelled", "vs registered", "bucket (UTC)"):
+        assert header in printed, (header, printed)  # no header folded mid-word
+    hourly = run.ok("monitor", "performance", "m", "--window", "1h", "--bucket", "1h").stdout
+    assert max(len(line) for line in hourly.splitlines()) <= 100, hourly
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d ", hourly), hourly
+    assert "vs registered" in hourly
