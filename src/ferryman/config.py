@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
 from pydantic import (
     BaseModel,
@@ -333,19 +334,20 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.home_path / 'ferryman.db'}"
+        # SQLAlchemy percent-decodes the path and stops it at "?": quote what it would misread
+        return f"sqlite:///{quote(str(self.home_path / 'ferryman.db'), safe='/')}"
 
     @property
     def database_file(self) -> Path | None:
-        """The SQLite file of the metadata database; None for a database server (or memory)."""
-        url = self.resolved_database_url
-        scheme, sep, rest = url.partition(":///")
-        if not sep or scheme.split("+", 1)[0] != "sqlite":
+        """The SQLite file of the metadata database, read from the URL as SQLAlchemy reads it;
+        None for a database server, memory, or a ``file:`` URI."""
+        scheme, sep, rest = self.resolved_database_url.partition(":///")
+        if not sep or scheme.split("+", 1)[0].lower() != "sqlite":
             return None
-        path = rest.split("?", 1)[0]
-        if not path or path == ":memory:":
+        path = unquote(rest.split("?", 1)[0])
+        if not path or path == ":memory:" or path.startswith("file:"):
             return None
-        return Path(path).expanduser()
+        return Path(path)
 
     @property
     def resolved_artifact_root(self) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from live_server import FERRYMAN, LiveServer, free_port
 
+from ferryman.config import Settings
+from ferryman.registry import Registry
+
 
 def serve(
     home: Path, *args: str, env: dict[str, str] | None = None
@@ -59,7 +62,26 @@ def test_serving_is_said_once_the_models_are_ready(
 ) -> None:
     server = start_server("--log-level", "info")
     log = server.log()
-    said = f"serving cancer (production) on http://127.0.0.1:{server.port} with 1 worker"
+    url = f"http://127.0.0.1:{server.port}"
+    said = f"serving cancer (production) on {url}; docs at {url}/docs"
     assert said in log
     assert log.index("model(s) loaded and warmed") < log.index(said)
     assert log.count(said) == 1
+
+
+def test_a_server_whose_start_fails_exits_1_saying_so(
+    home: Path, cancer_served: Sequence[int]
+) -> None:
+    registry = Registry(Settings.load(home=home))
+    digest = registry.resolve("cancer/1").artifact_sha256
+    registry.close()
+    artifact = home / "artifacts" / "sha256" / digest[:2] / digest[2:]
+    artifact.write_bytes(b"not the registered model")  # its hash no longer matches
+
+    done = serve(home, "--port", str(free_port()), "--log-level", "error")
+
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: the server did not start; the log above says why"
+    )
+    assert "serving cancer" not in done.stderr

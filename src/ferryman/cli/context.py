@@ -8,8 +8,10 @@ first asks for the registry; the cli modules import their heavy parts inside com
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -32,6 +34,7 @@ class CliState:
     debug: bool = False
     notices: list[str] = field(default_factory=list)  # said on stderr when the command ends well
     _registry: Registry | None = None
+    _created: tuple[Path, bool] | None = None  # the store file this command made; its folder too?
 
     @property
     def registry(self) -> Registry:
@@ -51,6 +54,7 @@ class CliState:
                     f"the store folder {file.parent} is a file; point --home at a folder"
                 )
             missing = file is not None and not file.exists()
+            folder_existed = file is not None and file.parent.exists()
             if missing and not create:
                 raise StoreError(
                     f"no ferryman store at {settings.home_path} ({settings.database_file} does "
@@ -58,9 +62,25 @@ class CliState:
                     "with `ferryman register`"
                 )
             self._registry = Registry(settings)
-            if missing:
+            if missing and file is not None:
                 self.notices.append(f"created a new store at {settings.home_path}")
+                self._created = (file, not folder_existed)
         return self._registry
+
+    def discard_new_store(self) -> None:
+        """Take back the store this command made, when the command failed before adding to it:
+        a ``register`` that fails on a mistyped --home must not leave an empty store there."""
+        created, registry = self._created, self._registry
+        self._created = None
+        if created is None or registry is None or registry.list_models(limit=1).items:
+            return
+        registry.close()
+        self._registry = None
+        file, made_folder = created
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{file}{suffix}").unlink(missing_ok=True)
+        if made_folder:
+            shutil.rmtree(file.parent, ignore_errors=True)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -94,8 +114,10 @@ class FerrymanGroup(TyperGroup):
                     err_console.print(ctx.obj.notices.pop(0), markup=False)
             return result
         except FerrymanError as exc:
-            if isinstance(ctx.obj, CliState) and ctx.obj.debug:
-                raise
+            if isinstance(ctx.obj, CliState):
+                ctx.obj.discard_new_store()
+                if ctx.obj.debug:
+                    raise
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
         except BrokenPipeError:
@@ -104,8 +126,10 @@ class FerrymanGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
         except OSError as exc:
-            if isinstance(ctx.obj, CliState) and ctx.obj.debug:
-                raise
+            if isinstance(ctx.obj, CliState):
+                ctx.obj.discard_new_store()
+                if ctx.obj.debug:
+                    raise
             err_console.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
 

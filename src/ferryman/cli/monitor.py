@@ -232,16 +232,18 @@ def run(
     name: Annotated[str, typer.Argument(help="Model name.")],
     window: WindowOpt = "1h",
     alias: Annotated[str, typer.Option(help="The alias whose version is watched.")] = "production",
-    source: SourceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One full pass, as the server's schedule runs it: results stored, alert rules checked,
-    alerts that open or resolve sent to the configured webhooks."""
+    alerts that open or resolve sent to the configured webhooks.
+
+    It looks at the sources of the monitoring.sources setting, as the schedule does: the
+    alerts it opens and resolves are the live ones, so it takes no --source.
+    """
     span = _window(window)
-    _sources(source)  # usage mistakes first
     notifier = _webhooks(ctx)
     try:
-        with _monitor(ctx, source, notifier) as monitor:
+        with _monitor(ctx, None, notifier) as monitor:
             outcome = monitor.run(ModelRef.parse(name).name, span, alias=alias)
     finally:
         # deliveries run on a background thread: wait for them (bounded) before exiting
@@ -264,7 +266,7 @@ def run(
                 "alerts_fired": fired,
                 "alerts_still_firing": firing,
                 "alerts_resolved": resolved,
-                "webhooks": {"delivered": notifier.delivered, "failed": notifier.failures},
+                "webhooks": {"delivered": notifier.delivered, "failed": list(notifier.failures)},
                 "errors": outcome.errors,
             }
         )

@@ -55,7 +55,7 @@ def serve(
     # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
     # command, so every other command starts without it
     from ferryman.http.app import ServeOptions
-    from ferryman.http.server import listen, run
+    from ferryman.http.server import address, listen, run
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
@@ -68,13 +68,17 @@ def serve(
     except BaseException:
         sock.close()
         raise
-    plural = "s" if workers > 1 else ""
+    url = address(sock)
 
     def ready() -> None:
-        err_console.print(
-            f"serving {', '.join(served)} ({alias}) on http://{host}:{port} "
-            f"with {workers} worker{plural}; docs at /docs"
-        )
+        if workers == 1:
+            said = f"serving {', '.join(served)} ({alias}) on {url}; docs at {url}/docs"
+        else:  # each worker loads the models itself: say what is true now
+            said = (
+                f"starting {workers} workers for {', '.join(served)} ({alias}) on {url}; each "
+                "serves once its models are loaded (GET /v2/health/ready)"
+            )
+        err_console.print(said, markup=False)
 
     overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
     options = ServeOptions(
@@ -91,7 +95,7 @@ def serve(
     )
     if workers > 1:
         reg.close()  # each worker process opens its own
-    run(
+    started = run(
         options,
         sock,
         workers=workers,
@@ -100,6 +104,9 @@ def serve(
         registry=reg if workers == 1 else None,
         on_ready=ready,
     )
+    if not started:
+        err_console.print("error: the server did not start; the log above says why", markup=False)
+        raise typer.Exit(1)
 
 
 def _names(models: str | None) -> tuple[str, ...] | None:

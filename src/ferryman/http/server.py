@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import importlib.util
 import os
 import shutil
@@ -45,22 +46,45 @@ def http_parser() -> str:
     return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
+BACKLOG = 2048  # uvicorn's default
+
+
 def listen(host: str, port: int) -> socket.socket:
-    """The server's socket, bound now: a busy port is refused before any model loads."""
+    """The server's socket, listening now: a busy port is refused before any model loads.
+
+    Listening (not only binding) matters: two sockets with SO_REUSEADDR may both bind one
+    port, and only the first to listen would get it.
+    """
+    host = host.removeprefix("[").removesuffix("]")  # "[::1]" as in a URL
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
-        reason = exc.strerror or str(exc)
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {reason}; stop what uses that port or pick "
-            "another with --port"
-        ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {_why(exc)}") from None
     sock.set_inheritable(True)  # worker processes serve on it too
     return sock
+
+
+def _why(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"{reason}; give --host an address of this machine, e.g. 127.0.0.1 or 0.0.0.0"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{reason}; stop what uses that port or pick another with --port"
+    if exc.errno == errno.EACCES:
+        return f"{reason}; ports below 1024 need privileges: pick another with --port"
+    return reason
+
+
+def address(sock: socket.socket) -> str:
+    """The URL the socket serves (its real port, even when asked for port 0)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 class _Server(uvicorn.Server):
@@ -114,7 +138,8 @@ def run(
     )
     try:
         if workers > 1:
-            # each worker loads the models itself; the parent only knows the port is bound
+            # each worker loads the models itself and logs when it is ready: the parent only
+            # knows that the port is taken and the workers are starting
             if on_ready is not None:
                 on_ready()
             Multiprocess(config, sockets=[sock]).run()
@@ -122,7 +147,10 @@ def run(
         config.load_app()
         server = _Server(config, on_ready)
         with contextlib.suppress(KeyboardInterrupt):
-            server.run(sockets=[sock])
+            try:
+                server.run(sockets=[sock])
+            except SystemExit:  # uvicorn's way out when start-up failed (logged above)
+                return False
         return server.started
     finally:
         sock.close()

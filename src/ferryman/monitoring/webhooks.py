@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from ferryman.store import AlertEvent, MetadataStore
 __all__ = ["WebhookNotifier", "check_webhook_url", "webhook_body"]
 
 logger = logging.getLogger("ferryman.alerts")
+MAX_FAILURES_KEPT = 100
 
 
 def check_webhook_url(url: str) -> str:
@@ -124,7 +126,7 @@ class WebhookNotifier:
     ----------
     delivered : int
         Deliveries a receiver accepted (answered 2xx).
-    failures : list of str
+    failures : deque of str
         One line per delivery given up (out of attempts, dropped, or unfinished at close).
     """
 
@@ -160,7 +162,8 @@ class WebhookNotifier:
         self.max_pending = max_pending
         self.dropped = 0
         self.delivered = 0
-        self.failures: list[str] = []
+        # the latest deliveries given up; bounded, as a server's notifier lives for months
+        self.failures: deque[str] = deque(maxlen=MAX_FAILURES_KEPT)
         self._opener = urllib.request.build_opener(_NoRedirects)
         self._queue: list[tuple[float, int, _Job]] = []
         self._order = itertools.count()

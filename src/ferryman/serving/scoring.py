@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ferryman.core.predictions import PredictionRecord, PredictionSink, RejectionRecord
+from ferryman.core.sources import SCORE_SOURCE
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.schema.data_files import check_na_values
@@ -341,7 +342,7 @@ def _report(
                 request_id=job,
                 at=now,
                 latency_ms=0.0,
-                source="score",
+                source=SCORE_SOURCE,
                 columns=tuple(str(c) for c in chunk.prepared.columns),
                 inputs=chunk.prepared,
                 predictions=scored["prediction"].to_numpy(),
@@ -357,7 +358,7 @@ def _report(
                 version=version.version,
                 request_id=job,
                 at=now,
-                source="score",
+                source=SCORE_SOURCE,
                 problems=tuple((None, None, "refused") for _ in range(len(chunk.refused))),
             )
         )

@@ -525,6 +525,12 @@ def test_console_script_wrong_flavor_prints_one_line(home: Path, xgboost_json: P
         ["alias", "set", "churn", "production", "1"],
         ["rollback", "churn"],
         ["monitor", "drift", "churn"],
+        ["monitor", "run", "churn"],
+        ["monitor", "alerts"],
+        ["predict", "churn", "--input", "rows.csv"],
+        ["score", "churn", "rows.csv", "-o", "out.csv"],
+        ["feedback", "churn", "labels.csv"],
+        ["serve", "--port", "0"],
     ],
     ids=lambda args: " ".join(args),
 )
@@ -548,3 +554,32 @@ def test_creating_a_model_in_a_new_store_says_it_created_the_store(
     again = run_without_store.ok("models", "create", "other")
     assert again.stderr == ""
     assert "churn" in run_without_store.ok("models", "list").stdout
+
+
+def test_a_store_whose_folder_name_holds_a_percent_sign_is_found_again(
+    run_without_store: Cli, home: Path
+) -> None:
+    odd = home.parent / "p%41"
+    run_without_store.ok("--home", odd, "models", "create", "churn")
+    assert "churn" in run_without_store.ok("--home", odd, "models", "list").stdout
+    assert (odd / "ferryman.db").exists()
+
+
+def test_a_register_that_fails_leaves_no_new_store_behind(
+    run_without_store: Cli, home: Path, tmp_path: Path
+) -> None:
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(b"\x80\x04K\x01.")  # pickle.dumps(1)
+    typo = home.parent / "typo"
+
+    line = run_without_store.fails("--home", typo, "register", pickled, "--name", "m")
+
+    assert "pickle" in line
+    assert not typo.exists()
+    assert "no ferryman store" in run_without_store.fails("--home", typo, "models", "list")
+
+
+def test_a_failing_command_leaves_an_existing_store_alone(run: Cli, home: Path) -> None:
+    run.ok("models", "create", "keep")
+    run.fails("register", home.parent / "missing.skops", "--name", "m")
+    assert "keep" in run.ok("models", "list").stdout

@@ -403,3 +403,9 @@ def test_the_monitor_takes_its_sources_from_the_sdk_and_the_settings(
 def test_an_unknown_source_is_a_usage_error_listing_the_choices(run: Cli, mixed: Registry) -> None:
     error = _flat(run.misused("monitor", "drift", "mix", "--source", "live,batch"))
     assert "unknown source 'batch'; choose from live, score, all" in error
+
+
+def test_monitor_run_takes_no_source_so_batch_rows_never_move_a_live_alert(run: Cli) -> None:
+    done = run("monitor", "run", "m", "--source", "all")
+    assert done.exit_code == 2
+    assert "--source" in done.stderr

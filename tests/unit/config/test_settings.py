@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError
@@ -234,3 +235,26 @@ def test_settings_are_frozen(cwd: Path) -> None:
     s = Settings.load()
     with pytest.raises(ValueError, match="frozen"):
         s.sample_rows = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("folder", ["p%41", "what?", "two words", "a#b"])
+def test_the_store_file_is_where_sqlalchemy_puts_it(cwd: Path, folder: str) -> None:
+    s = Settings.load(home=cwd / folder)
+    assert s.database_file == (cwd / folder).resolve() / "ferryman.db"
+    assert make_url(s.resolved_database_url).database == str(s.database_file)
+
+
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("SQLite:///x/y.db", Path("x/y.db")),
+        ("sqlite+pysqlite:////abs/y.db?timeout=3", Path("/abs/y.db")),
+        ("sqlite:///~/y.db", Path("~/y.db")),  # SQLAlchemy does not expand ~ either
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:y.db?uri=true", None),
+        ("postgresql+psycopg://u@h/db", None),
+    ],
+)
+def test_the_store_file_of_a_database_url(cwd: Path, url: str, file: Path | None) -> None:
+    assert Settings.load(database_url=url).database_file == file

@@ -6,11 +6,12 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
-from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.log_reader import LogReader, source_filter
 from ferryman.monitoring.prediction_log import PredictionLog
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
@@ -154,3 +155,14 @@ def test_every_query_keeps_only_the_selected_sources(tmp_path: Path) -> None:
             assert int(reader.rejections("churn", DAY, end, sources)["requests"].sum()) == refused
     finally:
         reader.close()
+
+
+def test_a_row_without_a_source_counts_as_live() -> None:
+    con = duckdb.connect()
+    con.sql("CREATE TABLE t AS SELECT * FROM (VALUES ('predict'), ('score'), (NULL)) v(source)")
+
+    def kept(sources: set[str] | None) -> int:
+        [(count,)] = con.sql(f"SELECT count(*) FROM t WHERE {source_filter(sources)}").fetchall()
+        return int(count)
+
+    assert (kept({"live"}), kept({"score"}), kept({"live", "score"}), kept(None)) == (2, 1, 3, 3)
