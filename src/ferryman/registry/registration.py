@@ -135,17 +135,18 @@ def held_out_sample(
             "validation data is the training data itself; pass rows the model was not "
             "fitted on (e.g. a held-out share of the data)"
         )
-    target = facts.profile.target
-    kept = [*names, target] if target is not None and target in frame.columns else list(names)
-    sample = sample_rows(frame[kept], sample_cap, seed=int(fingerprint[:8], 16))
-    try:
-        checked = check_input(facts.signature, sample[names])
+    try:  # every row, so that the rows named are the user's own
+        checked = check_input(facts.signature, frame[names])
     except InvalidInputError as exc:
         first = str(exc).strip().splitlines()[0]
-        raise SchemaError(f"validation data does not fit the model's signature: {first}") from exc
-    if len(kept) > len(names):
-        checked[target] = sample[target].to_numpy()
-    return checked
+        raise SchemaError(
+            f"validation data does not fit the model's signature: {first}; fix or drop those "
+            "rows (the server refuses them too)"
+        ) from exc
+    target = facts.profile.target
+    if target is not None and target in frame.columns:
+        checked[target] = frame[target].to_numpy()
+    return sample_rows(checked, sample_cap, seed=int(fingerprint[:8], 16))
 
 
 def write_sample(sample: pd.DataFrame, folder: Path, name: str = "sample") -> Path:

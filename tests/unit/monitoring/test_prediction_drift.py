@@ -26,7 +26,6 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import DriftThresholds, Settings
 from ferryman.core.records import ModelVersion
-from ferryman.errors import InvalidArgumentError, SchemaError
 from ferryman.monitoring._log_arrow import score_values
 from ferryman.monitoring.drift import adjust_pvalues
 from ferryman.monitoring.monitor import Monitor, Window
@@ -162,30 +161,3 @@ def test_prediction_drift_is_skipped_without_held_out_data(registry: Registry) -
     assert "--validation-data" in result["prediction"]["reason"]
     assert "validation_data=" in result["prediction"]["reason"]
     assert result["family_size"] == len(FEATURES)  # the features alone are the family
-
-
-def test_the_held_out_sample_is_kept_bounded_with_the_version(registry: Registry) -> None:
-    rng = np.random.default_rng(9)
-    train, held_out = _draw(rng, 500), _draw(rng, 30_000)
-    model = _logistic().fit(train[FEATURES], train["label"])
-    registry.register(model, "m", train_data=train, target="label", validation_data=held_out)
-    sample = registry.validation_sample("m/1")
-    assert sample is not None
-    assert len(sample) == registry.settings.sample_rows
-    assert list(sample.columns) == [*FEATURES, "label"]
-    profile = registry.profile("m/1")
-    assert profile is not None
-    assert profile.validation_rows == registry.settings.sample_rows
-
-
-def test_validation_data_that_is_the_training_data_is_refused(registry: Registry) -> None:
-    train = _draw(np.random.default_rng(10), 300)
-    model = _logistic().fit(train[FEATURES], train["label"])
-    with pytest.raises(SchemaError, match="validation data is the training data itself"):
-        registry.register(model, "m", train_data=train, target="label", validation_data=train)
-    with pytest.raises(SchemaError, match=r"lacks the model's columns \['x3'\]"):
-        registry.register(
-            model, "m", train_data=train, target="label", validation_data=train.drop(columns="x3")
-        )
-    with pytest.raises(InvalidArgumentError, match="validation_data is given but train_data"):
-        registry.register(model, "m", validation_data=train)
