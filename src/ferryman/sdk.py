@@ -41,6 +41,7 @@ def register(
     *,
     train_data: TrainData | None = None,
     target: str | None = None,
+    validation_data: TrainData | None = None,
     metrics: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
@@ -63,6 +64,11 @@ def register(
         sample of rows kept as the reference for drift.
     target : str, optional
         The target column in ``train_data``; left out of the signature.
+    validation_data : DataFrame, 2-D array or path, optional
+        Held-out rows from the same distribution, which the model was not fitted on (needs
+        ``train_data``). A sample of them is kept; the model's answers on it are the reference
+        for prediction drift. Without it, prediction drift is skipped with the reason (the
+        model's answers on its own training rows are not a fair reference).
     metrics, params, tags : mapping, optional
         Numbers, parameters and labels kept with the version.
     aliases : list of str, optional
@@ -80,6 +86,7 @@ def register(
         name,
         train_data=train_data,
         target=target,
+        validation_data=validation_data,
         metrics=metrics,
         params=params,
         tags=tags,

@@ -430,6 +430,8 @@ def _print_drift(result: dict[str, Any]) -> None:
     for feature, reason in (result.get("skipped") or {}).items():
         console.print(f"skipped {feature}: {reason}")
     prediction = result.get("prediction") or {}
+    if prediction.get("reason"):
+        console.print(f"prediction drift not computed: {prediction['reason']}")
     for f in prediction.get("features") or []:
         console.print(
             f"prediction drift ({f['feature']}): PSI {number(f.get('psi'))}, "

@@ -24,6 +24,13 @@ def register(
         Path | None, typer.Option(help="Training data (CSV or Parquet) for signature and profile.")
     ] = None,
     target: Annotated[str | None, typer.Option(help="Target column in the training data.")] = None,
+    validation_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Held-out rows (CSV or Parquet) the model was not fitted on: the reference "
+            "for prediction drift."
+        ),
+    ] = None,
     metric: Annotated[list[str] | None, typer.Option("--metric", help="NAME=NUMBER.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="NAME=VALUE.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE.")] = None,
@@ -40,6 +47,8 @@ def register(
     """Register a model file saved outside ferryman as the next version of NAME."""
     if target is not None and train_data is None:
         raise typer.BadParameter("--target needs --train-data")
+    if validation_data is not None and train_data is None:
+        raise typer.BadParameter("--validation-data needs --train-data")
     reg = registry(ctx, create=True)
     version = reg.register_file(
         file,
@@ -47,6 +56,7 @@ def register(
         flavor=flavor,
         train_data=train_data,
         target=target,
+        validation_data=validation_data,
         metrics=parse_numbers(metric),
         params=parse_pairs(param, "param"),
         tags=parse_pairs(tag, "tag"),

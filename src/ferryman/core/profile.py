@@ -55,7 +55,8 @@ class ColumnProfile:
 
 @dataclass(frozen=True, slots=True)
 class DataProfile:
-    """Per-column profile of a training set, plus where its row sample is kept."""
+    """Per-column profile of a training set, plus where its row sample is kept and, when
+    held-out data was given at registration, where the sample of it is kept."""
 
     rows: int
     columns: dict[str, ColumnProfile]
@@ -63,6 +64,9 @@ class DataProfile:
     sample_rows: int = 0
     sample_sha256: str | None = None
     sample_size: int = 0
+    validation_rows: int = 0
+    validation_sha256: str | None = None
+    validation_size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +77,9 @@ class DataProfile:
             "sample_rows": self.sample_rows,
             "sample_sha256": self.sample_sha256,
             "sample_size": self.sample_size,
+            "validation_rows": self.validation_rows,
+            "validation_sha256": self.validation_sha256,
+            "validation_size": self.validation_size,
             "extra": dict(self.extra),
         }
 
@@ -85,6 +92,9 @@ class DataProfile:
             sample_rows=int(data.get("sample_rows", 0)),
             sample_sha256=data.get("sample_sha256"),
             sample_size=int(data.get("sample_size", 0)),
+            validation_rows=int(data.get("validation_rows", 0)),
+            validation_sha256=data.get("validation_sha256"),
+            validation_size=int(data.get("validation_size", 0)),
             extra=dict(data.get("extra") or {}),
         )
 

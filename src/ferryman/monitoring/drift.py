@@ -8,7 +8,7 @@ normalised Wasserstein or Jensen-Shannon distance passes its threshold). See doc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "NotFittedError",
     "adjust_pvalues",
     "chi2_homogeneity",
+    "compare_together",
     "jensen_shannon_distance",
     "population_stability_index",
 ]
@@ -100,7 +101,9 @@ class DriftReport:
     """The drift of every feature of one live window against the reference.
 
     ``share`` is ``drifted_count / tested_count`` (0 when nothing was tested); ``skipped`` maps
-    each feature that was not tested to the reason why.
+    each feature that was not tested to the reason why. ``family_size`` is how many tests were
+    corrected together for multiple testing (more than ``tested_count`` when other tests, such
+    as the model's outputs, shared the correction; see :func:`compare_together`).
     """
 
     features: list[FeatureDrift]
@@ -111,6 +114,7 @@ class DriftReport:
     live_rows: int
     reference_rows: int
     thresholds: dict[str, Any]
+    family_size: int = 0
 
     @property
     def drifted(self) -> list[str]:
@@ -128,6 +132,7 @@ class DriftReport:
             "live_rows": self.live_rows,
             "reference_rows": self.reference_rows,
             "thresholds": self.thresholds,
+            "family_size": self.family_size,
         }
 
 
@@ -245,6 +250,10 @@ class DriftDetector:
         -------
         DriftReport
         """
+        return compare_together([(self, live)])[0]
+
+    def _measure(self, live: pd.DataFrame) -> tuple[list[Measured], dict[str, str]]:
+        """The tests of every reference feature of ``live``, before any correction."""
         if not hasattr(self, "numeric_"):
             raise NotFittedError(
                 "this DriftDetector is not fitted yet; call fit(reference_sample, profile) first"
@@ -253,19 +262,19 @@ class DriftDetector:
             raise InvalidArgumentError(
                 f"live data must be a pandas DataFrame, not {type(live).__name__}"
             )
-        thresholds = self.thresholds or DriftThresholds()
+        min_rows = (self.thresholds or DriftThresholds()).min_rows
         overrides = dict(self.features or {})
         live = live.set_axis([str(c) for c in live.columns], axis=1)
         skipped = dict(self.skipped_)
         tested: list[Measured] = []
         for name, ref in self.numeric_.items():
-            outcome = measure_numeric(name, ref, live, thresholds.min_rows)
+            outcome = measure_numeric(name, ref, live, min_rows)
             if isinstance(outcome, str):
                 skipped[name] = outcome
             else:
                 tested.append(outcome)
         for name, cat in self.categorical_.items():
-            outcome = measure_categorical(name, cat, live, thresholds.min_rows)
+            outcome = measure_categorical(name, cat, live, min_rows)
             if isinstance(outcome, str):
                 skipped[name] = outcome
             else:
@@ -274,7 +283,18 @@ class DriftDetector:
             ignored = overrides.get(name, FeatureThresholds()).ignore
             if name not in self.feature_names_ and name not in skipped and not ignored:
                 skipped[name] = "not in the reference sample, so there is nothing to compare"
-        adjusted = adjust_pvalues([t.p_value for t in tested], thresholds.correction)
+        return tested, skipped
+
+    def _report(
+        self,
+        tested: list[Measured],
+        adjusted: list[float],
+        skipped: dict[str, str],
+        live_rows: int,
+        family_size: int,
+    ) -> DriftReport:
+        thresholds = self.thresholds or DriftThresholds()
+        overrides = dict(self.features or {})
         records = [
             _decide(t, float(p), thresholds, overrides.get(t.feature))
             for t, p in zip(tested, adjusted, strict=True)
@@ -292,10 +312,40 @@ class DriftDetector:
             share=drifted / len(records) if records else 0.0,
             drifted_count=drifted,
             tested_count=len(records),
-            live_rows=len(live),
+            live_rows=live_rows,
             reference_rows=self.reference_rows_,
             thresholds=thresholds_dict,
+            family_size=family_size,
         )
+
+
+def compare_together(parts: Sequence[tuple[DriftDetector, pd.DataFrame]]) -> list[DriftReport]:
+    """Compare several fitted detectors with their live frames as ONE family of tests.
+
+    The p-values of every test of every part are corrected together (Holm or Bonferroni, as
+    the first detector's thresholds say), so the chance that *any* of them is wrongly flagged
+    stays at most ``alpha`` over all parts: the monitor tests a model's features and its
+    outputs this way. Each part's decisions then use its own effect-size thresholds.
+
+    Returns
+    -------
+    list of DriftReport
+        One per part, in order; each report's ``family_size`` is the number of tests corrected
+        together.
+    """
+    if not parts:
+        return []
+    measured = [detector._measure(live) for detector, live in parts]
+    correction = (parts[0][0].thresholds or DriftThresholds()).correction
+    p_values = [t.p_value for tested, _ in measured for t in tested]
+    adjusted = [float(p) for p in adjust_pvalues(p_values, correction)]
+    reports = []
+    start = 0
+    for (detector, live), (tested, skipped) in zip(parts, measured, strict=True):
+        own = adjusted[start : start + len(tested)]
+        start += len(tested)
+        reports.append(detector._report(tested, own, skipped, len(live), len(p_values)))
+    return reports
 
 
 def _kind_of(series: pd.Series, profile_kind: str | None) -> str:

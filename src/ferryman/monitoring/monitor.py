@@ -32,7 +32,7 @@ from ferryman.monitoring.alerts import (
     Observation,
     rules_for,
 )
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift import DriftDetector, compare_together
 from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
 from ferryman.monitoring.log_reader import LogReader, source_filter
 from ferryman.monitoring.performance import PerformanceReport, compute_performance
@@ -91,14 +91,18 @@ class RunOutcome:
 
 class _Reference:
     """What comparisons against one version reuse: its training sample, fitted detectors and
-    importances."""
+    importances; ``outputs_reason`` says why there is no output detector."""
 
     def __init__(
-        self, sample: pd.DataFrame, features: DriftDetector, outputs: DriftDetector | None
+        self,
+        sample: pd.DataFrame,
+        features: DriftDetector,
+        outputs: DriftDetector | str,
     ) -> None:
         self.sample = sample
         self.features = features
-        self.outputs = outputs
+        self.outputs = outputs if isinstance(outputs, DriftDetector) else None
+        self.outputs_reason = outputs if isinstance(outputs, str) else None
         self.importance: Importance | None = None
 
 
@@ -263,12 +267,21 @@ class Monitor:
         if live.empty:
             return {**head, "features": [], "share": None, "reason": self._no_rows()}
         inputs = [c for c in _features(version) if c in live.columns]  # not the log's own
-        report = reference.features.compare(live[inputs]).to_dict()
-        outputs = None
-        if reference.outputs is not None:
-            present = [c for c in OUTPUT_COLUMNS if c in live.columns]
-            outputs = reference.outputs.compare(live[present]).to_dict() if present else None
-        return {**head, **report, "prediction": outputs}
+        parts = [(reference.features, live[inputs])]
+        present = [c for c in OUTPUT_COLUMNS if c in live.columns]
+        reason = reference.outputs_reason
+        if reference.outputs is not None and not present:
+            reason = "the logged rows have no prediction or score column"
+        if reference.outputs is not None and present:
+            parts.append((reference.outputs, live[present]))
+        # features and outputs are one family: one correction over every test of the pass
+        reports = compare_together(parts)
+        outputs: dict[str, Any]
+        if len(reports) > 1:
+            outputs = {**reports[1].to_dict(), "reason": None}
+        else:
+            outputs = {"features": [], "skipped": {}, "share": None, "reason": reason}
+        return {**head, **reports[0].to_dict(), "prediction": outputs}
 
     def _no_rows(self) -> str:
         shown = describe_sources(self.sources)
@@ -372,7 +385,7 @@ class Monitor:
             kept = {n: c for n, c in profile.columns.items() if n in names}
             profile = dataclasses.replace(profile, columns=kept)
         features.fit(sample[names], profile)
-        outputs = self._output_detector(version, sample[names])
+        outputs = self._output_detector(version, names)
         reference = _Reference(sample, features, outputs)
         with self._lock:
             if len(self._references) >= REFERENCE_CACHE:
@@ -380,14 +393,27 @@ class Monitor:
             self._references[key] = reference
         return reference
 
-    def _output_detector(self, version: ModelVersion, sample: pd.DataFrame) -> DriftDetector | None:
-        """Prediction drift: the model's answers on the reference sample are the reference."""
+    def _output_detector(self, version: ModelVersion, names: list[str]) -> DriftDetector | str:
+        """Prediction drift's detector, fitted on the model's answers on its held-out sample,
+        or the reason there is none.
+
+        Answers on the training sample are no reference: a model fits its own training rows
+        better than new ones (a forest scores them near 0 and 1), so live answers would look
+        drifted in every window. Without held-out rows, prediction drift is skipped.
+        """
+        held_out = self.registry.validation_sample(version.ref)
+        if held_out is None or held_out.empty:
+            return (
+                f"version {version.ref} was registered without held-out data, and the model's "
+                "answers on its own training rows are not a fair reference; register it with "
+                "validation_data= (CLI: --validation-data FILE) to get prediction drift"
+            )
         try:
             loaded = self.registry.load(version.ref, self.settings.trusted_types)
-            outputs = _reference_outputs(loaded, sample)
+            outputs = _reference_outputs(loaded, held_out[[n for n in names if n in held_out]])
         except FerrymanError as exc:
             log.warning("no prediction drift for %s: %s", version.ref, exc)
-            return None
+            return f"the model could not answer its held-out sample: {exc}"
         kinds = {"prediction": "categorical" if loaded.is_classifier else "numeric"}
         if "score" in outputs:
             kinds["score"] = "numeric"

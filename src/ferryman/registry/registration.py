@@ -11,7 +11,7 @@ import pandas as pd
 
 from ferryman.core.profile import DataProfile
 from ferryman.core.signature import Signature
-from ferryman.errors import SchemaError
+from ferryman.errors import InvalidInputError, SchemaError
 from ferryman.flavors import Predictor
 from ferryman.schema import (
     check_input,
@@ -109,7 +109,47 @@ def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
         ) from exc
 
 
-def write_sample(sample: pd.DataFrame, folder: Path) -> Path:
-    path = folder / "sample.parquet"
+def held_out_sample(
+    data: TrainData, facts: TrainingFacts, model: object | None, sample_cap: int
+) -> pd.DataFrame:
+    """Up to ``sample_cap`` rows of held-out data, in the signature's columns (and the target's,
+    when present), checked against the signature: prediction drift's reference.
+
+    The model's answers on these rows, which it was not fitted on, are what its live answers
+    are compared with; its answers on its own training rows are not a fair reference (a forest
+    scores its training rows near 0 and 1).
+    """
+    frame = as_frame(data, model).rename(columns=str)
+    if frame.empty:
+        raise SchemaError("validation data has no rows")
+    names = facts.signature.names
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"validation data lacks the model's columns {missing[:10]}; pass held-out rows "
+            "with the same columns as the training data"
+        )
+    fingerprint = fingerprint_frame(frame)
+    if fingerprint == facts.fingerprint:
+        raise SchemaError(
+            "validation data is the training data itself; pass rows the model was not "
+            "fitted on (e.g. a held-out share of the data)"
+        )
+    try:  # every row, so that the rows named are the user's own
+        checked = check_input(facts.signature, frame[names])
+    except InvalidInputError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise SchemaError(
+            f"validation data does not fit the model's signature: {first}; fix or drop those "
+            "rows (the server refuses them too)"
+        ) from exc
+    target = facts.profile.target
+    if target is not None and target in frame.columns:
+        checked[target] = frame[target].to_numpy()
+    return sample_rows(checked, sample_cap, seed=int(fingerprint[:8], 16))
+
+
+def write_sample(sample: pd.DataFrame, folder: Path, name: str = "sample") -> Path:
+    path = folder / f"{name}.parquet"
     sample.to_parquet(path, index=False)
     return path

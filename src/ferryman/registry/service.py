@@ -91,6 +91,7 @@ class Registry:
         *,
         train_data: TrainData | None = None,
         target: str | None = None,
+        validation_data: TrainData | None = None,
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
@@ -104,6 +105,8 @@ class Registry:
         ``aliases`` are pointed at the new version in the same transaction. The saved file is
         loaded back before anything is recorded, so a model that needs types skops does not
         trust is refused now (pass them in ``trusted_types``), not when it is first loaded.
+        ``validation_data`` (held-out rows, needs ``train_data``) is kept as a sample: the
+        model's answers on it are prediction drift's reference.
         """
         draft = Draft.checked(name, metrics, params, tags, description, aliases)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
@@ -112,13 +115,14 @@ class Registry:
                 f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
                 "unset to let ferryman choose"
             )
-        facts = self._facts(train_data, target, model)
+        facts = self._facts(train_data, target, model, validation_data)
         output = with_target(chosen.describe(model), target)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
             context = self._context(trusted_types, output)
-            return self._record(draft, chosen, path, chosen.load(path, context), context, facts)
+            predictor = chosen.load(path, context)
+            return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
     def register_file(
         self,
@@ -128,6 +132,7 @@ class Registry:
         flavor: str | None = None,
         train_data: TrainData | None = None,
         target: str | None = None,
+        validation_data: TrainData | None = None,
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
@@ -135,7 +140,8 @@ class Registry:
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
     ) -> ModelVersion:
-        """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM)."""
+        """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM);
+        ``validation_data`` as in :meth:`register`."""
         draft = Draft.checked(name, metrics, params, tags, description, aliases)
         path = Path(path)
         if not path.is_file():
@@ -144,16 +150,25 @@ class Registry:
         chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
         predictor = chosen.load(path, self._context(trusted_types, OutputSpec()))
         output = with_target(chosen.describe_loaded(predictor), target)
-        facts = self._facts(train_data, target, predictor.native)
+        facts = self._facts(train_data, target, predictor.native, validation_data)
         context = self._context(trusted_types, output)
-        return self._record(draft, chosen, path, predictor, context, facts)
+        return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
     def _facts(
-        self, train_data: TrainData | None, target: str | None, model: object
+        self,
+        train_data: TrainData | None,
+        target: str | None,
+        model: object,
+        validation_data: TrainData | None,
     ) -> TrainingFacts | None:
         if train_data is None:
             if target is not None:
                 raise InvalidArgumentError("target is given but train_data is not; pass both")
+            if validation_data is not None:
+                raise InvalidArgumentError(
+                    "validation_data is given but train_data is not; pass the training data "
+                    "too (drift compares with both)"
+                )
             return None
         from ferryman.registry.registration import learn_from_data
 
@@ -167,12 +182,23 @@ class Registry:
         predictor: Predictor,
         context: LoadContext,
         facts: TrainingFacts | None,
+        validation_data: TrainData | None = None,
     ) -> ModelVersion:
-        from ferryman.registry.registration import align_to_model, check_model_accepts, write_sample
+        from ferryman.registry.registration import (
+            align_to_model,
+            check_model_accepts,
+            held_out_sample,
+            write_sample,
+        )
 
+        held_out = None
         if facts is not None:
             facts = align_to_model(facts, predictor.feature_names)
             check_model_accepts(predictor, facts)
+            if validation_data is not None:
+                held_out = held_out_sample(
+                    validation_data, facts, predictor.native, self.settings.sample_rows
+                )
         # Artifacts first: a crash before the database write leaves only an unused blob.
         sha, size = self.artifacts.put_file(model_path)
         profile: dict[str, Any] | None = None
@@ -181,11 +207,19 @@ class Registry:
                 sample_sha, sample_size = self.artifacts.put_file(
                     write_sample(facts.sample, Path(tmp))
                 )
+                held_sha, held_size = (
+                    self.artifacts.put_file(write_sample(held_out, Path(tmp), "validation"))
+                    if held_out is not None
+                    else (None, 0)
+                )
             profile = replace(
                 facts.profile,
                 sample_rows=len(facts.sample),
                 sample_sha256=sample_sha,
                 sample_size=sample_size,
+                validation_rows=len(held_out) if held_out is not None else 0,
+                validation_sha256=held_sha,
+                validation_size=held_size,
             ).to_dict()
         environment = capture_environment(flavor.packages)
         commit = None
@@ -304,13 +338,26 @@ class Registry:
     def reference_sample(self, ref: str | ModelRef, rows: int | None = None) -> pd.DataFrame | None:
         """The sample of training rows kept with a version (None without training data);
         ``rows`` reads only the first rows (serving warms up on a few)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         profile = self.profile(ref)
         if profile is None or profile.sample_sha256 is None:
             return None
-        path = self.artifacts.local_path(profile.sample_sha256, profile.sample_size)
+        return self._read_sample(ref, profile.sample_sha256, profile.sample_size, rows)
+
+    def validation_sample(self, ref: str | ModelRef) -> pd.DataFrame | None:
+        """The sample of held-out rows kept with a version (None when it was registered
+        without ``validation_data``): prediction drift's reference."""
+        profile = self.profile(ref)
+        if profile is None or profile.validation_sha256 is None:
+            return None
+        return self._read_sample(ref, profile.validation_sha256, profile.validation_size, None)
+
+    def _read_sample(
+        self, ref: str | ModelRef, sha: str, size: int, rows: int | None
+    ) -> pd.DataFrame | None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self.artifacts.local_path(sha, size)
         try:
             if rows is None:
                 return pq.read_table(path).to_pandas()
@@ -319,7 +366,7 @@ class Registry:
                 return None
             return pa.Table.from_batches([first]).to_pandas()
         except pa.ArrowException as exc:
-            raise ArtifactError(f"the reference sample of {ref} cannot be read: {exc}") from exc
+            raise ArtifactError(f"a stored sample of {ref} cannot be read: {exc}") from exc
 
     # --- changing -----------------------------------------------------------------------------
     def set_alias(self, name: str, alias: str, version: int) -> AliasMove:

@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
+from ferryman.monitoring.drift import adjust_pvalues
 from ferryman.monitoring.monitor import Monitor, Window
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
@@ -27,10 +28,18 @@ from ferryman.registry import Registry
 
 @pytest.fixture
 def watched(registry: Registry, frame: pd.DataFrame, settings: Settings) -> Registry:
-    """``m`` registered with its training data, under production, and 300 logged rows of
-    which the second half has x0 shifted; one request refused."""
-    model = LogisticRegression().fit(frame[FEATURES], frame[TARGET])
-    registry.register(model, "m", train_data=frame, target=TARGET, aliases=["production"])
+    """``m`` registered with its training data and held-out rows, under production, and 300
+    logged rows of which the second half has x0 shifted; one request refused."""
+    train, held_out = frame.iloc[:140], frame.iloc[140:]
+    model = LogisticRegression().fit(train[FEATURES], train[TARGET])
+    registry.register(
+        model,
+        "m",
+        train_data=train,
+        target=TARGET,
+        validation_data=held_out,
+        aliases=["production"],
+    )
     rng = np.random.default_rng(0)
     live = frame[FEATURES].sample(300, replace=True, random_state=1).to_numpy().copy()
     live[150:, 0] += 4.0
@@ -69,6 +78,48 @@ def test_drift_finds_the_shifted_feature(run: Cli, watched: Registry) -> None:
     table = run.ok("monitor", "drift", "m").stdout
     assert "x0" in table
     assert "yes" in table
+
+
+def test_drift_corrects_features_and_outputs_as_one_family(run: Cli, watched: Registry) -> None:
+    result = run.json("monitor", "drift", "m", "--window", "1h")
+    tests = [*result["features"], *result["prediction"]["features"]]
+    assert len(tests) == 7  # five features, the predicted label and the score
+    expected = adjust_pvalues([t["p_value"] for t in tests], "holm")
+    assert [t["p_adjusted"] for t in tests] == pytest.approx(list(expected), rel=1e-12)
+    assert result["family_size"] == result["prediction"]["family_size"] == 7
+
+
+def test_drift_says_why_prediction_drift_is_skipped_without_held_out_data(
+    run: Cli, registry: Registry, frame: pd.DataFrame, settings: Settings
+) -> None:
+    model = LogisticRegression().fit(frame[FEATURES], frame[TARGET])
+    registry.register(model, "bare", train_data=frame, target=TARGET)
+    live = frame[FEATURES].iloc[:120]
+    labels, proba = model.predict(live), model.predict_proba(live)
+    with PredictionLog.from_settings(settings, start=False) as log:
+        for i, row in enumerate(live.to_numpy()):
+            log.record(
+                PredictionRecord(
+                    model="bare",
+                    version=1,
+                    request_id=f"b{i}",
+                    at=time.time(),
+                    latency_ms=1.0,
+                    source="predict",
+                    columns=tuple(FEATURES),
+                    inputs=row.reshape(1, -1),
+                    predictions=labels[i : i + 1],
+                    probabilities=proba[i : i + 1],
+                    classes=tuple(model.classes_),
+                )
+            )
+    result = run.json("monitor", "drift", "bare/1", "--window", "1h")
+    assert result["prediction"]["features"] == []
+    assert "--validation-data FILE" in result["prediction"]["reason"]
+    table = run.ok("monitor", "drift", "bare/1", "--window", "1h").stdout
+    assert "prediction drift not computed: version bare/1 was registered without held-out" in (
+        " ".join(table.split())
+    )
 
 
 def test_quality_counts_the_refused_request(run: Cli, watched: Registry) -> None:

@@ -12,6 +12,7 @@ from cli_support import FEATURES, TARGET, Cli
 from sklearn.linear_model import LogisticRegression
 
 from ferryman.flavors.pickles import SKOPS_LINE
+from ferryman.registry import Registry
 
 KINDS = ["skops", "onnx", "xgboost-json", "xgboost-ubj", "lightgbm"]
 
@@ -160,3 +161,36 @@ def test_register_refuses_a_pickle_by_design_and_shows_how_to_save_skops(
     monkeypatch.chdir(tmp_path)
     exec(SKOPS_LINE, {"model": LogisticRegression().fit(frame[FEATURES], frame[TARGET])})
     assert run.json("register", tmp_path / "model.skops", "--name", "m")["version"] == 1
+
+
+def test_register_keeps_held_out_rows_as_the_prediction_drift_reference(
+    run: Cli,
+    registry: Registry,
+    lightgbm_file: Path,
+    train_parquet: Path,
+    frame: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    held_out = tmp_path / "held_out.csv"
+    frame.iloc[120:].to_csv(held_out, index=False)
+    run.ok(
+        "register", lightgbm_file, "--name", "m", "--train-data", train_parquet,
+        "--target", TARGET, "--validation-data", held_out,
+    )  # fmt: skip
+
+    sample = registry.validation_sample("m/1")
+    assert sample is not None
+    assert list(sample.columns) == [*FEATURES, TARGET]
+    assert len(sample) == 80
+
+
+def test_register_refuses_validation_data_it_cannot_use(
+    run: Cli, lightgbm_file: Path, train_parquet: Path, train_csv: Path
+) -> None:
+    usage = run.misused("register", lightgbm_file, "--name", "m", "--validation-data", train_csv)
+    assert "--validation-data needs --train-data" in usage
+    line = run.fails(
+        "register", lightgbm_file, "--name", "m", "--train-data", train_parquet,
+        "--target", TARGET, "--validation-data", train_csv,
+    )  # fmt: skip
+    assert "validation data is the training data itself" in line
