@@ -58,6 +58,7 @@ def main() -> None:
             model,
             NAME,
             train_data=train,
+            validation_data=test,  # held out: prediction drift compares live answers with these
             target="target",
             metrics=metrics,
             params=params,
