@@ -429,6 +429,8 @@ def _print_drift(result: dict[str, Any]) -> None:
     console.print(out)
     for feature, reason in (result.get("skipped") or {}).items():
         console.print(f"skipped {feature}: {reason}")
+    for warning in result.get("warnings") or []:
+        err_console.print(f"warning: {warning}", markup=False)
     prediction = result.get("prediction") or {}
     if prediction.get("reason"):
         console.print(f"prediction drift not computed: {prediction['reason']}")

@@ -301,3 +301,18 @@ def test_to_dict_is_json_safe_and_has_the_agreed_keys(fitted: DriftDetector) -> 
         assert isinstance(record[key], float)
     assert report["thresholds"]["alpha"] == 0.05
     assert report["thresholds"]["correction"] == "holm"
+
+
+def test_a_window_large_next_to_the_reference_is_warned_about() -> None:
+    train = _training(1_000, 0)
+    detector = DriftDetector(DriftThresholds(min_rows=10)).fit(train)
+
+    small = detector.compare(_training(100, 1))  # a tenth of the reference: fine
+    large = detector.compare(_training(101, 2))
+
+    assert small.warnings == []
+    [warning] = large.warnings
+    assert "101 rows" in warning
+    assert "1,000" in warning
+    assert "sample_rows" in warning
+    assert large.to_dict()["warnings"] == [warning]
