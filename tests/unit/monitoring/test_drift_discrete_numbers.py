@@ -49,7 +49,6 @@ def _detections(reference: Drawer, live: Drawer, size: int, references: int, see
         detector = DriftDetector(TEST_ONLY).fit(_frame(reference, rng, REFERENCE_ROWS))
         report = detector.compare(_frame(live, rng, size))
         assert report.tested_count == COLUMNS, report.skipped
-        assert all(f.chi2_pvalue is not None and f.ks_pvalue is None for f in report.features)
         count += sum(f.p_value < ALPHA for f in report.features)
     return count
 
