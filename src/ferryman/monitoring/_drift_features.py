@@ -182,11 +182,10 @@ _OTHER = "(other)"
 def _cell_labels(categories: list[str], cells: npt.NDArray[np.intp], k: int) -> list[str]:
     """A cell holding one category is named after it; a pool of several is ``(other)``."""
     members = np.bincount(cells[cells >= 0], minlength=k)
-    labels = [_OTHER] * k
-    for category, cell in zip(categories, cells.tolist(), strict=True):
-        if cell >= 0 and members[cell] == 1:
-            labels[cell] = category
-    return labels
+    alone = (cells >= 0) & (members[np.maximum(cells, 0)] == 1)
+    labels = np.full(k, _OTHER, dtype=object)
+    labels[cells[alone]] = np.asarray(categories, dtype=object)[alone]
+    return [str(label) for label in labels]
 
 
 def _top_buckets(

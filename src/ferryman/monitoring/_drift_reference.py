@@ -17,7 +17,8 @@ SAMPLE_BINS = 10
 training profile's histogram (``ferryman.schema.profiling``) uses."""
 
 DISCRETE_MAX_VALUES = 30
-"""A numeric column whose reference sample has at most this many distinct values is discrete:
+"""A numeric column whose reference sample has at most this many distinct values, some of them
+repeated, is discrete:
 it is tested with chi-squared on its value counts, not with KS (whose p-value assumes no ties
 and is far too conservative on counts and codes)."""
 
@@ -109,7 +110,8 @@ def build_numeric(values: FloatArray, summary: NumericSummary | None) -> Numeric
         bounds = ["-inf", *(f"{e:.4g}" for e in inner), "inf"]
         labels = [f"[{a}, {b})" for a, b in pairwise(bounds)]
     distinct, distinct_counts = distinct_values(finite)
-    is_discrete = distinct.size <= DISCRETE_MAX_VALUES
+    # a handful of distinct values, with ties: without any, KS's p-value is the right one
+    is_discrete = distinct.size <= DISCRETE_MAX_VALUES and distinct.size < finite.size
     return NumericReference(
         sorted_values=finite,
         inner_edges=inner,
