@@ -18,9 +18,8 @@ training profile's histogram (``ferryman.schema.profiling``) uses."""
 
 DISCRETE_MAX_VALUES = 30
 """A numeric column whose reference sample has at most this many distinct values, some of them
-repeated, is discrete:
-it is tested with chi-squared on its value counts, not with KS (whose p-value assumes no ties
-and is far too conservative on counts and codes)."""
+repeated, is discrete: it is tested with chi-squared on its value counts, not with KS (whose
+p-value assumes no ties and is far too conservative on counts and codes)."""
 
 
 @dataclass(frozen=True, slots=True)
