@@ -16,6 +16,11 @@ SAMPLE_BINS = 10
 """PSI bins of a numeric column without a profile: the deciles of the reference sample, as the
 training profile's histogram (``ferryman.schema.profiling``) uses."""
 
+DISCRETE_MAX_VALUES = 30
+"""A numeric column whose reference sample has at most this many distinct values, some of them
+repeated, is discrete: it is tested with chi-squared on its value counts, not with KS (whose
+p-value assumes no ties and is far too conservative on counts and codes)."""
+
 
 @dataclass(frozen=True, slots=True)
 class NumericReference:
@@ -23,6 +28,8 @@ class NumericReference:
 
     Bin ``j`` holds ``inner_edges[j-1] <= x < inner_edges[j]``; the outer bins reach to
     -inf and +inf, so live values beyond the training range land in the end bins.
+    ``distinct`` and ``distinct_counts`` are the distinct values (ascending) and their counts
+    when there are at most ``DISCRETE_MAX_VALUES`` of them, else None.
     """
 
     sorted_values: FloatArray
@@ -30,6 +37,8 @@ class NumericReference:
     shares: FloatArray
     labels: list[str]
     scale: float
+    distinct: FloatArray | None = None
+    distinct_counts: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,7 @@ class CategoricalReference:
     categories: list[str]
     counts: FloatArray
     total: int
+    lookup: pd.Index
 
 
 def numeric_values(series: pd.Series) -> FloatArray | None:
@@ -66,7 +76,8 @@ def numeric_values(series: pd.Series) -> FloatArray | None:
 def categorical_counts(series: pd.Series) -> pd.Series:
     """Non-null value counts keyed by the value as text (as the training profile keys them)."""
     counts = series.value_counts(dropna=True, sort=False)
-    counts = counts[counts > 0]
+    if (counts.to_numpy() == 0).any():  # the unused categories of a pandas Categorical
+        counts = counts[counts.to_numpy() > 0]
     if not (ptypes.is_string_dtype(counts.index.dtype) and counts.index.is_unique):
         counts = counts.groupby(counts.index.astype(str), sort=False).sum()
     return counts
@@ -86,7 +97,7 @@ def build_numeric(values: FloatArray, summary: NumericSummary | None) -> Numeric
         else:
             counts = np.histogram(finite, bins=edges)[0].astype(np.float64)
     else:
-        return NumericReference(finite, np.array([]), np.array([1.0]), ["all"], 1.0)
+        return NumericReference(finite, np.array([]), np.array([1.0]), ["all"], 1.0, None, None)
     if edges[0] == edges[-1]:
         # a constant column: below, at, and above its one value
         value = float(edges[0])
@@ -97,13 +108,27 @@ def build_numeric(values: FloatArray, summary: NumericSummary | None) -> Numeric
         inner = edges[1:-1]
         bounds = ["-inf", *(f"{e:.4g}" for e in inner), "inf"]
         labels = [f"[{a}, {b})" for a, b in pairwise(bounds)]
+    distinct, distinct_counts = distinct_values(finite)
+    # a handful of distinct values, with ties: without any, KS's p-value is the right one
+    is_discrete = distinct.size <= DISCRETE_MAX_VALUES and distinct.size < finite.size
     return NumericReference(
         sorted_values=finite,
         inner_edges=inner,
         shares=counts / counts.sum(),
         labels=labels,
         scale=_scale(finite),
+        distinct=distinct if is_discrete else None,
+        distinct_counts=distinct_counts if is_discrete else None,
     )
+
+
+def distinct_values(sorted_values: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    if sorted_values.size == 0:
+        return sorted_values, np.zeros(0)
+    starts = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
+    bounds = np.concatenate(([0], starts, [sorted_values.size]))
+    return sorted_values[bounds[:-1]], np.diff(bounds).astype(np.float64)
 
 
 def _scale(finite: FloatArray) -> float:
@@ -132,4 +157,5 @@ def build_categorical(
         categories=categories,
         counts=np.asarray(values, dtype=np.float64),
         total=int(sum(values)),
+        lookup=pd.Index(categories, dtype=object),
     )

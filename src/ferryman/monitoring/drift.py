@@ -405,7 +405,7 @@ def _decide(
     effect = passing[0] if passing else max(effects, key=lambda e: _ratio(e[1], e[2]))
     significant = p_adjusted < thresholds.alpha
     drifted = significant and bool(passing)
-    test = "KS" if tested.kind == "numeric" else "chi-squared"
+    test = tested.test
     adjusted = _CORRECTION_NAMES[thresholds.correction]
     p_text = f"{test} p={p_adjusted:.2g}" + (f" ({adjusted})" if adjusted else "")
     if drifted:
