@@ -121,8 +121,10 @@ def test_a_rule_fires_past_its_threshold_and_says_by_how_much() -> None:
 def test_below_rules_fire_under_the_threshold() -> None:
     [finding] = evaluate([ACCURACY], seen(kpis={"accuracy": 0.81, "f1": 0.7}))
     assert finding.subject == "accuracy"
-    assert "accuracy is 0.81 (95% interval 0.8 to 0.82 over 1000 labelled answers), wholly "
-    "below the threshold 0.9" in finding.message
+    assert (
+        "accuracy is 0.81 (95% interval 0.8 to 0.82 over 1000 labelled answers), wholly "
+        "below the threshold 0.9" in finding.message
+    )
     assert finding.evidence["kpis"] == {"accuracy": 0.81, "f1": 0.7}
     assert evaluate([ACCURACY], seen(kpis={"accuracy": 0.95})) == []
 
@@ -131,8 +133,10 @@ def test_a_psi_rule_on_any_feature_finds_each_drifted_feature() -> None:
     findings = evaluate([ANY_PSI], seen(feature_psi={"age": 0.4, "income": 0.1, "zip": 0.3}))
     assert [f.subject for f in findings] == ["age", "zip"]
     assert len({f.fingerprint for f in findings}) == 2
-    assert "PSI of feature 'age' is 0.4, above the threshold 0.25 by 0.15, and its drift test "
-    "is significant" in findings[0].message
+    assert (
+        "PSI of feature 'age' is 0.4, above the threshold 0.25 by 0.15, and its drift test "
+        "is significant" in findings[0].message
+    )
     only_zip = AlertRule(name="zip", metric="feature_psi", feature="zip", threshold=0.25)
     assert [f.subject for f in evaluate([only_zip], seen(feature_psi={"zip": 0.3}))] == ["zip"]
 
