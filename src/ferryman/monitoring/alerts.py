@@ -196,20 +196,13 @@ def _drift_measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None,
             return None
         counted = sum(_passes(rule, signal) for signal in obs.features.values())
         return [(None, counted / len(obs.features))]
-    if rule.effect is None:  # the rule's threshold on PSI is its gate
-        psi = {k: s.psi for k, s in obs.features.items() if s.psi is not None and _known(s.psi)}
-        gated = {k: v for k, v in psi.items() if obs.features[k].significant}
-        known = psi
+    if rule.effect is None:  # the rule's threshold on PSI is its gate: a PSI is needed
+        known = {k: s.psi for k, s in obs.features.items() if s.psi is not None and _known(s.psi)}
     else:
-        gated = {k: 1.0 for k, s in obs.features.items() if _passes(rule, s)}
-        known = dict.fromkeys(obs.features, 0.0)
+        known = {k: s.psi if s.psi is not None else math.nan for k, s in obs.features.items()}
     if rule.feature is not None:
-        if rule.feature not in known:
-            return None
-        return [(rule.feature, gated.get(rule.feature, 0.0 if rule.effect else -math.inf))]
-    if not known:
-        return None
-    return sorted((k, gated.get(k, 0.0 if rule.effect else -math.inf)) for k in known)
+        return [(rule.feature, known[rule.feature])] if rule.feature in known else None
+    return sorted(known.items()) if known else None
 
 
 def _passes(rule: AlertRule, signal: FeatureSignal) -> bool:
@@ -223,11 +216,18 @@ def _passes(rule: AlertRule, signal: FeatureSignal) -> bool:
 
 
 def _fires(rule: AlertRule, obs: Observation, subject: str | None, value: float) -> bool:
-    if rule.metric == "feature_psi" and rule.effect is not None:
-        return value > 0  # 1 when the feature passes the rule's gate
+    if rule.metric == "feature_psi":  # never on a feature whose drift test is not significant
+        signal = obs.features[str(subject)]
+        if rule.effect is not None:
+            return _passes(rule, signal)
+        return signal.significant and _compared(rule, value)
     if rule.metric == "kpi":
         low, high = obs.kpi_intervals[str(subject)]
         return high < _threshold(rule) if rule.op == "below" else low > _threshold(rule)
+    return _compared(rule, value)
+
+
+def _compared(rule: AlertRule, value: float) -> bool:
     return value > _threshold(rule) if rule.op == "above" else value < _threshold(rule)
 
 
@@ -259,9 +259,7 @@ def evaluate(rules: Iterable[AlertRule], observation: Observation) -> list[Findi
     for rule in rules:
         for subject, value in _measured(rule, observation) or []:
             if _fires(rule, observation, subject, value):
-                shown = value
-                if rule.metric == "feature_psi":
-                    shown = observation.features[str(subject)].psi or 0.0
+                shown = value if _known(value) else 0.0
                 findings.append(_finding(rule, observation, subject, shown))
     return findings
 

@@ -151,7 +151,7 @@ def _kpi_cell(version: Mapping[str, Any], name: str) -> Any:
     """A KPI with its 95% interval when it has one, e.g. ``0.86 [0.79, 0.91]``."""
     value = (version.get("metrics") or {}).get(name)
     interval = (version.get("intervals") or {}).get(name)
-    if not _num(value) or not interval:
+    if value is None or not _num(value) or not interval:
         return value
     return f"{_fmt(value)} [{_fmt(interval[0])}, {_fmt(interval[1])}]"
 

@@ -333,3 +333,9 @@ def test_a_kpi_rule_fires_only_when_the_whole_interval_is_past_the_threshold() -
     assert len(evaluate([rmse], seen(kpis={"rmse": 2.3}, kpi_intervals={"rmse": (2.1, 2.5)})))
     no_interval = seen(kpis={"accuracy": 0.5}, kpi_intervals={})
     assert evaluated_rules([ACCURACY], no_interval) == []
+
+
+def test_a_below_psi_rule_never_fires_on_a_feature_whose_test_is_not_significant() -> None:
+    calm = {"age": FeatureSignal(psi=0.01, significant=False, drifted=False)}
+    low = AlertRule(name="r", metric="feature_psi", op="below", threshold=0.05)
+    assert evaluate([low], seen(features=calm)) == []
