@@ -136,18 +136,21 @@ class KpiQuery:
                 "count(*) FILTER (WHERE y IS NOT NULL AND yhat IS NULL) AS bad, "
                 "count(y - yhat) AS n, sum(abs(y - yhat)) AS abs_sum, "
                 "sum((y - yhat) * (y - yhat)) AS sse, "
-                "sum(((y - yhat) * (y - yhat)) * ((y - yhat) * (y - yhat))) AS e4, "
+                "sum(power(y - yhat, 4)) AS e4, "
                 "var_pop(y) FILTER (WHERE yhat IS NOT NULL) AS y_var"
             )
             by = "g"
+            per_row = ""
         else:
             label, row, sums = self._classification(coded)
             by = "g, pc, lc"
+            clipped = f"least(greatest(p_true, {EPS!r}), {1 - EPS!r})"  # as sklearn's log_loss
+            per_row = f", -ln({clipped}) AS loss"  # each row's log loss, computed once
         return (
             f"SELECT {by}, count(value) AS value_n, sum(value) AS value_sum, "  # noqa: S608
             f"sum(value * value) AS value_sq, {sums} "
-            f"FROM (SELECT {self.group} AS g, value, {row} "
-            f"FROM (SELECT *, {label} FROM ({self.labelled(rows)}))) GROUP BY {by}"
+            f"FROM (SELECT *{per_row} FROM (SELECT {self.group} AS g, value, {row} "
+            f"FROM (SELECT *, {label} FROM ({self.labelled(rows)})))) GROUP BY {by}"
         )
 
     def _classification(self, coded: bool) -> tuple[str, str, str]:
@@ -170,10 +173,9 @@ class KpiQuery:
             )
             p_true = _finite(f"CASE {which} {whens} END")
         row += f", {p_true} AS p_true"
-        clipped = f"least(greatest(p_true, {EPS!r}), {1 - EPS!r})"  # as sklearn's log_loss
         sums = (
-            f"count(*) AS n, count(p_true) AS p_n, sum(-ln({clipped})) AS loss_sum, "
-            f"sum(ln({clipped}) * ln({clipped})) AS loss_sq, "
+            "count(*) AS n, count(p_true) AS p_n, sum(loss) AS loss_sum, "
+            "sum(loss * loss) AS loss_sq, "
             f"count(*) FILTER (WHERE {labelled} AND s IS NULL) AS no_score, "
             f"list(s) FILTER (WHERE {labelled} AND s IS NOT NULL) AS scores"
         )
