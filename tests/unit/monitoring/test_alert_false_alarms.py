@@ -95,7 +95,7 @@ def test_default_drift_alerts_fire_at_most_alpha_per_pass(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("numeric", "size", "per_reference"),
-    [(9, 100, 40), (9, 10_000, 20), (55, 1000, 20), (55, 10_000, 8)],
+    [(9, 100, 40), (9, 10_000, 20), (55, 1000, 12), (55, 10_000, 8)],
     ids=[
         "9-features-100-rows",
         "9-features-10000-rows",
