@@ -8,6 +8,7 @@ variables ``FERRYMAN_*``, a ``ferryman.toml`` file in the working folder (or the
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -123,13 +124,21 @@ class FeatureThresholds(BaseModel):
     ignore: bool = Field(default=False, description="Leave this feature out of drift entirely.")
 
 
+DEFAULT_MIN_LABELS = 100  # labelled answers a KPI rule (and the root-cause trigger) needs
+_DRIFT_METRICS = frozenset({"drift_share", "feature_psi"})
+_EFFECT_WORDS = ("drift", "none")
+
+
 class AlertRule(BaseModel):
     """One alert rule: ``metric`` compared with ``threshold``.
 
-    Metrics: ``drift_share`` (share of drifted features), ``feature_psi`` (a feature's PSI;
-    ``feature`` names it, or any feature when unset), ``kpi`` (``kpi`` names it: accuracy, f1,
-    roc_auc, rmse, business_value, ...), ``error_rate`` (share of failed requests),
-    ``latency_p99_ms``, ``dropped_records`` (prediction-log records dropped in the window).
+    Metrics: ``drift_share`` (share of tested features whose drift is significant and large),
+    ``feature_psi`` (a feature whose drift test is significant and whose PSI passes the
+    threshold; ``feature`` names it, or any feature when unset), ``kpi`` (``kpi`` names it:
+    accuracy, f1, roc_auc, rmse, business_value, ...; fires only when the KPI's 95% interval
+    lies entirely beyond the threshold, with at least ``min_labels`` labelled answers),
+    ``error_rate`` (share of failed requests), ``latency_p99_ms``, ``dropped_records``
+    (prediction-log records dropped in the window). See docs/alerts.md.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,19 +148,89 @@ class AlertRule(BaseModel):
         pattern="^(drift_share|feature_psi|kpi|error_rate|latency_p99_ms|dropped_records)$"
     )
     op: str = Field(default="above", pattern="^(above|below)$")
-    threshold: float
+    threshold: float | None = Field(
+        default=None,
+        description="The value the metric is compared with; a feature_psi rule whose effect "
+        'is "drift" or "none" has none.',
+    )
     feature: str | None = None
     kpi: str | None = None
     severity: str = Field(default="warning", pattern="^(info|warning|critical)$")
+    effect: float | str | None = Field(
+        default=None,
+        description='Drift rules: the effect gate a significant feature must also pass. "drift": '
+        "the drift settings' PSI / Wasserstein / Jensen-Shannon thresholds (default of "
+        'drift_share); "none": significance alone; a number (drift_share only): PSI at or '
+        "above it. A feature_psi rule's own gate is its threshold on PSI.",
+    )
+    min_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Drift rules: the fewest live rows in the window before the rule is "
+        "decided (features with fewer values than [monitoring.drift] min_rows are never tested).",
+    )
+    min_labels: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"KPI rules: the fewest labelled answers before the rule is decided "
+        f"(default {DEFAULT_MIN_LABELS}).",
+    )
 
     @model_validator(mode="after")
-    def _kpi_named(self) -> AlertRule:
+    def _consistent(self) -> AlertRule:
         if self.metric == "kpi" and not self.kpi:
             raise ValueError(
                 f"alert rule {self.name!r} watches a KPI but does not name it; add e.g. "
                 'kpi = "accuracy" (or f1, roc_auc, log_loss, mae, rmse, r2, business_value)'
             )
+        self._check_effect()
+        if self.min_rows is not None and self.metric not in _DRIFT_METRICS:
+            raise ValueError(
+                f"alert rule {self.name!r}: min_rows applies to drift rules (drift_share, "
+                f"feature_psi), not to {self.metric}; remove it"
+            )
+        if self.min_labels is not None and self.metric != "kpi":
+            raise ValueError(
+                f"alert rule {self.name!r}: min_labels applies to KPI rules, not to "
+                f"{self.metric}; remove it"
+            )
+        gate = self.effect if isinstance(self.effect, str) else None
+        if self.metric == "feature_psi" and gate is not None:
+            if self.threshold is not None:
+                raise ValueError(
+                    f'alert rule {self.name!r}: with effect = "{gate}" a feature_psi rule has '
+                    "no threshold (its gate is the effect); remove threshold, or remove effect "
+                    "to gate on PSI above threshold"
+                )
+        elif self.threshold is None:
+            raise ValueError(f"alert rule {self.name!r} needs a threshold, e.g. threshold = 0.2")
         return self
+
+    def _check_effect(self) -> None:
+        effect = self.effect
+        if effect is None:
+            return
+        if self.metric not in _DRIFT_METRICS:
+            raise ValueError(
+                f"alert rule {self.name!r}: effect applies to drift rules (drift_share, "
+                f"feature_psi), not to {self.metric}; remove it"
+            )
+        if isinstance(effect, str):
+            if effect not in _EFFECT_WORDS:
+                raise ValueError(
+                    f"alert rule {self.name!r}: effect {effect!r} is not known; choose "
+                    '"drift", "none" or a PSI value such as 0.1'
+                )
+            return
+        if self.metric == "feature_psi":
+            raise ValueError(
+                f"alert rule {self.name!r}: a feature_psi rule's effect gate is its threshold "
+                f"on PSI; set threshold = {effect:g} instead of effect"
+            )
+        if not (math.isfinite(effect) and effect >= 0):
+            raise ValueError(
+                f"alert rule {self.name!r}: effect must be a PSI value of 0 or more, got {effect}"
+            )
 
 
 def _default_rules() -> list[AlertRule]:

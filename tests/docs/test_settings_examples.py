@@ -64,3 +64,4 @@ def test_the_configuration_example_applies_every_line(clean_env: Path) -> None:
         "below",
         0.85,
     )
+    assert rule.min_labels == 200

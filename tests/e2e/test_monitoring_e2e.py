@@ -144,7 +144,7 @@ def test_shifted_traffic_is_detected_explained_and_alerted(
         'metric = "kpi"\n'
         'kpi = "accuracy"\n'
         'op = "below"\n'
-        "threshold = 0.8\n"
+        "threshold = 0.85\n"
     )
     server = start_server()
 
@@ -208,6 +208,9 @@ def test_shifted_traffic_is_detected_explained_and_alerted(
     assert summary["prediction_log"]["dropped"] == 0
     assert summary["prediction_log"]["logged"] == 1200
     assert summary["results"]["drift"]["summary"]["share"] > 0
+    [live] = summary["results"]["performance"]["payload"]["versions"]
+    low, high = live["intervals"]["accuracy"]  # the KPI rule fired on a whole interval < 0.85
+    assert low <= live["metrics"]["accuracy"] <= high < 0.85
     assert {a["rule"] for a in summary["alerts_firing"]} >= {"feature-drift", "accuracy-low"}
 
     metrics = httpx.get(f"{server.url}/metrics").text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -174,10 +174,12 @@ def performance(
         return
     # one row per KPI: as many KPIs as a task has stay readable on a 100-column terminal
     out = table(
-        "version", "bucket (UTC)", "predictions", "labelled", "KPI", "live", "vs registered"
-    )
+        "version", "bucket (UTC)", "logged", "labelled", "KPI", "live", "95% CI",
+        "vs baseline",
+    )  # fmt: skip
     for r in rows:
         changes = r.get("change") or {}
+        intervals = r.get("intervals") or {}
         for i, name in enumerate(sorted(r["metrics"])):
             change = changes.get(name)
             first = i == 0
@@ -188,9 +190,17 @@ def performance(
                 f"{r['labelled']:,}" if first else "",
                 name,
                 number(r["metrics"][name]),
+                interval_text(intervals.get(name)),
                 "-" if change is None else f"{change:+.3f}",
             )
     console.print(out)
+
+
+def interval_text(interval: Sequence[float] | None) -> str:
+    """A KPI's 95% interval in three significant digits, e.g. ``0.812..0.871``."""
+    if not interval:
+        return "-"
+    return f"{interval[0]:.3g}..{interval[1]:.3g}"
 
 
 @app.command("explain")

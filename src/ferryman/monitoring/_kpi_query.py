@@ -136,16 +136,21 @@ class KpiQuery:
                 "count(*) FILTER (WHERE y IS NOT NULL AND yhat IS NULL) AS bad, "
                 "count(y - yhat) AS n, sum(abs(y - yhat)) AS abs_sum, "
                 "sum((y - yhat) * (y - yhat)) AS sse, "
+                "sum(power(y - yhat, 4)) AS e4, "
                 "var_pop(y) FILTER (WHERE yhat IS NOT NULL) AS y_var"
             )
             by = "g"
+            per_row = ""
         else:
             label, row, sums = self._classification(coded)
             by = "g, pc, lc"
+            clipped = f"least(greatest(p_true, {EPS!r}), {1 - EPS!r})"  # as sklearn's log_loss
+            per_row = f", -ln({clipped}) AS loss"  # each row's log loss, computed once
         return (
-            f"SELECT {by}, count(value) AS value_n, sum(value) AS value_sum, {sums} "  # noqa: S608
-            f"FROM (SELECT {self.group} AS g, value, {row} "
-            f"FROM (SELECT *, {label} FROM ({self.labelled(rows)}))) GROUP BY {by}"
+            f"SELECT {by}, count(value) AS value_n, sum(value) AS value_sum, "  # noqa: S608
+            f"sum(value * value) AS value_sq, {sums} "
+            f"FROM (SELECT *{per_row} FROM (SELECT {self.group} AS g, value, {row} "
+            f"FROM (SELECT *, {label} FROM ({self.labelled(rows)})))) GROUP BY {by}"
         )
 
     def _classification(self, coded: bool) -> tuple[str, str, str]:
@@ -168,9 +173,9 @@ class KpiQuery:
             )
             p_true = _finite(f"CASE {which} {whens} END")
         row += f", {p_true} AS p_true"
-        clipped = f"least(greatest(p_true, {EPS!r}), {1 - EPS!r})"  # as sklearn's log_loss
         sums = (
-            f"count(*) AS n, count(p_true) AS p_n, sum(-ln({clipped})) AS loss_sum, "
+            "count(*) AS n, count(p_true) AS p_n, sum(loss) AS loss_sum, "
+            "sum(loss * loss) AS loss_sq, "
             f"count(*) FILTER (WHERE {labelled} AND s IS NULL) AS no_score, "
             f"list(s) FILTER (WHERE {labelled} AND s IS NOT NULL) AS scores"
         )
@@ -198,6 +203,7 @@ class KpiQuery:
             entry["values"] = entry.get("values", 0) + int(data["value_n"][i])
             if data["value_n"][i]:
                 entry["value_sum"] = entry.get("value_sum", 0.0) + float(data["value_sum"][i])
+                entry["value_sq"] = entry.get("value_sq", 0.0) + float(data["value_sq"][i])
                 entry["value_mean"] = entry["value_sum"] / entry["values"]
             if self.task == "regression":
                 entry["labelled"] = int(data["labelled"][i])
@@ -207,6 +213,7 @@ class KpiQuery:
                     float(data["sse"][i] or 0.0),
                     float(data["y_var"][i] or 0.0) * int(data["n"][i]),
                     int(data["bad"][i]),
+                    float(data["e4"][i] or 0.0),
                 )
         if self.task == "classification":
             _classification(cells, data, self, stats, coded=coded)
@@ -295,6 +302,7 @@ def _classification(
         entry.setdefault("confusion", []).append((predicted_name, label_name, n))
         entry["p_missing"] = entry.get("p_missing", 0) + n - int(data["p_n"][i])
         entry["loss_sum"] = entry.get("loss_sum", 0.0) + float(data["loss_sum"][i] or 0.0)
+        entry["loss_sq"] = entry.get("loss_sq", 0.0) + float(data["loss_sq"][i] or 0.0)
         entry["loss_n"] = entry.get("loss_n", 0) + int(data["p_n"][i])
         entry["no_score"] = entry.get("no_score", 0) + int(data["no_score"][i])
         scores[g][label_name].append(flat[i])
@@ -351,3 +359,4 @@ def _auc(
     if (neg[np.minimum(below, len(neg) - 1)] == pos).any():  # ties count half
         tied_or_below = int(np.searchsorted(neg, pos, side="right").sum(dtype=np.int64))
     entry["roc_auc"] = (below_sum + tied_or_below) / 2 / (len(pos) * len(neg))
+    entry["roc_auc_counts"] = (len(pos), len(neg))

@@ -6,6 +6,13 @@ yet, so no KPIs; no drift run) neither fires nor clears: unknown is not the same
 condition that fires opens one event, which stays open (de-duplicated by its fingerprint)
 while later evaluations find it again, and is resolved by the first evaluation of the same
 rule that finds it clear. Only openings and resolutions are notified.
+
+Rules that can fire by chance account for it. A drift rule counts a feature only when its
+drift test is significant after the multiple-testing correction *and* its effect passes the
+rule's gate, so on undrifted data the drift rules together fire in at most ``alpha`` of
+passes (Holm bounds the chance that any feature is significant). A KPI rule is decided only
+with ``min_labels`` labelled answers and fires only when the KPI's 95% interval lies entirely
+beyond its threshold. See docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -14,12 +21,12 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from ferryman.config import AlertRule, MonitoringSettings
+from ferryman.config import DEFAULT_MIN_LABELS, AlertRule, MonitoringSettings
 from ferryman.monitoring._json import iso_utc, json_safe
 from ferryman.store import AlertEvent, MetadataStore, NewAlert
 
@@ -28,10 +35,12 @@ __all__ = [
     "AlertChanges",
     "AlertNotifier",
     "Change",
+    "FeatureSignal",
     "Finding",
     "Observation",
     "evaluate",
     "evaluated_rules",
+    "feature_signals",
     "fingerprint",
     "rules_for",
 ]
@@ -43,12 +52,40 @@ _TOP_FEATURES = 10
 
 
 @dataclass(frozen=True)
+class FeatureSignal:
+    """What one feature's drift test found: its PSI, whether the test is significant after the
+    multiple-testing correction, and whether the drift report calls it drifted (significant
+    and past its kind's effect threshold)."""
+
+    psi: float | None
+    significant: bool
+    drifted: bool
+
+
+def feature_signals(drift: Mapping[str, Any]) -> dict[str, FeatureSignal]:
+    """The signal of each tested feature of a drift report's dict (``DriftReport.to_dict``)."""
+    alpha = float((drift.get("thresholds") or {}).get("alpha", 0.05))
+    out: dict[str, FeatureSignal] = {}
+    for record in drift.get("features") or []:
+        p_adjusted = record.get("p_adjusted")
+        psi = record.get("psi")
+        out[str(record["feature"])] = FeatureSignal(
+            psi=float(psi) if psi is not None else None,
+            significant=p_adjusted is not None and float(p_adjusted) < alpha,
+            drifted=bool(record.get("drifted")),
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class Observation:
     """What monitoring measured for one model over one window; None or empty means unknown.
 
-    ``kpis`` holds live quality measures (accuracy, f1, roc_auc, rmse, business_value, ...)
-    once labels have arrived; ``evidence`` holds anything else worth attaching to an alert
-    (row counts, links to the stored results).
+    ``features`` holds each tested feature's drift signal and ``drift_share`` the drift
+    report's share of drifted features; ``live_rows`` counts the window's rows. ``kpis`` holds
+    live quality measures (accuracy, f1, roc_auc, rmse, business_value, ...) once labels have
+    arrived, ``kpi_intervals`` their 95% intervals and ``labelled`` the labelled answers
+    behind them; ``evidence`` holds anything else worth attaching to an alert.
     """
 
     model: str
@@ -56,13 +93,25 @@ class Observation:
     window_end: datetime
     version: int | None = None
     drift_share: float | None = None
-    feature_psi: dict[str, float] = field(default_factory=dict)
-    drifted_features: list[str] = field(default_factory=list)
+    features: dict[str, FeatureSignal] = field(default_factory=dict)
+    live_rows: int | None = None
     kpis: dict[str, float] = field(default_factory=dict)
+    kpi_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    labelled: int | None = None
     error_rate: float | None = None
     latency_p99_ms: float | None = None
     dropped_records: int | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drifted_features(self) -> list[str]:
+        """The features the drift report calls drifted, in its order."""
+        return [name for name, signal in self.features.items() if signal.drifted]
+
+    @property
+    def feature_psi(self) -> dict[str, float]:
+        """Each tested feature's PSI (where known)."""
+        return {k: s.psi for k, s in self.features.items() if s.psi is not None and _known(s.psi)}
 
 
 @dataclass(frozen=True)
@@ -117,18 +166,18 @@ def _known(value: float | None) -> bool:
 
 def _measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None, float]] | None:
     """The values ``rule`` compares for ``obs`` by subject; None when unknown."""
-    if rule.metric == "feature_psi":
-        psi = {k: float(v) for k, v in obs.feature_psi.items() if _known(v)}
-        if rule.feature is not None:
-            return [(rule.feature, psi[rule.feature])] if rule.feature in psi else None
-        return sorted(psi.items()) if psi else None
+    if rule.metric in {"feature_psi", "drift_share"}:
+        return _drift_measured(rule, obs)
     if rule.metric == "kpi":
-        if rule.kpi is None:
+        if rule.kpi is None or obs.labelled is None:
+            return None
+        if obs.labelled < (rule.min_labels or DEFAULT_MIN_LABELS):
             return None
         value = obs.kpis.get(rule.kpi)
-        return [(rule.kpi, float(value))] if value is not None and _known(value) else None
+        if value is None or not _known(value) or rule.kpi not in obs.kpi_intervals:
+            return None
+        return [(rule.kpi, float(value))]
     scalar: float | None = {
-        "drift_share": obs.drift_share,
         "error_rate": obs.error_rate,
         "latency_p99_ms": obs.latency_p99_ms,
         "dropped_records": None if obs.dropped_records is None else float(obs.dropped_records),
@@ -136,11 +185,63 @@ def _measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None, float
     return [(None, float(scalar))] if scalar is not None and _known(scalar) else None
 
 
+def _drift_measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None, float]] | None:
+    if rule.min_rows is not None and (obs.live_rows is None or obs.live_rows < rule.min_rows):
+        return None
+    if rule.metric == "drift_share":
+        if rule.effect in (None, "drift"):
+            share = obs.drift_share
+            return [(None, float(share))] if share is not None and _known(share) else None
+        if not obs.features:
+            return None
+        counted = sum(_passes(rule, signal) for signal in obs.features.values())
+        return [(None, counted / len(obs.features))]
+    if rule.effect is None:  # the rule's threshold on PSI is its gate: a PSI is needed
+        known = {k: s.psi for k, s in obs.features.items() if s.psi is not None and _known(s.psi)}
+    else:
+        known = {k: s.psi if s.psi is not None else math.nan for k, s in obs.features.items()}
+    if rule.feature is not None:
+        return [(rule.feature, known[rule.feature])] if rule.feature in known else None
+    return sorted(known.items()) if known else None
+
+
+def _passes(rule: AlertRule, signal: FeatureSignal) -> bool:
+    """Whether a feature counts for a drift rule: significant, and past the rule's gate."""
+    if rule.effect == "none":
+        return signal.significant
+    if rule.effect in (None, "drift"):
+        return signal.drifted
+    gate = float(rule.effect)
+    return signal.significant and signal.psi is not None and signal.psi >= gate
+
+
+def _fires(rule: AlertRule, obs: Observation, subject: str | None, value: float) -> bool:
+    if rule.metric == "feature_psi":  # never on a feature whose drift test is not significant
+        signal = obs.features[str(subject)]
+        if rule.effect is not None:
+            return _passes(rule, signal)
+        return signal.significant and _compared(rule, value)
+    if rule.metric == "kpi":
+        low, high = obs.kpi_intervals[str(subject)]
+        return high < _threshold(rule) if rule.op == "below" else low > _threshold(rule)
+    return _compared(rule, value)
+
+
+def _compared(rule: AlertRule, value: float) -> bool:
+    return value > _threshold(rule) if rule.op == "above" else value < _threshold(rule)
+
+
+def _threshold(rule: AlertRule) -> float:
+    return rule.threshold if rule.threshold is not None else 0.0
+
+
 def evaluated_rules(rules: Iterable[AlertRule], observation: Observation) -> list[AlertRule]:
     """The rules ``observation`` can decide: those whose metric it carries.
 
-    A rule on any feature's PSI is decided when the observation has PSI for some feature;
-    a feature it does not list then counts as clear.
+    A rule on any feature is decided when the observation has drift for some feature; a
+    feature it does not list then counts as clear. A KPI rule is decided only with at least
+    ``min_labels`` labelled answers (default 100) and an interval for its KPI; a drift rule
+    with ``min_rows`` only on a window of that many rows.
     """
     return [rule for rule in rules if _measured(rule, observation) is not None]
 
@@ -149,15 +250,17 @@ def evaluate(rules: Iterable[AlertRule], observation: Observation) -> list[Findi
     """The findings of every rule that fires on ``observation``.
 
     ``above`` fires when the value is greater than the threshold, ``below`` when it is
-    smaller. A rule on any feature's PSI gives one finding per feature past the threshold.
-    A rule whose metric is missing (or NaN) gives none, and is not counted as clear either.
+    smaller; a KPI rule fires only when the KPI's whole interval is past the threshold. A
+    rule on any feature gives one finding per feature whose drift test is significant and
+    whose effect passes the gate (by default PSI above the threshold). A rule whose metric
+    is missing (or NaN) gives none, and is not counted as clear either.
     """
     findings: list[Finding] = []
     for rule in rules:
         for subject, value in _measured(rule, observation) or []:
-            fires = value > rule.threshold if rule.op == "above" else value < rule.threshold
-            if fires:
-                findings.append(_finding(rule, observation, subject, value))
+            if _fires(rule, observation, subject, value):
+                shown = value if _known(value) else 0.0
+                findings.append(_finding(rule, observation, subject, shown))
     return findings
 
 
@@ -171,11 +274,25 @@ def _finding(rule: AlertRule, obs: Observation, subject: str | None, value: floa
         "latency_p99_ms": "p99 latency (ms)",
         "dropped_records": "dropped prediction-log records",
     }[rule.metric]
-    gap = abs(value - rule.threshold)
-    message = (
-        f"{who}: {what} is {value:.4g}, {rule.op} the threshold {rule.threshold:.4g} by "
-        f"{gap:.4g} (rule {rule.name!r}, {rule.severity})"
-    )
+    threshold = _threshold(rule)
+    if rule.metric == "feature_psi" and rule.effect is not None:
+        gate = "significant" if rule.effect == "none" else "significant and large (drifted)"
+        message = f"{who}: feature {subject!r} is {gate}, PSI {value:.4g}"
+        threshold = 0.0  # the gate is the test, not a number
+    elif rule.metric == "kpi":
+        low, high = obs.kpi_intervals[str(subject)]
+        message = (
+            f"{who}: {what} is {value:.4g} (95% interval {low:.4g} to {high:.4g} over "
+            f"{obs.labelled} labelled answers), wholly {rule.op} the threshold {threshold:.4g}"
+        )
+    else:
+        gap = abs(value - threshold)
+        message = (
+            f"{who}: {what} is {value:.4g}, {rule.op} the threshold {threshold:.4g} by {gap:.4g}"
+        )
+        if rule.metric == "feature_psi":
+            message += ", and its drift test is significant"
+    message += f" (rule {rule.name!r}, {rule.severity})"
     if rule.metric == "drift_share" and obs.drifted_features:
         shown = ", ".join(obs.drifted_features[:5])
         more = len(obs.drifted_features) - 5
@@ -196,6 +313,8 @@ def _finding(rule: AlertRule, obs: Observation, subject: str | None, value: floa
         evidence["top_feature_psi"] = dict(top[:_TOP_FEATURES])
     if rule.metric == "kpi":
         evidence["kpis"] = dict(obs.kpis)
+        evidence["kpi_intervals"] = {k: list(v) for k, v in obs.kpi_intervals.items()}
+        evidence["labelled"] = obs.labelled
     if obs.evidence:
         evidence["details"] = obs.evidence
     return Finding(
@@ -203,7 +322,7 @@ def _finding(rule: AlertRule, obs: Observation, subject: str | None, value: floa
         fingerprint=fingerprint(obs.model, rule.name, subject),
         subject=subject,
         value=value,
-        threshold=rule.threshold,
+        threshold=threshold,
         message=message,
         evidence=json_safe(evidence, "evidence"),
     )

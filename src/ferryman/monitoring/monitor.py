@@ -30,6 +30,7 @@ from ferryman.monitoring.alerts import (
     AlertChanges,
     AlertNotifier,
     Observation,
+    feature_signals,
     rules_for,
 )
 from ferryman.monitoring.drift import DriftDetector, compare_together
@@ -38,7 +39,13 @@ from ferryman.monitoring.log_reader import LogReader, source_filter
 from ferryman.monitoring.performance import PerformanceReport, compute_performance
 from ferryman.monitoring.quality import QualityReport, assess_quality
 from ferryman.monitoring.results import MonitorResults
-from ferryman.monitoring.root_cause import Importance, RootCause, estimate_importance, rank_causes
+from ferryman.monitoring.root_cause import (
+    Importance,
+    RootCause,
+    estimate_importance,
+    kpi_dropped,
+    rank_causes,
+)
 from ferryman.registry import LoadedModel, Registry
 
 log = logging.getLogger("ferryman.monitoring")
@@ -224,7 +231,7 @@ class Monitor:
             errors, "performance", lambda: self._performance(version, window, None), {}
         )
         cause = None
-        if drift.get("drifted_count") or _kpi_dropped(performance):
+        if drift.get("drifted_count") or kpi_dropped(performance):
             cause = self._guarded(
                 errors, "root cause", lambda: self._explain(version, drift).to_dict(), None
             )
@@ -471,20 +478,19 @@ class Monitor:
             served = live["latency_ms"].to_numpy(dtype=float)
             served = served[served > 0]
             latency = float(np.percentile(served, 99)) if len(served) else None
-        kpis = {
-            k: float(v)
-            for k, v in _current_metrics(performance, version.version).items()
-            if isinstance(v, int | float)
-        }
+        current = _current_row(performance, version.version)
+        kpis = {k: float(v) for k, v in (current.get("metrics") or {}).items() if _number(v)}
         return Observation(
             model=version.model,
             window_start=window.start,
             window_end=window.end,
             version=version.version,
             drift_share=drift.get("share") if features else None,
-            feature_psi={f["feature"]: f["psi"] for f in features if f.get("psi") is not None},
-            drifted_features=[f["feature"] for f in features if f.get("drifted")],
+            features=feature_signals(drift),
+            live_rows=len(live),
             kpis=kpis,
+            kpi_intervals={k: (v[0], v[1]) for k, v in (current.get("intervals") or {}).items()},
+            labelled=current.get("labelled"),
             error_rate=health.error_rate if health else None,
             latency_p99_ms=latency,
             dropped_records=health.dropped_records if health else None,
@@ -564,6 +570,7 @@ def _performance_dict(
                 "labelled": row.labelled,
                 "coverage": row.coverage,
                 "metrics": metrics,
+                "intervals": {k: list(v) for k, v in row.intervals.items()},
                 "registered": {k: v for k, v in baseline.items() if v is not None},
                 "change": change,
                 "reasons": dict(row.reasons),
@@ -580,17 +587,15 @@ def _performance_dict(
 
 
 def _current_metrics(performance: dict[str, Any], version: int) -> dict[str, Any]:
+    return dict(_current_row(performance, version).get("metrics") or {})
+
+
+def _current_row(performance: dict[str, Any], version: int) -> dict[str, Any]:
     for row in performance.get("versions") or []:
         if row.get("version") == version and row.get("bucket_start") is None:
-            return dict(row.get("metrics") or {})
+            return dict(row)
     return {}
 
 
-def _kpi_dropped(performance: dict[str, Any]) -> bool:
-    """True when a live KPI is clearly below what the version scored at registration."""
-    for row in performance.get("versions") or []:
-        for name, delta in (row.get("change") or {}).items():
-            lower_is_better = name in ("log_loss", "mae", "rmse")
-            if (delta > 0.05) if lower_is_better else (delta < -0.05):
-                return True
-    return False
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -11,7 +11,10 @@ Definitions follow scikit-learn (tests check them against ``sklearn.metrics``):
   0 when they are constant and not);
 - both: labelled rows, label coverage (labelled / logged), and the mean business ``value``.
 
-A metric that cannot be computed is None, and ``reasons`` says why.
+A metric that cannot be computed is None, and ``reasons`` says why. Each metric has a 95%
+interval in ``intervals`` (Wilson for accuracy and binary precision and recall, a normal
+approximation for the others, none for R²; see ``_kpi_intervals``), computed from the same
+counts and sums, so it costs the query nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ferryman.monitoring import _kpi_intervals as ci
 from ferryman.monitoring._kpi_query import KpiQuery, bucket_sql, has_other_classes
 from ferryman.monitoring._log_arrow import PROBA_PREFIX
 from ferryman.monitoring._log_layout import label_text
@@ -53,6 +57,7 @@ class VersionPerformance:
     reasons: dict[str, str] = field(default_factory=dict)
     values: int = 0
     value_mean: float | None = None
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +69,7 @@ class VersionPerformance:
             **self.metrics,
             "values": self.values,
             "value_mean": self.value_mean,
+            "intervals": {k: list(v) for k, v in self.intervals.items()},
             "reasons": dict(self.reasons),
         }
 
@@ -246,19 +252,32 @@ def _row(
     bucket_start = datetime.fromtimestamp(index * bucket, UTC) if bucket is not None else None
     labelled = int(entry.get("labelled", 0))
     reasons: dict[str, str] = {}
+    intervals: dict[str, tuple[float, float] | None] = {}
     if task == "classification":
         metrics = dict.fromkeys(CLASSIFICATION_METRICS)
         if labelled:
-            metrics.update(_from_confusion(entry.get("confusion", []), class_texts))
+            found, intervals = _from_confusion(entry.get("confusion", []), class_texts)
+            metrics.update(found)
             for name in ("roc_auc", "log_loss"):
                 if name in entry:
                     metrics[name] = entry[name]
                 else:
                     reasons[name] = entry.get(f"{name}_reason") or _missing_reason(name)
+            if "roc_auc" in entry:
+                intervals["roc_auc"] = ci.auc_interval(entry["roc_auc"], *entry["roc_auc_counts"])
+            if "log_loss" in entry:
+                intervals["log_loss"] = ci.mean_interval(
+                    entry["loss_sum"], entry["loss_sq"], entry["loss_n"], low=0.0
+                )
     else:
         metrics = dict.fromkeys(REGRESSION_METRICS)
         if labelled:
             metrics.update(_from_regression(entry.get("regression"), reasons))
+            intervals = _regression_intervals(metrics, entry.get("regression"))
+    if entry.get("value_mean") is not None:
+        intervals["business_value"] = ci.mean_interval(
+            entry["value_sum"], entry["value_sq"], int(entry["values"])
+        )
     if not labelled:
         for name in metrics:
             reasons[name] = "no labelled predictions in the window"
@@ -272,6 +291,7 @@ def _row(
         reasons=reasons,
         values=int(entry.get("values", 0)),
         value_mean=entry.get("value_mean"),
+        intervals={k: v for k, v in intervals.items() if v is not None},
     )
 
 
@@ -283,16 +303,18 @@ def _missing_reason(name: str) -> str:
 
 def _from_confusion(
     cells: list[tuple[str, str, int]], classes: list[str] | None
-) -> dict[str, float | None]:
+) -> tuple[dict[str, float | None], dict[str, tuple[float, float] | None]]:
     total = sum(n for _, _, n in cells)
     correct = sum(n for predicted, label, n in cells if predicted == label)
     out: dict[str, float | None] = {"accuracy": correct / total if total else None}
+    intervals = {"accuracy": ci.wilson(correct, total)}
     labels = sorted({p for p, _, _ in cells} | {t for _, t, _ in cells}, key=_natural)
     positive = classes[1] if classes and len(classes) == 2 else None
     if positive is None and len(labels) == 2 and not classes:
         positive = labels[1]
     targets = [positive] if positive is not None else labels
     precisions, recalls, f1s = [], [], []
+    ses: dict[str, list[float]] = {"precision": [], "recall": [], "f1": []}
     for target in targets:
         tp = sum(n for p, t, n in cells if p == target and t == target)
         fp = sum(n for p, t, n in cells if p == target and t != target)
@@ -300,21 +322,45 @@ def _from_confusion(
         precisions.append(tp / (tp + fp) if tp + fp else 0.0)
         recalls.append(tp / (tp + fn) if tp + fn else 0.0)
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+        ses["precision"].append(ci.proportion_se(tp, tp + fp))
+        ses["recall"].append(ci.proportion_se(tp, tp + fn))
+        ses["f1"].append(ci.f1_se(tp, fp, fn, total))
+        if positive is not None:
+            intervals["precision"] = ci.wilson(tp, tp + fp) if tp + fp else None
+            intervals["recall"] = ci.wilson(tp, tp + fn) if tp + fn else None
     out["precision"] = float(np.mean(precisions))
     out["recall"] = float(np.mean(recalls))
-    out["f1"] = float(np.mean(f1s))
-    return out
+    f1 = float(np.mean(f1s))
+    out["f1"] = f1
+    intervals["f1"] = ci.normal(f1, ci.macro_se(ses["f1"]), 0.0, 1.0)
+    if positive is None:
+        for name, values in (("precision", precisions), ("recall", recalls)):
+            intervals[name] = ci.normal(float(np.mean(values)), ci.macro_se(ses[name]), 0.0, 1.0)
+    return out, intervals
+
+
+def _regression_intervals(
+    metrics: dict[str, float | None],
+    values: tuple[int, float, float, float, int, float] | None,
+) -> dict[str, tuple[float, float] | None]:
+    if values is None or metrics.get("mae") is None:
+        return {}
+    n, abs_sum, sse, _, _, fourth = values
+    return {
+        "mae": ci.mean_interval(abs_sum, sse, n, low=0.0),
+        "rmse": ci.rmse_interval(sse, fourth, n),
+    }
 
 
 def _from_regression(
-    values: tuple[int, float, float, float, int] | None, reasons: dict[str, str]
+    values: tuple[int, float, float, float, int, float] | None, reasons: dict[str, str]
 ) -> dict[str, float | None]:
     out: dict[str, float | None] = dict.fromkeys(REGRESSION_METRICS)
     if values is None:
         for name in REGRESSION_METRICS:
             reasons[name] = "no numeric labels in the window"
         return out
-    n, abs_sum, sse, sst, bad_p = values
+    n, abs_sum, sse, sst, bad_p, _ = values
     if bad_p:
         for name in REGRESSION_METRICS:
             reasons[name] = f"{bad_p} labelled rows have a non-numeric prediction"

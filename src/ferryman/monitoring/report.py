@@ -134,13 +134,26 @@ def _kpi_section(data: ReportData) -> str:
                     [
                         v.get("version"),
                         v.get("labelled"),
-                        *[(v.get("metrics") or {}).get(k) for k in _kpi_names(latest)],
+                        *[_kpi_cell(v, k) for k in _kpi_names(latest)],
                     ]
                     for v in latest
                 ],
             )
         )
+        out.append(
+            "<p>In brackets: the 95% interval (Wilson for accuracy, precision and recall; a "
+            "normal approximation for the others).</p>"
+        )
     return "\n".join(out)
+
+
+def _kpi_cell(version: Mapping[str, Any], name: str) -> Any:
+    """A KPI with its 95% interval when it has one, e.g. ``0.86 [0.79, 0.91]``."""
+    value = (version.get("metrics") or {}).get(name)
+    interval = (version.get("intervals") or {}).get(name)
+    if value is None or not _num(value) or not interval:
+        return value
+    return f"{_fmt(value)} [{_fmt(interval[0])}, {_fmt(interval[1])}]"
 
 
 def _drift_section(data: ReportData) -> str:

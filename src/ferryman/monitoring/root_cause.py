@@ -5,6 +5,10 @@ it. Reliance comes from the model itself when it reports one importance per inpu
 (tree ensembles' ``feature_importances_``, linear models' ``coef_`` over standardised inputs),
 and otherwise from permutation on the reference sample: shuffle one column, measure how much
 the model's answers move. No labels are needed, so it works before ground truth arrives.
+
+A KPI drop triggers it (beside drift) only when it is clear: at least ``DEFAULT_MIN_LABELS``
+labelled answers, and the KPI's whole 95% interval more than ``KPI_DROP`` worse than what the
+version scored at registration.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ferryman.config import DEFAULT_MIN_LABELS
 from ferryman.monitoring._json import json_safe
 
+KPI_DROP = 0.05  # how much worse than registered a live KPI must be to call for a root cause
+LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 PERMUTATION_ROWS = 2_000
 PERMUTATION_REPEATS = 3
 
@@ -185,3 +192,27 @@ def _scale(base: np.ndarray) -> float:
         return 1.0  # probabilities and labels are already on a 0-1 scale
     spread = float(np.std(base))
     return spread if spread > 0 else 1.0
+
+
+def kpi_dropped(performance: Mapping[str, Any], min_labels: int = DEFAULT_MIN_LABELS) -> bool:
+    """True when a live KPI is clearly worse than what the version scored at registration.
+
+    Clearly: the version's window has at least ``min_labels`` labelled answers, and the KPI's
+    whole 95% interval is more than ``KPI_DROP`` on the worse side of the registered value
+    (a KPI without an interval never counts).
+    """
+    for row in performance.get("versions") or []:
+        if row.get("bucket_start") is not None or (row.get("labelled") or 0) < min_labels:
+            continue
+        intervals = row.get("intervals") or {}
+        for name, registered in (row.get("registered") or {}).items():
+            interval = intervals.get(name)
+            if interval is None or not isinstance(registered, int | float):
+                continue
+            low, high = interval
+            if name in LOWER_IS_BETTER:
+                if low > registered + KPI_DROP:
+                    return True
+            elif high < registered - KPI_DROP:
+                return True
+    return False

@@ -12,6 +12,7 @@ from cli_support import FEATURES, TARGET, Cli
 from sklearn.linear_model import LogisticRegression
 
 from ferryman.cli import output
+from ferryman.cli.monitor import interval_text
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord
 from ferryman.monitoring.prediction_log import PredictionLog
@@ -67,13 +68,15 @@ def test_performance_table_keeps_kpis_whole_at_100_columns(
     kpis = run.json("monitor", "performance", "m", "--window", "1h")["versions"][0]
     shown = [output.number(v) for v in kpis["metrics"].values()]
     shown += [f"{v:+.3f}" for v in kpis["change"].values() if v is not None]
+    shown += [interval_text(v) for v in kpis["intervals"].values()]
+    assert set(kpis["intervals"]) == {k for k, v in kpis["metrics"].items() if v is not None}
     assert len(shown) >= 8
     for text in shown:  # each value on one line, not cut after any of its digits
         whole = re.compile(rf"(?<![\d.]){re.escape(text)}(?![\d])")
         assert any(whole.search(line) for line in printed.splitlines()), (text, printed)
-    for header in ("predictions", "labelled", "vs registered", "bucket (UTC)"):
+    for header in ("logged", "labelled", "95% CI", "vs baseline", "bucket (UTC)"):
         assert header in printed, (header, printed)  # no header folded mid-word
     hourly = run.ok("monitor", "performance", "m", "--window", "1h", "--bucket", "1h").stdout
     assert max(len(line) for line in hourly.splitlines()) <= 100, hourly
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d ", hourly), hourly
-    assert "vs registered" in hourly
+    assert "vs baseline" in hourly

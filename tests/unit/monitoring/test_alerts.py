@@ -15,6 +15,7 @@ from ferryman.config import AlertRule, ModelMonitoring, MonitoringSettings
 from ferryman.monitoring.alerts import (
     AlertBook,
     Change,
+    FeatureSignal,
     Observation,
     evaluate,
     evaluated_rules,
@@ -56,8 +57,26 @@ def book(store: MetadataStore, told: Recorder) -> AlertBook:
 
 
 def seen(hour: int = 0, **measures: Any) -> Observation:
+    """An observation; ``feature_psi`` gives features whose drift tests are significant
+    (``drifted_features`` the drifted ones), and ``kpis`` come with narrow intervals over
+    1,000 labels unless ``kpi_intervals`` and ``labelled`` say otherwise."""
     start = T0 + hour * HOUR
-    return Observation(model="churn", window_start=start, window_end=start + HOUR, **measures)
+    psi = measures.pop("feature_psi", {})
+    drifted = measures.pop("drifted_features", [])
+    features = {k: FeatureSignal(v, True, k in drifted) for k, v in psi.items()}
+    features.update({k: FeatureSignal(None, True, True) for k in drifted if k not in psi})
+    if "kpis" in measures:
+        measures.setdefault(
+            "kpi_intervals", {k: (v - 0.01, v + 0.01) for k, v in measures["kpis"].items()}
+        )
+        measures.setdefault("labelled", 1000)
+    return Observation(
+        model="churn",
+        window_start=start,
+        window_end=start + HOUR,
+        features=measures.pop("features", features),
+        **measures,
+    )
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -102,7 +121,10 @@ def test_a_rule_fires_past_its_threshold_and_says_by_how_much() -> None:
 def test_below_rules_fire_under_the_threshold() -> None:
     [finding] = evaluate([ACCURACY], seen(kpis={"accuracy": 0.81, "f1": 0.7}))
     assert finding.subject == "accuracy"
-    assert "accuracy is 0.81, below the threshold 0.9 by 0.09" in finding.message
+    assert (
+        "accuracy is 0.81 (95% interval 0.8 to 0.82 over 1000 labelled answers), wholly "
+        "below the threshold 0.9" in finding.message
+    )
     assert finding.evidence["kpis"] == {"accuracy": 0.81, "f1": 0.7}
     assert evaluate([ACCURACY], seen(kpis={"accuracy": 0.95})) == []
 
@@ -111,7 +133,10 @@ def test_a_psi_rule_on_any_feature_finds_each_drifted_feature() -> None:
     findings = evaluate([ANY_PSI], seen(feature_psi={"age": 0.4, "income": 0.1, "zip": 0.3}))
     assert [f.subject for f in findings] == ["age", "zip"]
     assert len({f.fingerprint for f in findings}) == 2
-    assert "PSI of feature 'age' is 0.4" in findings[0].message
+    assert (
+        "PSI of feature 'age' is 0.4, above the threshold 0.25 by 0.15, and its drift test "
+        "is significant" in findings[0].message
+    )
     only_zip = AlertRule(name="zip", metric="feature_psi", feature="zip", threshold=0.25)
     assert [f.subject for f in evaluate([only_zip], seen(feature_psi={"zip": 0.3}))] == ["zip"]
 
@@ -219,3 +244,98 @@ def test_a_failing_notifier_does_not_stop_the_book(
         changes = AlertBook(store, Broken()).check([DRIFT], seen(drift_share=0.9), at=T0)
     assert len(changes.fired) == 1
     assert "alert notifier failed" in caplog.text
+
+
+# --- chance: significance, effect gates, labels, intervals ----------------------------------
+def test_a_large_psi_whose_drift_test_is_not_significant_does_not_fire() -> None:
+    noisy = {"rare": FeatureSignal(psi=0.9, significant=False, drifted=False)}
+    assert evaluate([ANY_PSI], seen(features=noisy)) == []
+    assert evaluated_rules([ANY_PSI], seen(features=noisy)) == [ANY_PSI]  # decided: clear
+    real = {"rare": FeatureSignal(psi=0.9, significant=True, drifted=True)}
+    assert [f.subject for f in evaluate([ANY_PSI], seen(features=real))] == ["rare"]
+
+
+def test_the_effect_gate_is_set_per_rule() -> None:
+    features = {
+        "small": FeatureSignal(psi=0.02, significant=True, drifted=False),
+        "large": FeatureSignal(psi=0.3, significant=True, drifted=True),
+        "noise": FeatureSignal(psi=0.5, significant=False, drifted=False),
+        "calm": FeatureSignal(psi=0.01, significant=False, drifted=False),
+    }
+    obs = seen(features=features, drift_share=0.25)
+
+    def rule(**kw: Any) -> AlertRule:
+        return AlertRule(name="r", **kw)
+
+    def subjects(r: AlertRule) -> list[str | None]:
+        return [f.subject for f in evaluate([r], obs)]
+
+    assert subjects(rule(metric="feature_psi", effect="none")) == ["large", "small"]
+    assert subjects(rule(metric="feature_psi", effect="drift")) == ["large"]
+    assert subjects(rule(metric="feature_psi", threshold=0.01)) == ["large", "small"]
+    assert subjects(rule(metric="feature_psi", effect="none", feature="noise")) == []
+    shares = {
+        "drift": 0.25,  # the drift report's share: significant and large
+        "none": 0.5,  # significant alone
+        0.01: 0.5,  # significant and PSI at or above 0.01
+        0.5: 0.0,
+    }
+    for effect, share in shares.items():
+        found = evaluate([rule(metric="drift_share", threshold=-1, effect=effect)], obs)
+        assert [f.value for f in found] == [pytest.approx(share)], effect
+    [text] = [f.message for f in evaluate([rule(metric="feature_psi", effect="none")], obs)][:1]
+    assert "feature 'large' is significant, PSI 0.3" in text
+
+
+def test_a_drift_rule_with_min_rows_waits_for_a_window_that_large() -> None:
+    big = {"age": FeatureSignal(psi=0.9, significant=True, drifted=True)}
+    rule = AlertRule(name="r", metric="feature_psi", threshold=0.25, min_rows=500)
+    assert evaluated_rules([rule], seen(features=big, live_rows=499)) == []
+    assert len(evaluate([rule], seen(features=big, live_rows=500))) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"metric": "drift_share", "threshold": 0.2, "effect": "big"}, "effect 'big' is not known"),
+        ({"metric": "kpi", "kpi": "f1", "threshold": 0.8, "effect": "none"}, "applies to drift"),
+        ({"metric": "feature_psi", "threshold": 0.2, "effect": "none"}, "remove threshold"),
+        ({"metric": "feature_psi", "effect": 0.3}, "set threshold = 0.3"),
+        ({"metric": "drift_share", "threshold": 0.2, "effect": -1}, "PSI value of 0 or more"),
+        ({"metric": "error_rate"}, "needs a threshold"),
+        ({"metric": "error_rate", "threshold": 0.1, "min_labels": 5}, "min_labels applies"),
+        ({"metric": "kpi", "kpi": "f1", "threshold": 0.8, "min_rows": 5}, "min_rows applies"),
+        ({"metric": "drift_share", "threshold": 0.2, "min_label": 5}, "min_label"),
+    ],
+)
+def test_a_rule_refuses_what_it_cannot_use(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        AlertRule(name="r", **fields)
+
+
+def test_a_kpi_rule_waits_for_enough_labels() -> None:
+    one_wrong = seen(kpis={"accuracy": 0.0}, kpi_intervals={"accuracy": (0.0, 0.79)}, labelled=1)
+    assert evaluate([ACCURACY], one_wrong) == []
+    assert evaluated_rules([ACCURACY], one_wrong) == []  # undecided: neither fired nor clear
+    few = AlertRule(**{**ACCURACY.model_dump(), "min_labels": 1})
+    assert len(evaluate([few], one_wrong)) == 1
+    assert evaluated_rules([ACCURACY], seen(kpis={"accuracy": 0.5}, labelled=100)) == [ACCURACY]
+
+
+def test_a_kpi_rule_fires_only_when_the_whole_interval_is_past_the_threshold() -> None:
+    straddles = seen(kpis={"accuracy": 0.88}, kpi_intervals={"accuracy": (0.86, 0.91)})
+    assert evaluate([ACCURACY], straddles) == []
+    assert evaluated_rules([ACCURACY], straddles) == [ACCURACY]  # decided: clear
+    below = seen(kpis={"accuracy": 0.86}, kpi_intervals={"accuracy": (0.84, 0.89)})
+    assert len(evaluate([ACCURACY], below)) == 1
+    rmse = AlertRule(name="rmse", metric="kpi", kpi="rmse", threshold=2.0)
+    assert evaluate([rmse], seen(kpis={"rmse": 2.3}, kpi_intervals={"rmse": (1.9, 2.7)})) == []
+    assert len(evaluate([rmse], seen(kpis={"rmse": 2.3}, kpi_intervals={"rmse": (2.1, 2.5)})))
+    no_interval = seen(kpis={"accuracy": 0.5}, kpi_intervals={})
+    assert evaluated_rules([ACCURACY], no_interval) == []
+
+
+def test_a_below_psi_rule_never_fires_on_a_feature_whose_test_is_not_significant() -> None:
+    calm = {"age": FeatureSignal(psi=0.01, significant=False, drifted=False)}
+    low = AlertRule(name="r", metric="feature_psi", op="below", threshold=0.05)
+    assert evaluate([low], seen(features=calm)) == []

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from scipy import stats
 from sklearn import metrics
 
 from ferryman.core.predictions import PredictionRecord
@@ -25,6 +26,13 @@ from ferryman.monitoring.prediction_log import PredictionLog
 DAY = datetime(2026, 5, 4, tzinfo=UTC)
 END = DAY + timedelta(days=1)
 TOL = 1e-9
+EPS = float(np.finfo(np.float64).eps)
+
+
+def normal_interval(values: np.ndarray) -> tuple[float, float]:
+    """The mean of ``values`` +- 1.96 standard errors (sample standard deviation)."""
+    half = stats.norm.ppf(0.975) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
 
 
 class RoutedFeedback(FeedbackStore):
@@ -128,6 +136,23 @@ def test_binary_metrics_equal_sklearn(fx: Fixture) -> None:
     assert m["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, s[:, 1]), abs=TOL)
     assert m["log_loss"] == pytest.approx(metrics.log_loss(y, s), abs=TOL)
     assert row.reasons == {}
+    tp, fp, fn = (
+        ((p == 1) & (y == 1)).sum(),
+        ((p == 1) & (y == 0)).sum(),
+        ((p == 0) & (y == 1)).sum(),
+    )
+    for name, k, n in (
+        ("accuracy", (p == y).sum(), len(y)),
+        ("precision", tp, tp + fp),
+        ("recall", tp, tp + fn),
+    ):
+        wilson = stats.binomtest(int(k), int(n)).proportion_ci(method="wilson")
+        assert row.intervals[name] == pytest.approx((wilson.low, wilson.high), rel=1e-9), name
+    loss = -np.log(np.clip(s[np.arange(len(y)), y], EPS, 1 - EPS))
+    assert row.intervals["log_loss"] == pytest.approx(normal_interval(loss), rel=1e-9)
+    for name in ("f1", "roc_auc"):
+        low, high = row.intervals[name]
+        assert low < m[name] < high
 
 
 def test_multiclass_metrics_equal_sklearn(fx: Fixture) -> None:
@@ -194,6 +219,12 @@ def test_regression_metrics_equal_sklearn(fx: Fixture) -> None:
     assert m["r2"] == pytest.approx(metrics.r2_score(truth, predicted), abs=TOL)
     assert row.value_mean == pytest.approx(values.mean(), abs=TOL)
     assert row.values == 400
+    errors = truth - predicted
+    assert row.intervals["mae"] == pytest.approx(normal_interval(np.abs(errors)), rel=1e-9)
+    mse_low, mse_high = normal_interval(errors**2)
+    assert row.intervals["rmse"] == pytest.approx((mse_low**0.5, mse_high**0.5), rel=1e-9)
+    assert row.intervals["business_value"] == pytest.approx(normal_interval(values), rel=1e-9)
+    assert "r2" not in row.intervals  # documented: R² has no interval
 
 
 def test_buckets_and_versions(fx: Fixture) -> None:

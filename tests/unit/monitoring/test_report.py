@@ -20,7 +20,16 @@ def _full() -> ReportData:
             {"at": (NOW - timedelta(hours=h)).isoformat(), "metrics": {"accuracy": 0.9 - h / 100}}
             for h in range(5)
         ],
-        performance={"versions": [{"version": 3, "labelled": 120, "metrics": {"accuracy": 0.86}}]},
+        performance={
+            "versions": [
+                {
+                    "version": 3,
+                    "labelled": 120,
+                    "metrics": {"accuracy": 0.86},
+                    "intervals": {"accuracy": [0.7887, 0.9106]},
+                }
+            ]
+        },
         drift={
             "share": 0.5,
             "thresholds": {"correction": "holm"},
@@ -115,3 +124,9 @@ def test_empty_report_explains_what_is_missing() -> None:
     assert "No ground truth has been joined" in page
     assert "Not computed" in page
     assert "<svg" not in page
+
+
+def test_report_shows_each_kpi_with_its_interval() -> None:
+    page = render_report(_full())
+    assert "0.86 [0.7887, 0.9106]" in page
+    assert "95% interval" in page

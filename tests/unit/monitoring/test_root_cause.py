@@ -7,7 +7,13 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
-from ferryman.monitoring.root_cause import Importance, estimate_importance, rank_causes
+from ferryman.monitoring._kpi_intervals import wilson
+from ferryman.monitoring.root_cause import (
+    Importance,
+    estimate_importance,
+    kpi_dropped,
+    rank_causes,
+)
 
 
 def _data() -> tuple[pd.DataFrame, np.ndarray]:
@@ -64,3 +70,31 @@ def test_no_drift_still_ranks_and_says_so() -> None:
     )
     assert cause.suspects[0].score == 0
     assert "no feature drifted" in cause.summary
+
+
+def _performance(labelled: int, correct: int, registered: float = 0.9) -> dict[str, object]:
+    accuracy = correct / labelled
+    return {
+        "versions": [
+            {
+                "version": 1,
+                "bucket_start": None,
+                "labelled": labelled,
+                "metrics": {"accuracy": accuracy},
+                "intervals": {"accuracy": list(wilson(correct, labelled) or (0.0, 1.0))},
+                "registered": {"accuracy": registered},
+                "change": {"accuracy": accuracy - registered},
+            }
+        ]
+    }
+
+
+def test_a_handful_of_labels_does_not_call_for_a_root_cause() -> None:
+    assert not kpi_dropped(_performance(1, 0))  # one wrong answer: accuracy 0
+    assert not kpi_dropped(_performance(99, 40))  # below the 100 labels needed
+
+
+def test_a_kpi_drop_calls_for_a_root_cause_only_when_its_interval_is_clear() -> None:
+    assert not kpi_dropped(_performance(100, 80))  # 0.80, but the interval reaches 0.87
+    assert kpi_dropped(_performance(1000, 750))  # interval 0.72-0.78, well under 0.85
+    assert kpi_dropped(_performance(20, 5), min_labels=10)
