@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -156,7 +158,7 @@ class AlertRule(BaseModel):
     feature: str | None = None
     kpi: str | None = None
     severity: str = Field(default="warning", pattern="^(info|warning|critical)$")
-    effect: float | str | None = Field(
+    effect: StrictFloat | StrictInt | str | None = Field(
         default=None,
         description='Drift rules: the effect gate a significant feature must also pass. "drift": '
         "the drift settings' PSI / Wasserstein / Jensen-Shannon thresholds (default of "
@@ -196,6 +198,11 @@ class AlertRule(BaseModel):
             )
         gate = self.effect if isinstance(self.effect, str) else None
         if self.metric == "feature_psi" and gate is not None:
+            if self.op != "above":
+                raise ValueError(
+                    f'alert rule {self.name!r}: with effect = "{gate}" a feature_psi rule fires '
+                    'on drift, so op has no use; remove op = "below"'
+                )
             if self.threshold is not None:
                 raise ValueError(
                     f'alert rule {self.name!r}: with effect = "{gate}" a feature_psi rule has '

@@ -439,9 +439,11 @@ def _print_drift(result: dict[str, Any]) -> None:
     console.print(out)
     for feature, reason in (result.get("skipped") or {}).items():
         console.print(f"skipped {feature}: {reason}")
+    prediction = result.get("prediction") or {}
     for warning in result.get("warnings") or []:
         err_console.print(f"warning: {warning}", markup=False)
-    prediction = result.get("prediction") or {}
+    for warning in prediction.get("warnings") or []:
+        err_console.print(f"warning: prediction drift: {warning}", markup=False)
     if prediction.get("reason"):
         console.print(f"prediction drift not computed: {prediction['reason']}")
     for f in prediction.get("features") or []:

@@ -96,8 +96,9 @@ def chi2_homogeneity(
 ) -> tuple[float, float]:
     """Chi-squared test that two samples come from one categorical distribution.
 
-    A test of homogeneity on the 2 x k table of counts (``scipy.stats.chi2_contingency``, with
-    its Yates correction when k = 2), not a goodness-of-fit test against the reference shares:
+    A test of homogeneity on the 2 x k table of counts (``scipy.stats.chi2_contingency`` with
+    ``correction=False``: Yates's correction makes two-cell tables conservative, 3.4-4.8%
+    false alarms at alpha 0.05), not a goodness-of-fit test against the reference shares:
     the reference is a sample too. Sparse categories are pooled first
     (``pool_sparse_cells``), so that every cell expects at least ``min_expected`` counts in each
     row and the p-value is valid whatever the number of categories; ``min_expected=0`` tests
@@ -119,15 +120,11 @@ def chi2_homogeneity(
 
 
 def _pearson_chi2(table: FloatArray) -> tuple[float, float]:
-    """``scipy.stats.chi2_contingency(table)`` for a 2 x k table without empty margins, computed
-    directly (scipy's wrapper costs 2 ms a call); Yates's correction when k = 2, as scipy."""
+    """``scipy.stats.chi2_contingency(table, correction=False)`` for a 2 x k table without
+    empty margins, computed directly (scipy's wrapper costs 2 ms a call)."""
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     dof = table.shape[1] - 1
-    observed = table
-    if dof == 1:
-        gap = expected - observed
-        observed = observed + np.sign(gap) * np.minimum(0.5, np.abs(gap))
-    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    statistic = float(np.sum((table - expected) ** 2 / expected))
     return statistic, float(special.chdtrc(dof, statistic))
 
 

@@ -84,8 +84,9 @@ class Observation:
     ``features`` holds each tested feature's drift signal and ``drift_share`` the drift
     report's share of drifted features; ``live_rows`` counts the window's rows. ``kpis`` holds
     live quality measures (accuracy, f1, roc_auc, rmse, business_value, ...) once labels have
-    arrived, ``kpi_intervals`` their 95% intervals and ``labelled`` the labelled answers
-    behind them; ``evidence`` holds anything else worth attaching to an alert.
+    arrived, ``kpi_intervals`` their 95% intervals, ``labelled`` the labelled answers behind
+    them and ``valued`` the answers with a business value (behind ``business_value``);
+    ``evidence`` holds anything else worth attaching to an alert.
     """
 
     model: str
@@ -98,6 +99,7 @@ class Observation:
     kpis: dict[str, float] = field(default_factory=dict)
     kpi_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     labelled: int | None = None
+    valued: int | None = None
     error_rate: float | None = None
     latency_p99_ms: float | None = None
     dropped_records: int | None = None
@@ -169,9 +171,11 @@ def _measured(rule: AlertRule, obs: Observation) -> list[tuple[str | None, float
     if rule.metric in {"feature_psi", "drift_share"}:
         return _drift_measured(rule, obs)
     if rule.metric == "kpi":
-        if rule.kpi is None or obs.labelled is None:
+        # business_value is the mean of the feedback's values, which may come without labels
+        evidence = obs.valued if rule.kpi == "business_value" else obs.labelled
+        if rule.kpi is None or evidence is None:
             return None
-        if obs.labelled < (rule.min_labels or DEFAULT_MIN_LABELS):
+        if evidence < (rule.min_labels or DEFAULT_MIN_LABELS):
             return None
         value = obs.kpis.get(rule.kpi)
         if value is None or not _known(value) or rule.kpi not in obs.kpi_intervals:

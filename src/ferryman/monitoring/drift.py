@@ -336,9 +336,10 @@ def reference_warnings(live_rows: int, reference_rows: int) -> list[str]:
     if reference_rows <= 0 or live_rows * REFERENCE_PER_WINDOW <= reference_rows:
         return []
     return [
-        f"the window has {live_rows:,} rows, more than a tenth of the reference sample's "
+        f"the window has {live_rows:,} rows, more than a tenth of the reference's "
         f"{reference_rows:,}: the false-alarm rate for this one reference may be well above "
-        "alpha; use a shorter window, or register with more training rows (sample_rows)"
+        "alpha; use a shorter window, or register with more reference rows (training rows up "
+        "to sample_rows for features, held-out rows for prediction drift)"
     ]
 
 

@@ -306,6 +306,8 @@ def test_a_drift_rule_with_min_rows_waits_for_a_window_that_large() -> None:
         ({"metric": "error_rate", "threshold": 0.1, "min_labels": 5}, "min_labels applies"),
         ({"metric": "kpi", "kpi": "f1", "threshold": 0.8, "min_rows": 5}, "min_rows applies"),
         ({"metric": "drift_share", "threshold": 0.2, "min_label": 5}, "min_label"),
+        ({"metric": "drift_share", "threshold": 0.2, "effect": True}, "effect"),
+        ({"metric": "feature_psi", "effect": "drift", "op": "below"}, "op has no use"),
     ],
 )
 def test_a_rule_refuses_what_it_cannot_use(fields: dict[str, Any], message: str) -> None:
@@ -339,3 +341,13 @@ def test_a_below_psi_rule_never_fires_on_a_feature_whose_test_is_not_significant
     calm = {"age": FeatureSignal(psi=0.01, significant=False, drifted=False)}
     low = AlertRule(name="r", metric="feature_psi", op="below", threshold=0.05)
     assert evaluate([low], seen(features=calm)) == []
+
+
+def test_a_business_value_rule_counts_values_not_labels() -> None:
+    rule = AlertRule(name="v", metric="kpi", kpi="business_value", op="below", threshold=10.0)
+    low = {"business_value": 2.0}
+    narrow = {"business_value": (1.5, 2.5)}
+    values_only = seen(kpis=low, kpi_intervals=narrow, labelled=0, valued=5_000)
+    few_values = seen(kpis=low, kpi_intervals=narrow, labelled=5_000, valued=2)
+    assert len(evaluate([rule], values_only)) == 1
+    assert evaluate([rule], few_values) == []
