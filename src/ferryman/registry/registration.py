@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ferryman.core.profile import DataProfile
@@ -25,6 +26,9 @@ from ferryman.schema import (
 TrainData = pd.DataFrame | np.ndarray | str | Path
 
 
+IntArray = npt.NDArray[np.uint64]
+
+
 @dataclass(frozen=True)
 class TrainingFacts:
     """What registration learns from the training data."""
@@ -34,6 +38,8 @@ class TrainingFacts:
     fingerprint: str
     sample: pd.DataFrame
     head: pd.DataFrame  # the first rows, to try the model on
+    row_hashes: IntArray = field(default_factory=lambda: np.zeros(0, np.uint64))  # distinct
+    duplicate_share: float = 0.0  # of training rows that repeat another training row
 
 
 def as_frame(data: TrainData, model: object | None) -> pd.DataFrame:
@@ -71,7 +77,30 @@ def learn_from_data(
     fingerprint = fingerprint_frame(frame)
     profile = profile_frame(frame, target)
     sample = sample_rows(frame, sample_cap, seed=int(fingerprint[:8], 16))
-    return TrainingFacts(signature, profile, fingerprint, sample, features.head(5))
+    hashes = row_hashes(features[signature.names])
+    distinct = np.unique(hashes)
+    return TrainingFacts(
+        signature,
+        profile,
+        fingerprint,
+        sample,
+        features.head(5),
+        distinct,
+        1.0 - distinct.size / max(hashes.size, 1),
+    )
+
+
+def row_hashes(frame: pd.DataFrame) -> IntArray:
+    """One 64-bit hash per row of the feature columns (to find rows shared by two frames)."""
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return np.asarray(hashes, dtype=np.uint64)
+
+
+def shared_share(frame: pd.DataFrame, facts: TrainingFacts) -> float:
+    """The share of ``frame``'s rows that are also rows of the training data."""
+    if facts.row_hashes.size == 0 or frame.empty:
+        return 0.0
+    return float(np.isin(row_hashes(frame), facts.row_hashes).mean())
 
 
 def align_to_model(facts: TrainingFacts, names: Sequence[str] | None) -> TrainingFacts:
@@ -134,6 +163,15 @@ def held_out_sample(
         raise SchemaError(
             "validation data is the training data itself; pass rows the model was not "
             "fitted on (e.g. a held-out share of the data)"
+        )
+    shared = shared_share(frame[names], facts)
+    # data with few distinct rows repeats them by nature: only far more sharing than the
+    # training data has with itself means the held-out rows were taken from it
+    if shared > max(0.5, facts.duplicate_share + 0.25):
+        raise SchemaError(
+            f"{shared:.0%} of the validation rows are also training rows; pass rows the model "
+            "was not fitted on (e.g. a held-out share of the data), or prediction drift "
+            "compares live answers with answers on the training data"
         )
     try:  # every row, so that the rows named are the user's own
         checked = check_input(facts.signature, frame[names])

@@ -172,7 +172,9 @@ def test_register_keeps_held_out_rows_as_the_prediction_drift_reference(
     tmp_path: Path,
 ) -> None:
     held_out = tmp_path / "held_out.csv"
-    frame.iloc[120:].to_csv(held_out, index=False)
+    rows = frame.iloc[120:].copy()
+    rows[FEATURES] += 0.001  # rows the model was not fitted on (training rows are refused)
+    rows.to_csv(held_out, index=False)
     run.ok(
         "register", lightgbm_file, "--name", "m", "--train-data", train_parquet,
         "--target", TARGET, "--validation-data", held_out,

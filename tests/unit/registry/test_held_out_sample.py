@@ -54,3 +54,27 @@ def test_validation_data_the_registry_cannot_use_is_refused(registry: Registry) 
         registry.register(model, "m", train_data=train, target="label", validation_data=broken)
     with pytest.raises(InvalidArgumentError, match="validation_data is given but train_data"):
         registry.register(model, "m", validation_data=train)
+
+
+def test_held_out_rows_taken_from_the_training_rows_are_refused(registry: Registry) -> None:
+    train = _draw(np.random.default_rng(12), 400)
+    model = _logistic().fit(train[FEATURES], train["label"])
+    subset = train.sample(50, random_state=1)
+    with pytest.raises(SchemaError, match="100% of the validation rows are also training rows"):
+        registry.register(model, "m", train_data=train, target="label", validation_data=subset)
+
+
+def test_few_distinct_rows_may_repeat_training_rows_in_held_out_data(registry: Registry) -> None:
+    rng = np.random.default_rng(13)
+
+    def draw(n: int) -> pd.DataFrame:  # 16 possible rows: every held-out row is in training
+        frame = pd.DataFrame(rng.integers(0, 2, size=(n, len(FEATURES))), columns=FEATURES)
+        frame["label"] = (frame["x0"] + rng.integers(0, 2, n) > 1).astype(int)
+        return frame
+
+    train, held_out = draw(400), draw(200)
+    model = _logistic().fit(train[FEATURES], train["label"])
+    version = registry.register(
+        model, "m", train_data=train, target="label", validation_data=held_out
+    )
+    assert registry.validation_sample(version.ref) is not None
