@@ -12,7 +12,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -167,6 +167,16 @@ def parse_numbers(pairs: list[str] | None) -> dict[str, float]:
         except ValueError:
             raise typer.BadParameter(f"metric {key!r} must be a number, got {value!r}") from None
     return out
+
+
+NaValuesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--na-values",
+        help="Strings that mean a missing value in a CSV besides the empty field, e.g. NA,n/a.",
+    ),
+]
+"""``--na-values``, as ``predict`` and ``score`` take it (see parse_na_values)."""
 
 
 def parse_na_values(values: list[str] | None) -> list[str]:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ferryman.cli.context import parse_na_values, parse_numbers, parse_pairs, plural, registry
+from ferryman.cli.context import (
+    NaValuesOpt,
+    parse_na_values,
+    parse_numbers,
+    parse_pairs,
+    plural,
+    registry,
+)
 from ferryman.cli.output import console, print_json
 from ferryman.errors import InvalidInputError
 
@@ -87,13 +94,7 @@ def predict(
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
-    na_values: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--na-values",
-            help="Strings that mean a missing value in a CSV besides the empty field, e.g. NA,n/a.",
-        ),
-    ] = None,
+    na_values: NaValuesOpt = None,
 ) -> None:
     """Predict with a version on a file; prints CSV to stdout unless --output is given.
 

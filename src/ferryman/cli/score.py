@@ -20,7 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ferryman.cli.context import err_console, parse_na_values, plural, registry
+from ferryman.cli.context import NaValuesOpt, err_console, parse_na_values, plural, registry
 from ferryman.cli.output import console
 from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
 
@@ -61,13 +61,7 @@ def score(
     output_format: Annotated[
         FileFormat | None, typer.Option(help="Write OUTPUT as this, whatever its suffix.")
     ] = None,
-    na_values: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--na-values",
-            help="Strings that mean a missing value in a CSV besides the empty field, e.g. NA,n/a.",
-        ),
-    ] = None,
+    na_values: NaValuesOpt = None,
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +43,11 @@ def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> pd.DataFra
     kind = file_format(path)
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist (or is not a file)")
-    try:
+    with _reading(path):
         if kind == "csv":
             _check_csv_header(path)
             return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str) or None)
         return pq.read_table(path).to_pandas()
-    except OSError as exc:
-        raise DataFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"cannot read {path} as CSV: {exc}") from exc
-    except pa.ArrowException as exc:
-        raise DataFileError(f"cannot read {path} as Parquet: {exc}") from exc
 
 
 def read_input(
@@ -70,12 +65,19 @@ def read_input(
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist (or is not a file)")
     text = signature.text_columns if signature is not None else []
-    try:
+    with _reading(path):
         if kind == "csv":
             _check_csv_header(path)
             frame = pd.read_csv(path, **csv_options(text, na_values))
             return keep_numbers(frame, signature)
         return pq.read_table(path).to_pandas()
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn what reading a CSV or Parquet file can raise into a DataFileError naming it."""
+    try:
+        yield
     except OSError as exc:
         raise DataFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
