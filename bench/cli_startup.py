@@ -7,7 +7,11 @@ Prints the median and best wall time of each, its median CPU time (user + system
 sensitive than wall time to other processes on a shared machine), its target (issue 13) and
 its ratio to the interpreter's start-up.
 
-    .venv/bin/python bench/cli_startup.py [--rounds 15]
+    .venv/bin/python bench/cli_startup.py [--rounds 15] [--before OLD/src]
+
+``--before`` also runs ``--help`` and ``models list`` from another source tree (an older
+commit's ``src``, e.g. from ``git worktree add /tmp/old COMMIT``) in the same rotation, and
+prints each command's ratio to its older self.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from pathlib import Path
 
 # what a metadata command cannot do without: the CLI, settings and the database layer
-LIBRARIES = "import typer,rich.table,pydantic_settings,sqlalchemy,fsspec"
+LIBRARIES = "import typer,rich.table,pydantic_settings,sqlalchemy"
 TARGETS_S = {"--help": 0.3, "--version": 0.6, "flavors": 0.6, "models list": 0.6}
 
 
@@ -45,6 +49,7 @@ def seconds(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--before", type=Path, help="an older source tree to compare with")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ferryman-startup-") as home:
         env = {**os.environ, "FERRYMAN_HOME": home}
@@ -59,13 +64,21 @@ def main() -> None:
             "flavors": [*ferryman(), "flavors"],
             "models list": [*ferryman(), "models", "list"],
         }
+        envs = dict.fromkeys(commands, env)
+        if args.before is not None:
+            old = {**env, "PYTHONPATH": str(args.before.resolve())}
+            for name in ("--help", "models list"):
+                commands[f"before: {name}"] = [sys.executable, "-m", "ferryman.cli", *name.split()]
+                commands[f"now -m: {name}"] = [sys.executable, "-m", "ferryman.cli", *name.split()]
+                envs[f"before: {name}"] = old
+                envs[f"now -m: {name}"] = env
         names = list(commands)
         times: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, list[float]] = {name: [] for name in names}
         for round_ in range(args.rounds):
             shift = round_ % len(names)
             for name in names[shift:] + names[:shift]:
-                wall, used = seconds(commands[name], env)
+                wall, used = seconds(commands[name], envs[name])
                 times[name].append(wall)
                 cpu[name].append(used)
     floor = statistics.median(times["python -c pass"])
@@ -83,6 +96,14 @@ def main() -> None:
             f"{'' if target is None else f'<{target}':>8}"
             f"{'' if target is None else ('yes' if median < target else 'NO'):>5}"
             f"{median / floor:>8.1f}x"
+        )
+    for name in [n for n in names if n.startswith("before: ")]:
+        now = statistics.median(times[name.replace("before: ", "now -m: ")])
+        then = statistics.median(times[name])
+        used = statistics.median(cpu[name.replace("before: ", "now -m: ")])
+        print(
+            f"{name.removeprefix('before: ')}: now / before = {now / then:.2f} wall, "
+            f"{used / statistics.median(cpu[name]):.2f} cpu (both run as python -m ferryman.cli)"
         )
 
 

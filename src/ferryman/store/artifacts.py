@@ -8,14 +8,13 @@ leaves at most an unreferenced blob, never a version pointing at a partial file.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import tempfile
 import uuid
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
-
-import fsspec
-from fsspec.implementations.local import LocalFileSystem
 
 from ferryman.errors import ArtifactError, StoreError
 
@@ -33,18 +32,44 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _fsspec() -> Any:
+    return importlib.import_module("fsspec")
+
+
+def _local_folder(root: str) -> str | None:
+    """The absolute folder a plain path or ``file://`` URL names; None for any other URL."""
+    path = root.removeprefix("file://")
+    if "://" in path or "::" in path:
+        return None
+    return os.path.abspath(os.path.expanduser(path)).rstrip("/") or "/"
+
+
 class ArtifactStore:
     """Blobs addressed by their SHA-256, under ``root`` (a path or an fsspec URL)."""
 
     def __init__(self, root: str, cache_dir: Path | None = None) -> None:
         self.root = root
+        self._cache_dir = cache_dir
+        local = _local_folder(root)
+        self.is_local = local is not None
+        if local is not None:
+            # fsspec is imported on first use: commands that only read metadata (``models
+            # list``) never touch an artifact, and its import costs them start-up time
+            self.base = local
+            return
         try:
-            self.fs, base = fsspec.core.url_to_fs(root)
+            fs, base = _fsspec().core.url_to_fs(root)
         except (ValueError, ImportError) as exc:
             raise StoreError(f"cannot use artifact root {root!r}: {exc}") from exc
+        self.__dict__["fs"] = fs
         self.base = base.rstrip("/")
-        self.is_local = isinstance(self.fs, LocalFileSystem)
-        self._cache_dir = cache_dir
+        local_fs = importlib.import_module("fsspec.implementations.local").LocalFileSystem
+        self.is_local = isinstance(fs, local_fs)
+
+    @cached_property
+    def fs(self) -> Any:
+        """The fsspec file system under ``base`` (the local one for a folder root)."""
+        return _fsspec().filesystem("file")
 
     def key(self, sha256: str) -> str:
         return f"sha256/{sha256[:2]}/{sha256[2:]}"

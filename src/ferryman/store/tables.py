@@ -191,12 +191,14 @@ alert_events = Table(
     Column("evidence", NullableJSON, nullable=True),
     Index("ix_alert_events_model", "model_name", "id"),
     # At most one firing event per condition, even with several processes evaluating.
+    # Migration 0003 creates it on PostgreSQL too (``postgresql_where``, the same predicate);
+    # naming that dialect here would import all of SQLAlchemy's PostgreSQL support (~30 ms)
+    # into every command, and the schema is built by the migrations, not from this table.
     Index(
         "ux_alert_events_firing",
         "fingerprint",
         unique=True,
         sqlite_where=text("state = 'firing'"),
-        postgresql_where=text("state = 'firing'"),
     ),
 )
 

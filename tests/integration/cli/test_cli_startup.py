@@ -12,6 +12,8 @@ import pytest
 from cli_support import Cli
 
 DATA_STACK = ("duckdb", "numpy", "pandas", "pyarrow", "scipy", "sklearn", "uvicorn")
+# imported only when a command needs them: artifacts (fsspec), a PostgreSQL database
+ON_USE = ("fsspec", "sqlalchemy", "sqlalchemy.dialects.postgresql")
 
 
 def modules_loaded_by(*args: str) -> list[str]:
@@ -24,7 +26,7 @@ def modules_loaded_by(*args: str) -> list[str]:
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"heavy = [m for m in {(*DATA_STACK, 'sqlalchemy')!r} if m in sys.modules]\n"
+        f"heavy = [m for m in {(*DATA_STACK, *ON_USE)!r} if m in sys.modules]\n"
         "print(json.dumps(sorted(heavy)))\n"
     )
     done = subprocess.run(
@@ -41,7 +43,9 @@ def test_help_version_and_flavors_load_no_data_stack_and_no_database(
     assert modules_loaded_by(*args) == []
 
 
-def test_listing_models_loads_the_database_but_not_the_data_stack(run: Cli) -> None:
+def test_listing_models_loads_the_database_but_not_the_data_stack_or_artifacts(
+    run: Cli,
+) -> None:
     run.ok("models", "create", "churn")  # an existing store, as a user would have
 
     assert modules_loaded_by("models", "list") == ["sqlalchemy"]

@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import fsspec
 import pytest
 
 from ferryman.errors import ArtifactError, StoreError
@@ -194,3 +195,30 @@ def test_remote_root_downloads_into_cache(tmp_path: Path) -> None:
     missing = hashlib.sha256(b"nope").hexdigest()
     with pytest.raises(ArtifactError, match="is missing"):
         remote.local_path(missing, 1)
+
+
+@pytest.mark.parametrize("form", ["plain", "relative", "file-url", "home"])
+def test_a_local_root_names_the_folder_fsspec_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    root = {
+        "plain": f"{tmp_path}/artifacts/",
+        "relative": "artifacts",
+        "file-url": f"file://{tmp_path}/artifacts",
+        "home": "~/artifacts",
+    }[form]
+    store = ArtifactStore(root)
+    _, base = fsspec.core.url_to_fs(root)  # the folder fsspec itself resolves the root to
+
+    assert store.is_local
+    assert store.base == base.rstrip("/") == f"{tmp_path}/artifacts"
+    sha, size = store.put_bytes(DATA)
+    assert (tmp_path / "artifacts" / store.key(sha)).read_bytes() == DATA
+    assert store.local_path(sha, size).read_bytes() == DATA
+
+
+def test_an_unknown_url_scheme_is_refused_when_the_store_is_made() -> None:
+    with pytest.raises(StoreError, match="cannot use artifact root 'nosuchscheme://x'"):
+        ArtifactStore("nosuchscheme://x")
