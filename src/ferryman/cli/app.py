@@ -1,49 +1,83 @@
 """The ``ferryman`` command: global flags and the command groups.
 
-Every command module is imported to build the command tree, for ``--help`` too: at their top
-they import only Typer, rich and ferryman's light parts (core, errors); each command imports
-what it works with (registry, pandas, the server) in its body; tests/integration/cli/
-test_cli_startup.py holds them to it.
+A command's module is imported, and its part of the command tree built, only when that command
+runs or a help page lists it: ``ferryman models list`` imports and builds the ``models`` group
+alone. At their top the command modules import only Typer, rich and ferryman's light parts
+(core, errors); each command imports what it works with (registry, pandas, the server) in its
+body; tests/integration/cli/test_cli_startup.py holds them to it.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
 
 from ferryman._version import __version__
-from ferryman.cli import aliases, models, monitor, versions
-from ferryman.cli.context import CliState, FerrymanGroup, state
-from ferryman.cli.history import history
+from ferryman.cli.context import CliState, FerrymanGroup, hide_flag_types, state
 from ferryman.cli.output import console, table
-from ferryman.cli.register import predict, register
-from ferryman.cli.score import score
-from ferryman.cli.serve import serve
+
+# command name -> (module, attribute): a Typer group or a command function, in help's order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "register": ("ferryman.cli.register", "register"),
+    "predict": ("ferryman.cli.register", "predict"),
+    "serve": ("ferryman.cli.serve", "serve"),
+    "score": ("ferryman.cli.score", "score"),
+    "rollback": ("ferryman.cli.aliases", "rollback"),
+    "history": ("ferryman.cli.history", "history"),
+    "feedback": ("ferryman.cli.monitor", "feedback"),
+    "flavors": ("ferryman.cli.app", "flavors"),
+    "models": ("ferryman.cli.models", "app"),
+    "versions": ("ferryman.cli.versions", "app"),
+    "alias": ("ferryman.cli.aliases", "app"),
+    "monitor": ("ferryman.cli.monitor", "app"),
+}
+
+
+class CommandTree(FerrymanGroup):
+    """The root group: builds each command of COMMANDS the first time it is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            command = build_command(cmd_name)
+            hide_flag_types(command, ctx)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def build_command(name: str) -> Any:
+    """The click command (or group) for ``COMMANDS[name]``, built as Typer would build it."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(add_completion=False)
+    holder.callback()(_group_of_one)  # a group even with one command in it
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+
+
+def _group_of_one() -> None:
+    """Holds one command while Typer builds it."""
+
 
 app = typer.Typer(
-    cls=FerrymanGroup,
+    cls=CommandTree,
     name="ferryman",
     help="Carry a trained model into production and keep it healthy there.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(models.app, name="models")
-app.add_typer(versions.app, name="versions")
-app.add_typer(aliases.app, name="alias")
-app.add_typer(monitor.app, name="monitor")
-app.command("register")(register)
-app.command("predict")(predict)
-app.command("serve")(serve)
-app.command("score")(score)
-app.command("rollback")(aliases.rollback)
-app.command("history")(history)
-app.command("feedback")(monitor.feedback)
 
 
-@app.command("flavors")
 def flavors() -> None:
     """List the model flavors and whether their libraries are installed."""
     from ferryman.flavors.catalog import catalog

@@ -14,10 +14,15 @@ from cli_support import Cli
 DATA_STACK = ("duckdb", "numpy", "pandas", "pyarrow", "scipy", "sklearn", "uvicorn")
 # imported only when a command needs them: artifacts (fsspec), a PostgreSQL database
 ON_USE = ("fsspec", "sqlalchemy", "sqlalchemy.dialects.postgresql")
+# the modules of other commands: a command builds and imports its own part of the tree only
+OTHER_COMMANDS = tuple(
+    f"ferryman.cli.{name}"
+    for name in ("aliases", "history", "monitor", "register", "score", "serve")
+)
 
 
-def modules_loaded_by(*args: str) -> list[str]:
-    """Run ``ferryman ARGS`` in a fresh interpreter; the heavy modules it imported."""
+def modules_loaded_by(*args: str, among: tuple[str, ...] = (*DATA_STACK, *ON_USE)) -> list[str]:
+    """Run ``ferryman ARGS`` in a fresh interpreter; which modules of ``among`` it imported."""
     code = (
         "import json, sys\n"
         "from ferryman.cli import main\n"
@@ -26,7 +31,7 @@ def modules_loaded_by(*args: str) -> list[str]:
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        f"heavy = [m for m in {(*DATA_STACK, *ON_USE)!r} if m in sys.modules]\n"
+        f"heavy = [m for m in {among!r} if m in sys.modules]\n"
         "print(json.dumps(sorted(heavy)))\n"
     )
     done = subprocess.run(
@@ -49,3 +54,11 @@ def test_listing_models_loads_the_database_but_not_the_data_stack_or_artifacts(
     run.ok("models", "create", "churn")  # an existing store, as a user would have
 
     assert modules_loaded_by("models", "list") == ["sqlalchemy"]
+
+
+def test_a_command_imports_no_other_commands_module(run: Cli) -> None:
+    run.ok("models", "create", "churn")
+
+    assert modules_loaded_by("models", "list", among=OTHER_COMMANDS) == []
+    assert modules_loaded_by("history", "churn", among=OTHER_COMMANDS) == ["ferryman.cli.history"]
+    assert len(modules_loaded_by("--help", among=OTHER_COMMANDS)) == len(OTHER_COMMANDS)
