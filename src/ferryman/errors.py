@@ -136,6 +136,16 @@ class UnavailableError(FerrymanError):
     """The server cannot answer right now (still loading, or overloaded); retry later."""
 
 
+class ModelUnavailableError(UnavailableError):
+    """A served model has no version that could be loaded; ``reason`` says why."""
+
+    def __init__(self, message: str, name: str, version: int, reason: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.version = version
+        self.reason = reason
+
+
 class OverloadedError(UnavailableError):
     """More rows are waiting for a model than its queue holds; the caller should retry."""
 

@@ -69,7 +69,7 @@ def test_serving_is_said_once_the_models_are_ready(
     assert log.count(said) == 1
 
 
-def test_a_server_whose_start_fails_exits_1_saying_so(
+def test_a_server_none_of_whose_models_can_load_exits_1_saying_so(
     home: Path, cancer_served: Sequence[int]
 ) -> None:
     registry = Registry(Settings.load(home=home))
@@ -81,7 +81,9 @@ def test_a_server_whose_start_fails_exits_1_saying_so(
     done = serve(home, "--port", str(free_port()), "--log-level", "error")
 
     assert done.returncode == 1, done.stderr
-    assert done.stderr.strip().splitlines()[-1] == (
-        "error: the server did not start; the log above says why"
+    why, said = done.stderr.strip().splitlines()
+    assert why.startswith("ERROR:    cannot load cancer/1 (cancer@production): artifact ")
+    assert said == (
+        "error: none of the models with the 'production' alias could be loaded (cancer); "
+        "the log above says why"
     )
-    assert "serving cancer" not in done.stderr

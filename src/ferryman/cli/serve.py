@@ -70,9 +70,15 @@ def serve(
         raise
     url = address(sock)
 
-    def ready() -> None:
+    def ready(unavailable: list[str]) -> None:
         if workers == 1:
-            said = f"serving {', '.join(served)} ({alias}) on {url}; docs at {url}/docs"
+            answering = [name for name in served if name not in unavailable]
+            said = f"serving {', '.join(answering)} ({alias}) on {url}; docs at {url}/docs"
+            if unavailable:
+                said += (
+                    f"; not serving {', '.join(unavailable)}: cannot be loaded (the log above "
+                    "says why; answers 503 until its alias moves)"
+                )
         else:  # each worker loads the models itself: say what is true now
             said = (
                 f"starting {workers} workers for {', '.join(served)} ({alias}) on {url}; each "

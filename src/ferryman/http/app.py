@@ -2,6 +2,8 @@
 
 ``create_app`` builds it for a registry and options; ``app_from_environment`` is the factory
 uvicorn's workers call (``ferryman serve`` passes the options in ``FERRYMAN_SERVE_OPTIONS``).
+What runs beside the routes (the model pool, monitoring) starts with the app's lifespan, or
+earlier through ``app.state.lifecycle`` when the caller wants start-up errors itself.
 """
 
 from __future__ import annotations
@@ -80,13 +82,59 @@ class ServeOptions:
         return cls(**data)
 
 
+class Lifecycle:
+    """Starts and stops what the server runs beside its routes: the model pool (loading and
+    warming every model) and monitoring. ``start`` runs once, whoever calls it first."""
+
+    def __init__(self, pool: ModelPool, metrics: ServerMetrics, watch: Watch) -> None:
+        self.pool = pool
+        self.metrics = metrics
+        self.watch = watch
+        self.started = False
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        pool = self.pool
+        started = time.perf_counter()
+        gc.disable()  # loading imports libraries: no garbage worth collecting; on again below
+        try:
+            await pool.start()
+        finally:
+            gc.enable()
+        for name, served in pool.current().items():
+            self.metrics.serves(name, served.number)
+        settle_memory()
+        unavailable = pool.unavailable
+        log.info(
+            "ready: %d model(s) loaded and warmed in %.2fs%s",
+            len(pool.names),
+            time.perf_counter() - started,
+            f"; {len(unavailable)} could not be loaded ({', '.join(unavailable)})"
+            if unavailable
+            else "",
+        )
+        self.watch.start(pool)
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+        await self.watch.stop()
+
+
 def create_app(registry: Registry, options: ServeOptions | None = None) -> Starlette:
     """The server for ``registry``; models load (and warm) when the app starts up."""
     options = options or ServeOptions()
     # Arrow's own allocator keeps freed memory; the system one gives it back (see settle_memory)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     metrics = ServerMetrics()
-    events = PoolEvents(loaded=metrics.loaded, swapped=metrics.swapped, batch=metrics.batch)
+    events = PoolEvents(
+        loaded=metrics.loaded,
+        swapped=metrics.swapped,
+        batch=metrics.batch,
+        failed=metrics.failed,
+        dropped=metrics.dropped,
+    )
     pool = ModelPool(registry, options.pool_settings(), events)
     watch = Watch(registry, metrics)
     state = ServerState(
@@ -96,29 +144,15 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
         watch.sink,
     )
     events.answered = state.answer_observer  # read as each version's runner is made
+    lifecycle = Lifecycle(pool, metrics, watch)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        started = time.perf_counter()
-        gc.disable()  # loading imports libraries: no garbage worth collecting; on again below
-        try:
-            await pool.start()
-        finally:
-            gc.enable()
-        for name, served in pool.current().items():
-            metrics.serving.labels(name).set(served.number)
-        settle_memory()
-        log.info(
-            "ready: %d model(s) loaded and warmed in %.2fs",
-            len(pool.names),
-            time.perf_counter() - started,
-        )
-        watch.start(pool)
+        await lifecycle.start()
         try:
             yield
         finally:
-            await pool.stop()
-            await watch.stop()
+            await lifecycle.stop()
 
     async def metrics_page(request: Request) -> Response:
         watch.export_log_stats()
@@ -139,6 +173,7 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
     )
     app.state.ferryman = state
     app.state.watch = watch
+    app.state.lifecycle = lifecycle
     return app
 
 

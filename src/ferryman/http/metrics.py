@@ -7,6 +7,7 @@ worker answers for all of them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from prometheus_client import (
@@ -20,6 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
+from ferryman.serving.pool import LoadFailure
 from ferryman.serving.served import ServedVersion
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -90,6 +92,19 @@ class ServerMetrics:
             ["model"],
             registry=target,
             multiprocess_mode="max",
+        )
+        self.model_ready = Gauge(
+            "ferryman_model_ready",
+            "1 while a version of the model answers, 0 while none could be loaded (503).",
+            ["model"],
+            registry=target,
+            multiprocess_mode="min",
+        )
+        self.load_failures = Counter(
+            "ferryman_model_load_failures",
+            "Times a version could not be loaded (reason in the server log).",
+            ["model", "version"],
+            registry=target,
         )
         self._monitoring_metrics(target)
         # per model: requests answered and server-side failures, for the error-rate alert
@@ -169,7 +184,22 @@ class ServerMetrics:
     def swapped(self, name: str, old: int | None, new: int) -> None:
         del old
         self.swaps.labels(name).inc()
-        self.serving.labels(name).set(new)
+        self.serves(name, new)
+
+    def serves(self, name: str, number: int) -> None:
+        """``name`` answers with version ``number``."""
+        self.serving.labels(name).set(number)
+        self.model_ready.labels(name).set(1)
+
+    def failed(self, failure: LoadFailure) -> None:
+        self.load_failures.labels(failure.name, str(failure.version)).inc()
+        if failure.serving is None:
+            self.model_ready.labels(failure.name).set(0)
+
+    def dropped(self, name: str) -> None:
+        """A model that was never loaded is no longer served: its readiness series goes."""
+        with contextlib.suppress(KeyError):  # never set in this process
+            self.model_ready.remove(name)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

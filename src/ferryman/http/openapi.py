@@ -119,7 +119,7 @@ def document(server: ServerState) -> dict[str, Any]:
         "415": _error("Content type other than JSON or CSV"),
         "422": _error("Input does not match the model's signature (see problems)"),
         "500": _error("The model failed (with a request id)"),
-        "503": _error("Still loading, or overloaded"),
+        "503": _error("Still loading, overloaded, or the model cannot be loaded (the reason)"),
     }
     predict_ok = {
         "description": "Predictions",
@@ -149,7 +149,12 @@ def document(server: ServerState) -> dict[str, Any]:
             "/models": {
                 "get": {
                     "summary": "Served models",
-                    "responses": {"200": {"description": "Served models and their versions"}},
+                    "responses": {
+                        "200": {
+                            "description": "Served models and their versions; one that "
+                            "cannot be loaded has `unavailable` (the reason) instead of details"
+                        }
+                    },
                 }
             },
             "/models/{ref}": {

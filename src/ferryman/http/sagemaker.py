@@ -39,7 +39,7 @@ def default_model(server: ServerState) -> str:
     chosen = server.settings.sagemaker_model
     if chosen is not None:
         return chosen
-    names = server.pool.names
+    names = sorted([*server.pool.names, *server.pool.unavailable])
     if len(names) == 1:
         return names[0]
     if not server.pool.ready:
@@ -54,10 +54,11 @@ async def ping(request: Request) -> Response:
     """200 when the default model is ready; without one (several models served and no
     ``--sagemaker-model``), 200 when the server is: a health check, not an invocation."""
     server = _state(request)
-    if server.settings.sagemaker_model is None and len(server.pool.names) != 1:
-        return Response(b"", 200 if server.pool.ready else 503)
+    pool = server.pool
+    if server.settings.sagemaker_model is None and len(pool.names) + len(pool.unavailable) != 1:
+        return Response(b"", 200 if pool.ready else 503)
     try:
-        server.pool.served(default_model(server))
+        pool.served(default_model(server))
     except (ModelNotFoundError, UnavailableError):
         return Response(b"", 503)
     return Response(b"", 200)

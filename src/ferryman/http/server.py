@@ -6,6 +6,7 @@ import contextlib
 import copy
 import errno
 import importlib.util
+import logging
 import os
 import shutil
 import socket
@@ -15,15 +16,17 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.config import LOGGING_CONFIG
+from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from ferryman.errors import ConfigError
-from ferryman.http.app import OPTIONS_ENV, ServeOptions, create_app
+from ferryman.config import Settings
+from ferryman.errors import ConfigError, FerrymanError
+from ferryman.http.app import OPTIONS_ENV, Lifecycle, ServeOptions, create_app
 from ferryman.http.metrics import MULTIPROC_ENV
 from ferryman.registry import Registry
 
 FACTORY = "ferryman.http.app:app_from_environment"
+log = logging.getLogger("ferryman.http")
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -87,17 +90,36 @@ def address(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, telling ``on_ready`` once the models are loaded and it listens."""
+Ready = Callable[[list[str]], None]  # told the served models that could not be loaded
 
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, loading the models before its own start-up (so that a FerrymanError
+    ends it as ``failure``, without uvicorn's traceback), and telling ``on_ready`` once the
+    models are loaded and it listens."""
+
+    def __init__(
+        self, config: uvicorn.Config, lifecycle: Lifecycle, on_ready: Ready | None
+    ) -> None:
         super().__init__(config)
+        self.lifecycle = lifecycle
         self.on_ready = on_ready
+        self.failure: FerrymanError | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await self.lifecycle.start()
+        except Exception as exc:
+            if isinstance(exc, FerrymanError):
+                self.failure = exc  # the caller says it in one line
+            else:
+                log.error("the server could not start", exc_info=exc)
+            self.should_exit = True
+            await self.lifecycle.stop()
+            return
         await super().startup(sockets)
         if self.started and not self.should_exit and self.on_ready is not None:
-            self.on_ready()
+            self.on_ready(list(self.lifecycle.pool.unavailable))
 
 
 def run(
@@ -108,18 +130,20 @@ def run(
     log_level: str = "info",
     access_log: bool = False,
     registry: Registry | None = None,
-    on_ready: Callable[[], None] | None = None,
+    on_ready: Ready | None = None,
 ) -> bool:
     """Serve on ``sock`` until interrupted (SIGINT / SIGTERM finish the requests in flight).
 
-    One worker serves in this process (over ``registry`` when given); several are separate
-    processes that each build the app from the options passed in the environment. Returns
-    whether the server started (False: its start-up failed and was logged).
+    One worker serves in this process (over ``registry``); several are separate processes
+    that each build the app from the options passed in the environment. Returns whether the
+    server started (False: its start-up failed and was logged). In one process, a start-up
+    that fails with a FerrymanError (a model named in ``options.models`` that cannot be
+    loaded) raises it, and nothing else is logged about it.
     """
     os.environ[OPTIONS_ENV] = options.to_json()
     app: Starlette | str = FACTORY
-    if workers == 1 and registry is not None:
-        app = create_app(registry, options)
+    if workers == 1:
+        app = create_app(registry or Registry(Settings.load(**options.settings)), options)
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="ferryman-metrics-")
@@ -141,16 +165,20 @@ def run(
             # each worker loads the models itself and logs when it is ready: the parent only
             # knows that the port is taken and the workers are starting
             if on_ready is not None:
-                on_ready()
-            Multiprocess(config, sockets=[sock]).run()
-            return True
+                on_ready([])
+            supervisor = Multiprocess(config, sockets=[sock])
+            supervisor.run()  # ends at once when a worker's start-up fails
+            return not any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+        assert isinstance(app, Starlette)
         config.load_app()
-        server = _Server(config, on_ready)
+        server = _Server(config, app.state.lifecycle, on_ready)
         with contextlib.suppress(KeyboardInterrupt):
             try:
                 server.run(sockets=[sock])
             except SystemExit:  # uvicorn's way out when start-up failed (logged above)
                 return False
+        if server.failure is not None:
+            raise server.failure
         return server.started
     finally:
         sock.close()

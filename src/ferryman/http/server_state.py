@@ -16,7 +16,12 @@ from starlette.responses import Response
 
 from ferryman.core.predictions import NullSink, PredictionBatch, PredictionSink, RejectionRecord
 from ferryman.core.refs import ModelRef
-from ferryman.errors import InvalidInputError, PredictionError, RequestError
+from ferryman.errors import (
+    InvalidInputError,
+    ModelUnavailableError,
+    PredictionError,
+    RequestError,
+)
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
@@ -178,6 +183,8 @@ class ServerState:
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
         status, kind = status_of(exc)
+        if isinstance(exc, ModelUnavailableError):  # a served model: its name is a fair label
+            exchange.model, exchange.version = exc.name, str(exc.version)
         if isinstance(exc, InvalidInputError | RequestError) and exchange.model:
             self._reject(exc, exchange)
         if status == 500 and not isinstance(exc, PredictionError):

@@ -99,11 +99,15 @@ def plain(values: np.ndarray) -> list[Any]:
 
 
 async def list_models(request: Request) -> Response:
-    server = state_of(request)
-    models = [
-        describe(served, server.pool.settings.alias) for served in server.pool.current().values()
+    """The served models; one that cannot be loaded with its alias's version and the reason."""
+    pool = state_of(request).pool
+    alias = pool.settings.alias
+    models = [describe(served, alias) for served in pool.current().values()]
+    models += [
+        {"name": f.name, "version": f.version, "alias": alias, "unavailable": f.reason}
+        for f in pool.unavailable.values()
     ]
-    return json_response({"models": models})
+    return json_response({"models": sorted(models, key=lambda m: str(m["name"]))})
 
 
 async def show_model(request: Request) -> Response:

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from ferryman._version import __version__
 from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef, parse_version_number
-from ferryman.errors import InvalidInputError, RequestError
+from ferryman.errors import InvalidInputError, ModelUnavailableError, RequestError
 from ferryman.http.bodies import MAX_REQUEST_ID, parse_json, read_body
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState
@@ -81,18 +81,26 @@ async def server_metadata(request: Request) -> Response:
 
 
 async def model_list(request: Request) -> Response:
-    return json_response({"models": _state(request).pool.names})
+    pool = _state(request).pool
+    return json_response({"models": sorted([*pool.names, *pool.unavailable])})
 
 
 async def model_ready(request: Request) -> Response:
+    """200 ``{"name", "ready": true}``; a model that cannot be loaded: 503 with ``"ready":
+    false`` and the reason as ``error``."""
     server = _state(request)
 
-    async def body(exchange: Exchange) -> dict[str, Any]:
-        runner = await server.pool.runner(_ref(request))
+    async def answer(exchange: Exchange) -> Response:
+        try:
+            runner = await server.pool.runner(_ref(request))
+        except ModelUnavailableError as exc:
+            body = {"name": exc.name, "ready": False, "error": str(exc)}
+            return json_response(body, 503, exchange.headers)
         exchange.answered_by(runner)
-        return {"name": runner.served.name, "ready": runner.served.warmed}
+        body = {"name": runner.served.name, "ready": runner.served.warmed}
+        return json_response(body, 200, exchange.headers)
 
-    return await _json_answer(request, "v2_ready", body)
+    return await server.handle(request, "v2_ready", answer, v2=True)
 
 
 async def model_metadata(request: Request) -> Response:

@@ -4,6 +4,10 @@ Each served model name has one current version. A watcher polls the registry; wh
 points elsewhere it loads and warms the new version beside the old one, then swaps the
 reference in one assignment: a request sees the old version or the new one, never a half-made
 one. The old version's queued requests are still answered by it.
+
+A version that cannot be loaded never stops the others: it is logged once and remembered
+(``LoadFailure``); while no version of its model answers, requests for it raise
+ModelUnavailableError with the reason. It is tried again when its alias moves.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ferryman.errors import (
     ConfigError,
     FerrymanError,
     ModelNotFoundError,
+    ModelUnavailableError,
     NotFoundError,
     UnavailableError,
 )
@@ -47,14 +52,28 @@ class PoolSettings:
     batching: BatchSettings = field(default_factory=BatchSettings)
 
 
+@dataclass(frozen=True, slots=True)
+class LoadFailure:
+    """A served model's version that could not be loaded, and why. ``serving``: the version
+    still answering for the alias (None: no version of the model answers)."""
+
+    name: str
+    version: int
+    reason: str
+    serving: int | None = None
+
+
 @dataclass
 class PoolEvents:
-    """Hooks the HTTP layer uses for metrics and logs (all optional)."""
+    """Hooks the HTTP layer uses for metrics and logs (all optional). ``dropped``: a model
+    that could not be loaded lost its alias and is no longer served."""
 
     loaded: Callable[[ServedVersion], None] | None = None
     swapped: Callable[[str, int | None, int], None] | None = None
     batch: Callable[[ServedVersion, int], None] | None = None
     answered: AnswerObserver | None = None
+    failed: Callable[[LoadFailure], None] | None = None
+    dropped: Callable[[str], None] | None = None
 
 
 class ModelPool:
@@ -76,7 +95,8 @@ class ModelPool:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="registry")
         self._watcher: asyncio.Task[None] | None = None
         self._retired: set[asyncio.Task[None]] = set()
-        self._failed: dict[str, int] = {}  # name -> version whose load failed (not retried)
+        self._failed: dict[str, LoadFailure] = {}  # the alias's version that failed, by name
+        self._extra_failed: set[tuple[str, int]] = set()  # other versions that failed (logged)
         self._missing: set[str] = set()  # served names whose alias is gone (warned once)
         self.ready = False
         self.started_at = time.time()
@@ -84,13 +104,33 @@ class ModelPool:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load and warm every served model, then watch their aliases."""
+        """Load and warm every served model, then watch their aliases.
+
+        A model that cannot be loaded is logged and left out (its requests are unavailable),
+        unless it was named in ``settings.models``: then ConfigError names it. ConfigError too
+        when no model at all could be loaded.
+        """
+        alias = self.settings.alias
         names = await self._call(servable_names, self.registry, self.settings, True)
         for name in names:
-            version = await self._call(resolve_alias, self.registry, name, self.settings.alias)
-            runner = await self._load(version)
+            version = await self._call(resolve_alias, self.registry, name, alias)
+            try:
+                runner = await self._load(version)
+            except Exception as exc:
+                if self.settings.models is not None:
+                    raise ConfigError(
+                        f"cannot serve {name!r}: version {version.version} ({alias}) cannot be "
+                        f"loaded: {_reason(exc)}; leave it out of --models to serve the others"
+                    ) from exc
+                self._fail(version, exc, None)
+                continue
             self._current[name] = runner
-            log.info("serving %s as %s@%s", version.ref, name, self.settings.alias)
+            log.info("serving %s as %s@%s", version.ref, name, alias)
+        if names and not self._current:
+            raise ConfigError(
+                f"none of the models with the {alias!r} alias could be loaded "
+                f"({', '.join(sorted(self._failed))}); the log above says why"
+            )
         self.ready = True
         if self.settings.poll_interval > 0:
             self._watcher = asyncio.create_task(self._watch(), name="alias watcher")
@@ -117,7 +157,13 @@ class ModelPool:
 
     @property
     def names(self) -> list[str]:
+        """The models answering (a version of each is loaded)."""
         return sorted(self._current)
+
+    @property
+    def unavailable(self) -> dict[str, LoadFailure]:
+        """The served models no version of which could be loaded, with why."""
+        return {n: f for n, f in sorted(self._failed.items()) if n not in self._current}
 
     def current(self) -> dict[str, ServedVersion]:
         return {name: runner.served for name, runner in sorted(self._current.items())}
@@ -129,22 +175,38 @@ class ModelPool:
         runner = self._current.get(name)
         if runner is not None:
             return runner
+        failure = self._failed.get(name)
+        if failure is not None:
+            raise ModelUnavailableError(
+                f"model {name!r} cannot be served: its {self.settings.alias!r} version "
+                f"{failure.version} cannot be loaded: {failure.reason}",
+                name,
+                failure.version,
+                failure.reason,
+            )
         if not self.ready:
             raise UnavailableError("the server is still loading its models; retry shortly")
-        served = ", ".join(self.names) or "none"
+        served = ", ".join(sorted({*self._current, *self._failed})) or "none"
         raise ModelNotFoundError(f"model {name!r} is not served here (served: {served})")
 
     async def runner(self, ref: ModelRef) -> Runner:
         """The runner answering ``ref``: the current version for the serving alias, any other
-        version or alias of a served model loaded on first use (and kept a while)."""
-        current = self._runner_by_name(ref.name)
-        if ref.version is None and ref.alias in (self.settings.alias, None):
+        version or alias of a served model loaded on first use (and kept a while). A model
+        that could not be loaded still answers for its other versions."""
+        current = self._current.get(ref.name)
+        served_alias = ref.version is None and ref.alias in (self.settings.alias, None)
+        if current is None and (served_alias or ref.name not in self._failed):
+            return self._runner_by_name(ref.name)  # raises: unavailable, loading or not found
+        if served_alias and current is not None:
             return current
         number = ref.version
         if number is None:
             assert ref.alias is not None
             number = await self._alias_number(ref.name, ref.alias)
-        if number == current.served.number:
+        if current is None:
+            if number == self._failed[ref.name].version:
+                return self._runner_by_name(ref.name)  # raises why it is unavailable
+        elif number == current.served.number:
             return current
         key = (ref.name, number)
         extra = self._extra.get(key)
@@ -172,7 +234,7 @@ class ModelPool:
         self._loading[key] = future
         try:
             version = await self._call(self.registry.resolve, ModelRef(key[0], version=key[1]))
-            runner = await self._load(version)
+            runner = await self._load_other(version)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here; waiters get it too
@@ -185,6 +247,44 @@ class ModelPool:
             _, old = self._extra.popitem(last=False)
             self._retire(old)
         return runner
+
+    async def _load_other(self, version: ModelVersion) -> Runner:
+        """Load a version other than the alias's; a failure is unavailable (logged once)."""
+        try:
+            return await self._load(version)
+        except Exception as exc:
+            reason = _reason(exc)
+            key = (version.model, version.version)
+            if key not in self._extra_failed:
+                self._extra_failed.add(key)
+                log.error("cannot load %s: %s", version.ref, reason, exc_info=_trace(exc))
+            raise ModelUnavailableError(
+                f"model {version.model!r} version {version.version} cannot be loaded: {reason}",
+                version.model,
+                version.version,
+                reason,
+            ) from exc
+
+    def _fail(self, version: ModelVersion, exc: Exception, serving: int | None) -> None:
+        """Remember (and log, once) that the alias's version of a model cannot be loaded."""
+        failure = LoadFailure(version.model, version.version, _reason(exc), serving)
+        self._failed[version.model] = failure
+        alias = self.settings.alias
+        if serving is None:
+            then = f"{version.model} answers 503 until {alias} moves to a version that loads"
+        else:
+            then = f"still serving version {serving}"
+        log.error(
+            "cannot load %s (%s@%s): %s; %s",
+            version.ref,
+            version.model,
+            alias,
+            failure.reason,
+            then,
+            exc_info=_trace(exc),
+        )
+        if self.events.failed is not None:
+            self.events.failed(failure)
 
     # -- loading and swapping -------------------------------------------------------------
 
@@ -224,14 +324,15 @@ class ModelPool:
         """Look for alias moves (and new models when serving all) now; swap what moved.
         Returns the names swapped or added."""
         changed: list[str] = []
-        names = list(self._current)
+        names = list(dict.fromkeys([*self._current, *self._failed]))
         if self.settings.models is None:
             wanted = await self._call(servable_names, self.registry, self.settings)
-            names.extend(n for n in wanted if n not in self._current)
+            names.extend(n for n in wanted if n not in names)
         for name in names:
             try:
                 version = await self._call(resolve_alias, self.registry, name, self.settings.alias)
             except NotFoundError as exc:
+                self._drop_unloaded(name, exc)
                 if name in self._current and name not in self._missing:  # say it once
                     self._missing.add(name)
                     log.warning(
@@ -243,21 +344,16 @@ class ModelPool:
                 continue
             self._missing.discard(name)
             current = self._current.get(name)
+            failure = self._failed.get(name)
             if current is not None and current.served.number == version.version:
+                self._failed.pop(name, None)  # the alias is back on the served version
                 continue
-            if self._failed.get(name) == version.version:
+            if failure is not None and failure.version == version.version:
                 continue  # tried and failed: wait for the alias to move again
             try:
                 runner = await self._load(version)
-            except FerrymanError as exc:
-                self._failed[name] = version.version
-                log.error(
-                    "cannot load %s, still serving the previous version: %s", version.ref, exc
-                )
-                continue
-            except Exception:
-                self._failed[name] = version.version
-                log.exception("cannot load %s, still serving the previous version", version.ref)
+            except Exception as exc:  # noqa: BLE001 - logged by _fail; the others go on
+                self._fail(version, exc, current.served.number if current is not None else None)
                 continue
             self._failed.pop(name, None)
             self._current[name] = runner  # the swap: one reference assignment
@@ -275,6 +371,14 @@ class ModelPool:
                 self._retire(current)
             changed.append(name)
         return changed
+
+    def _drop_unloaded(self, name: str, why: NotFoundError) -> None:
+        """A model that could never be loaded lost its alias: it is no longer served."""
+        if name in self._current or self._failed.pop(name, None) is None:
+            return
+        log.info("%s: %s; no longer served", name, why)
+        if self.events.dropped is not None:
+            self.events.dropped(name)
 
     def _retire(self, runner: Runner) -> None:
         task = asyncio.create_task(runner.close())
@@ -310,3 +414,14 @@ def servable_names(registry: Registry, settings: PoolSettings, strict: bool = Fa
 
 def resolve_alias(registry: Registry, name: str, alias: str) -> ModelVersion:
     return registry.resolve(ModelRef(name, alias=alias))
+
+
+def _reason(exc: Exception) -> str:
+    """Why a load failed, in one line: ferryman's own message, else the error's type too."""
+    text = str(exc) if isinstance(exc, FerrymanError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())
+
+
+def _trace(exc: Exception) -> Exception | None:
+    """The traceback worth logging: none for ferryman's own errors (the message says it all)."""
+    return None if isinstance(exc, FerrymanError) else exc
