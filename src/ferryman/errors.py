@@ -96,6 +96,15 @@ class UntrustedTypeError(FlavorError):
         self.types = types
 
 
+class UnimportableTypeError(FlavorError):
+    """A model holds classes that no other process can import (defined in ``__main__`` or
+    inside a function), so it could never be loaded anywhere but where it was made."""
+
+    def __init__(self, message: str, types: list[str]) -> None:
+        super().__init__(message)
+        self.types = types
+
+
 class ModelFileError(FlavorError):
     """A model file is unreadable, corrupt, or not of the flavor it claims."""
 

@@ -74,7 +74,10 @@ def register(
     aliases : list of str, optional
         Aliases (e.g. ``["staging"]``) to point at the new version, in the same transaction.
     trusted_types : list of str, optional
-        Extra types the saved skops file may load; it is loaded back before it is recorded.
+        Extra types (``module.Class``) the saved skops file may load; it is loaded back before
+        it is recorded. They are kept with the version (with who trusted them, in the audit
+        log), so every later load of it trusts them. A class no other process can import (one
+        defined in ``__main__``, e.g. a notebook) is refused whatever is trusted.
 
     Returns
     -------
@@ -98,7 +101,8 @@ def register(
 
 
 def load(ref: str, trusted_types: Sequence[str] = ()) -> LoadedModel:
-    """Load a version (``name``, ``name@alias``, ``name/3``) to predict with."""
+    """Load a version (``name``, ``name@alias``, ``name/3``) to predict with; ``trusted_types``
+    adds to the types trusted by default, in the settings and at the version's registration."""
     return connect().load(ref, trusted_types)
 
 

@@ -41,10 +41,12 @@ class CliState:
         """The registry of an existing store (a missing one is an error: a mistyped --home)."""
         return self.open_registry(create=False)
 
-    def open_registry(self, *, create: bool) -> Registry:
-        """The registry; ``create`` makes a new store where none is, and says so."""
+    def open_registry(self, *, create: bool, has_trust_option: bool = False) -> Registry:
+        """The registry; ``create`` makes a new store where none is, and says so.
+        ``has_trust_option``: the command takes ``--trust``, so refusals may advise it."""
         if self._registry is None:
             from ferryman.config import Settings
+            from ferryman.flavors.trust import command_advice
             from ferryman.registry import Registry
 
             settings = Settings.load(**self.overrides)
@@ -61,7 +63,7 @@ class CliState:
                     "not exist); point --home or FERRYMAN_HOME at your store, or create one "
                     "with `ferryman register`"
                 )
-            self._registry = Registry(settings)
+            self._registry = Registry(settings, trust_advice=command_advice(has_trust_option))
             if missing and file is not None:
                 self.notices.append(f"created a new store at {settings.home_path}")
                 self._created = (file, not folder_existed)
@@ -92,7 +94,8 @@ def state(ctx: typer.Context) -> CliState:
 
 def registry(ctx: typer.Context, *, create: bool = False) -> Registry:
     """The store's registry; only commands that add to a store pass ``create``."""
-    return state(ctx).open_registry(create=create)
+    has_trust = any(getattr(p, "name", None) == "trust" for p in ctx.command.params)
+    return state(ctx).open_registry(create=create, has_trust_option=has_trust)
 
 
 class FerrymanGroup(TyperGroup):

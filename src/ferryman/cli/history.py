@@ -43,6 +43,8 @@ def summary(event: AuditEvent) -> str:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in (after.get("metrics") or {}).items())
         sha = str(after.get("artifact_sha256", ""))[:12]
         return f"{after.get('flavor')} sha256:{sha}" + (f" {metrics}" if metrics else "")
+    if event.kind == "version.trusted":
+        return "trusted " + ", ".join(after.get("trusted_types") or [])
     if event.kind == "version.deleted":
         return "deleted"
     if event.kind == "model.created":

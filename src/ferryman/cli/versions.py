@@ -113,6 +113,8 @@ def _print_version(v: ModelVersion) -> None:
     packages = pairs(env.get("packages") or {})
     console.print(f"environment: python {env.get('python', '?')}; {packages}")
     console.print(f"created:     {when(v.created_at)} by {v.created_by}")
+    trusted = ", ".join(v.trusted_types)
+    console.print(f"trusted:     {trusted} (by {v.trusted_by})" if trusted else "trusted:     -")
     if v.signature is not None:
         out = table("column", "kind", "nullable", "range / categories", title="signature")
         for c in v.signature.columns:

@@ -48,6 +48,9 @@ class ModelVersion:
     environment: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None
     aliases: tuple[str, ...] = ()
+    # types trusted at registration, which every load of this version trusts, and who gave them
+    trusted_types: tuple[str, ...] = ()
+    trusted_by: str | None = None
 
     @property
     def ref(self) -> str:

@@ -16,10 +16,17 @@ if TYPE_CHECKING:  # for the signatures only: the registry uses this module with
 
 @dataclass(frozen=True)
 class LoadContext:
-    """What a flavor may use when loading: types the user trusts and what the registry knows."""
+    """What a flavor may use when loading: types the user trusts and what the registry knows.
+
+    ``has_default_trust``: the types ``ferryman.flavors.trust`` trusts by default are trusted
+    too (the setting ``trust_sklearn_internals``). ``is_registration``: the file is being
+    registered, so types no other process could import are refused.
+    """
 
     trusted_types: tuple[str, ...] = ()
     output: OutputSpec = field(default_factory=OutputSpec)
+    has_default_trust: bool = True
+    is_registration: bool = False
 
 
 class Predictor(ABC):

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from ferryman.flavors.base import Flavor, LoadContext
-from ferryman.flavors.trust import SKLEARN_INTERNALS
 
 
 def check_flavor(
@@ -18,8 +17,8 @@ def check_flavor(
 ) -> None:
     """Save ``model`` with ``flavor``, load it back, and check that it predicts as before.
 
-    The file is loaded trusting what the registry trusts by default (scikit-learn's own
-    compiled helper types, see ``trust_sklearn_internals``) plus ``trusted_types``.
+    The file is loaded trusting what the registry trusts by default (``numpy.dtype`` and
+    scikit-learn's own classes, see ``trust_sklearn_internals``) plus ``trusted_types``.
     Raises AssertionError describing the first broken rule.
     """
     if not flavor.name or not isinstance(flavor.name, str):
@@ -34,7 +33,7 @@ def check_flavor(
             raise AssertionError(f"flavor {flavor.name!r} wrote no file")
         if not flavor.sniff(path):
             raise AssertionError(f"flavor {flavor.name!r} does not recognise its own file")
-        context = LoadContext(trusted_types=(*SKLEARN_INTERNALS, *trusted_types), output=output)
+        context = LoadContext(trusted_types=tuple(trusted_types), output=output)
         first = flavor.load(path, context)
         second = flavor.load(path, context)
         predicted = first.predict(frame)

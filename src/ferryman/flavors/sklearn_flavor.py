@@ -1,7 +1,8 @@
 """scikit-learn estimators and pipelines, saved with skops.
 
-Loading never unpickles arbitrary code: skops loads only types it trusts by default plus those
-the user trusts in settings or by argument. A file needing any other type is refused, naming it.
+Loading never unpickles arbitrary code: skops loads only types it trusts by default, those
+ferryman trusts by default (see trust.py) and those the user trusts. A file needing any other
+type is refused, naming it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ferryman.core.signature import OutputSpec
 from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
 from ferryman.flavors.base import ArrayPredictor, Flavor, LoadContext, Predictor
 from ferryman.flavors.labels import plain_classes
+from ferryman.flavors.trust import check_importable, untrusted
 
 # Classifiers whose predict is, in scikit-learn's own code, the class of largest probability
 # (ties included); anything else (tuned thresholds, SVC with Platt scaling, ...) is asked both.
@@ -157,13 +159,13 @@ class SklearnFlavor(Flavor):
             needed = _skops().get_untrusted_types(file=path)
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
             raise ModelFileError(f"{path.name} is not a readable skops file: {exc}") from exc
-        refused = sorted(set(needed) - set(context.trusted_types))
+        if context.is_registration:
+            check_importable(needed)
+        refused = untrusted(needed, context.trusted_types, context.has_default_trust)
         if refused:
             raise UntrustedTypeError(
-                f"the model file needs types that are not trusted: {', '.join(refused)}. Loading "
-                "them could run code from the file. If you trust its author, add them to "
-                "trusted_types in settings (FERRYMAN_TRUSTED_TYPES), pass --trust TYPE on the "
-                "command line, or trusted_types=[...] in Python",
+                f"the model file needs types that are not trusted: {', '.join(refused)}; "
+                "loading them could run code from the file",
                 refused,
             )
         try:

@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError
+from ferryman.flavors.trust import SERVER_ADVICE
 from ferryman.http import monitoring, openapi, sagemaker, simple, v2
 from ferryman.http.errors import json_response
 from ferryman.http.metrics import ServerMetrics
@@ -210,5 +211,5 @@ def app_from_environment() -> Starlette:
     if not raw:
         raise ConfigError(f"{OPTIONS_ENV} is not set; start the server with `ferryman serve`")
     options = ServeOptions.from_json(raw)
-    registry = Registry(Settings.load(**options.settings))
+    registry = Registry(Settings.load(**options.settings), trust_advice=SERVER_ADVICE)
     return create_app(registry, options)

@@ -17,6 +17,7 @@ from typing import Any
 from ferryman.core.names import check_alias, check_name
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import InvalidArgumentError
+from ferryman.flavors.trust import check_type_names
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Draft:
     tags: dict[str, str]
     description: str
     aliases: tuple[str, ...]
+    trusted_types: tuple[str, ...] = ()  # kept with the version: every load of it trusts them
 
     @classmethod
     def checked(
@@ -39,9 +41,12 @@ class Draft:
         tags: Mapping[str, Any] | None,
         description: str,
         aliases: Sequence[str],
+        trusted_types: Sequence[str] = (),
     ) -> Draft:
         if isinstance(aliases, str):
             aliases = [aliases]
+        if isinstance(trusted_types, str):
+            trusted_types = [trusted_types]
         return cls(
             name=check_name(name),
             metrics=check_metrics(metrics),
@@ -49,6 +54,7 @@ class Draft:
             tags=check_tags(tags),
             description=str(description or ""),
             aliases=tuple(dict.fromkeys(check_alias(a) for a in aliases)),
+            trusted_types=check_type_names(trusted_types),
         )
 
 

@@ -22,9 +22,10 @@ from ferryman.errors import (
     InvalidQueryError,
     InvalidReferenceError,
     ModelFileError,
+    UntrustedTypeError,
 )
 from ferryman.flavors import Flavor, LoadContext, Predictor, catalog, refuse_pickle
-from ferryman.flavors.trust import SKLEARN_INTERNALS
+from ferryman.flavors.trust import PYTHON_ADVICE, TrustAdvice
 from ferryman.registry.cache import PredictorCache
 from ferryman.registry.drafts import Draft, check_tags, scratch_folder, with_target
 from ferryman.registry.environment import capture_environment, git_state
@@ -64,11 +65,16 @@ class Registry:
     """Models and their versions in one store (a database plus an artifact folder).
 
     Build it from Settings; every method names models by name and versions by reference
-    (``name``, ``name@alias``, ``name/3``).
+    (``name``, ``name@alias``, ``name/3``). ``trust_advice`` words the way out of an
+    untrusted-type refusal for the interface in use (Python by default; each CLI command and
+    the server pass their own).
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, trust_advice: TrustAdvice = PYTHON_ADVICE
+    ) -> None:
         self.settings = settings or Settings.load()
+        self.trust_advice = trust_advice
         self.store = MetadataStore(self.settings.resolved_database_url)
         self.artifacts = ArtifactStore(self.settings.resolved_artifact_root)
         self.cache = PredictorCache(self.settings.model_cache_size)
@@ -103,12 +109,14 @@ class Registry:
         """Save ``model`` as the next version of ``name`` (created on first use).
 
         ``aliases`` are pointed at the new version in the same transaction. The saved file is
-        loaded back before anything is recorded, so a model that needs types skops does not
-        trust is refused now (pass them in ``trusted_types``), not when it is first loaded.
+        loaded back before anything is recorded, so a model that needs types nobody trusts is
+        refused now, not when it is first loaded; ``trusted_types`` are kept with the version
+        (an audit event names who trusted them) and every later load of it trusts them. A
+        class no other process could import (defined in ``__main__``) is refused.
         ``validation_data`` (held-out rows, needs ``train_data``) is kept as a sample: the
         model's answers on it are prediction drift's reference.
         """
-        draft = Draft.checked(name, metrics, params, tags, description, aliases)
+        draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
         if not chosen.handles(model):
             raise FlavorError(
@@ -120,8 +128,8 @@ class Registry:
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
-            context = self._context(trusted_types, output)
-            predictor = chosen.load(path, context)
+            context = self._context(draft.trusted_types, output)
+            predictor = self._load_file(chosen, path, context, None)
             return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
     def register_file(
@@ -142,16 +150,17 @@ class Registry:
     ) -> ModelVersion:
         """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM);
         ``validation_data`` as in :meth:`register`."""
-        draft = Draft.checked(name, metrics, params, tags, description, aliases)
+        draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model file {path} does not exist (or is not a file)")
         refuse_pickle(path)  # before any flavor reads it, whatever --flavor says
         chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
-        predictor = chosen.load(path, self._context(trusted_types, OutputSpec()))
+        context = self._context(draft.trusted_types, OutputSpec())
+        predictor = self._load_file(chosen, path, context, None)
         output = with_target(chosen.describe_loaded(predictor), target)
         facts = self._facts(train_data, target, predictor.native, validation_data)
-        context = self._context(trusted_types, output)
+        context = replace(context, output=output)
         return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
     def _facts(
@@ -244,6 +253,7 @@ class Registry:
             environment=environment,
             git_commit=commit,
             aliases=draft.aliases,
+            trusted_types=draft.trusted_types,
         )
         version = self.store.insert_version(new, self.actor)
         # The predictor just checked is what a load of this version would build: keep it.
@@ -413,7 +423,11 @@ class Registry:
 
     # --- loading ------------------------------------------------------------------------------
     def load(self, ref: str | ModelRef, trusted_types: Sequence[str] = ()) -> LoadedModel:
-        """Load a version to predict; the second load of the same artifact comes from memory."""
+        """Load a version to predict; the second load of the same artifact comes from memory.
+
+        The types trusted are the defaults, the settings' ``trusted_types``, those kept with
+        the version at registration, and ``trusted_types``.
+        """
         from ferryman.registry.loading import LoadedModel
 
         version = self.resolve(ref)
@@ -421,7 +435,7 @@ class Registry:
 
     def load_predictor(self, version: ModelVersion, trusted_types: Sequence[str] = ()) -> Predictor:
         flavor = catalog.get(version.flavor)
-        context = self._context(trusted_types, version.output)
+        context = self._context((*version.trusted_types, *trusted_types), version.output)
         key = self._cache_key(version, context)
 
         def load() -> Predictor:
@@ -431,26 +445,44 @@ class Registry:
             if snapshot is not None:
                 return snapshot
             if self.artifacts.is_local:
-                predictor = flavor.load(path, context)
+                predictor = self._load_file(flavor, path, context, version.ref)
             else:  # remote blobs are downloaded to a cache; load a copy with the right suffix
                 with scratch_folder() as tmp:
                     local = Path(tmp) / f"model{flavor.file_suffix}"
                     shutil.copyfile(path, local)
-                    predictor = flavor.load(local, context)
+                    predictor = self._load_file(flavor, local, context, version.ref)
             self.snapshots.save(key, flavor.packages, predictor)
             return predictor
 
         return self.cache.get_or_load(key, load)
 
     def _context(self, trusted_types: Sequence[str], output: OutputSpec) -> LoadContext:
-        defaults = SKLEARN_INTERNALS if self.settings.trust_sklearn_internals else ()
-        trusted = tuple(sorted({*defaults, *self.settings.trusted_types, *trusted_types}))
-        return LoadContext(trusted_types=trusted, output=output)
+        return LoadContext(
+            trusted_types=tuple(sorted({*self.settings.trusted_types, *trusted_types})),
+            output=output,
+            has_default_trust=self.settings.trust_sklearn_internals,
+        )
+
+    def _load_file(
+        self, flavor: Flavor, path: Path, context: LoadContext, ref: str | None
+    ) -> Predictor:
+        """``flavor.load``; at registration (``ref`` None) types no other process could import
+        are refused too. An untrusted-type refusal gets the ways out of the interface in use."""
+        try:
+            return flavor.load(path, replace(context, is_registration=ref is None))
+        except UntrustedTypeError as exc:
+            advice, message = self.trust_advice, str(exc)
+            if ref is None:
+                message = advice.at_registration(message)
+            else:
+                message = advice.at_load(message, ref, exc.types, context.has_default_trust)
+            raise UntrustedTypeError(message, exc.types) from exc
 
     @staticmethod
     def _cache_key(version: ModelVersion, context: LoadContext) -> tuple[Any, ...]:
         output = (version.output.kind, version.output.classes)
-        return (version.artifact_sha256, version.flavor, context.trusted_types, output)
+        trust = (context.trusted_types, context.has_default_trust)
+        return (version.artifact_sha256, version.flavor, *trust, output)
 
 
 def _number(version: object) -> int:

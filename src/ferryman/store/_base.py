@@ -51,6 +51,7 @@ class NewVersion:
     environment: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None
     aliases: tuple[str, ...] = ()
+    trusted_types: tuple[str, ...] = ()  # recorded with the actor who registers, if any
 
 
 @dataclass(frozen=True)

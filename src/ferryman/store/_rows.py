@@ -33,6 +33,8 @@ VERSION_COLUMNS = (
     t.versions.c.git_commit,
     t.versions.c.created_by,
     t.versions.c.created_at,
+    t.versions.c.trusted_types,
+    t.versions.c.trusted_by,
 )
 
 # Statements on the hot path are built once; SQLAlchemy then only binds values.
@@ -142,6 +144,8 @@ def to_versions(
             environment=dict(r.environment or {}),
             git_commit=r.git_commit,
             aliases=tuple(by_version.get(r.number, ())),
+            trusted_types=tuple(r.trusted_types or ()),
+            trusted_by=r.trusted_by,
         )
         for r in rows
     ]

@@ -93,6 +93,9 @@ versions = Table(
     Column("created_by", String(NAME), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime, nullable=True),
+    # Types trusted when the version was registered (every load of it trusts them), and who.
+    Column("trusted_types", NullableJSON, nullable=True),
+    Column("trusted_by", String(NAME), nullable=True),
     UniqueConstraint("model_id", "number", name="uq_versions_model_number"),
 )
 

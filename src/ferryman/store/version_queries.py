@@ -70,6 +70,8 @@ class VersionQueries(StoreBase):
                 git_commit=new.git_commit,
                 created_by=actor,
                 created_at=now,
+                trusted_types=list(new.trusted_types) or None,
+                trusted_by=actor if new.trusted_types else None,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         replace_key_values(conn, t.version_metrics, "version_id", version_id, new.metrics, ())
@@ -87,6 +89,15 @@ class VersionQueries(StoreBase):
                 "tags": new.tags,
             },
         )
+        if new.trusted_types:
+            self._event(
+                conn,
+                new.model,
+                "version.trusted",
+                actor,
+                version=number,
+                after={"trusted_types": list(new.trusted_types)},
+            )
         for alias in new.aliases:
             current = self._alias_target(conn, model_id, alias)
             self._move(conn, model_id, new.model, alias, current, number, "set", actor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,36 @@ def test_a_database_at_an_older_revision_is_upgraded_keeping_its_data(tmp_path: 
         "new",
     )
     assert version.version == 5  # the old row's counter carried on
+    store.close()
+
+
+def test_versions_from_before_0004_have_no_recorded_trust_and_can_downgrade(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from ferryman.store.engine import WRITE
+    from ferryman.store.migrate import _config
+
+    url = url_of(tmp_path / "old.db")
+    store = MetadataStore(url)
+    store.insert_version(VERSION, "old")
+    store.insert_version(replace(VERSION, trusted_types=("a.B",)), "alice")
+    store.close()
+    engine = create_store_engine(url)
+    cfg = _config()
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    engine.dispose()
+    assert stored_revisions(tmp_path / "old.db") == ["0003"]
+
+    store = MetadataStore(url)  # upgrades to 0004 again
+    first, second = store.get_version("m", 1), store.get_version("m", 2)
+    assert (first.trusted_types, first.trusted_by) == ((), None)
+    assert (second.trusted_types, second.trusted_by) == ((), None)  # the columns went
+    third = store.insert_version(replace(VERSION, trusted_types=("a.B", "c.D")), "alice")
+    assert (third.trusted_types, third.trusted_by) == (("a.B", "c.D"), "alice")
     store.close()
 
 
