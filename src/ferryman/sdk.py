@@ -49,6 +49,7 @@ def register(
     flavor: str | None = None,
     aliases: Sequence[str] = (),
     trusted_types: Sequence[str] = (),
+    tolerate: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next version of ``name``.
 
@@ -75,6 +76,11 @@ def register(
         Aliases (e.g. ``["staging"]``) to point at the new version, in the same transaction.
     trusted_types : list of str, optional
         Extra types the saved skops file may load; it is loaded back before it is recorded.
+    tolerate : mapping, optional
+        What each column does with a value training never showed, overriding what trying
+        the model finds (needs ``train_data``): column name (or ``"*"`` for every column) to
+        ``{"unknown_categories": "accept" | "refuse", "unseen_nulls": "accept" | "refuse"}``,
+        e.g. ``{"city": {"unknown_categories": "refuse"}}``. See docs/schema.md.
 
     Returns
     -------
@@ -94,6 +100,7 @@ def register(
         flavor=flavor,
         aliases=aliases,
         trusted_types=trusted_types,
+        tolerate=tolerate,
     )
 
 
