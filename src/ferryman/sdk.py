@@ -49,6 +49,7 @@ def register(
     flavor: str | None = None,
     aliases: Sequence[str] = (),
     trusted_types: Sequence[str] = (),
+    tolerate: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next version of ``name``.
 
@@ -78,6 +79,11 @@ def register(
         it is recorded. They are kept with the version (with who trusted them, in the audit
         log), so every later load of it trusts them. A class no other process can import (one
         defined in ``__main__``, e.g. a notebook) is refused whatever is trusted.
+    tolerate : mapping, optional
+        What each column does with a value training never showed, overriding what trying
+        the model finds (needs ``train_data``): column name (or ``"*"`` for every column) to
+        ``{"unknown_categories": "accept" | "refuse", "unseen_nulls": "accept" | "refuse"}``,
+        e.g. ``{"city": {"unknown_categories": "refuse"}}``. See docs/schema.md.
 
     Returns
     -------
@@ -97,6 +103,7 @@ def register(
         flavor=flavor,
         aliases=aliases,
         trusted_types=trusted_types,
+        tolerate=tolerate,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,11 +12,23 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 FERRYMAN = Path(sys.executable).with_name("ferryman")
+
+
+def cli_json(home: Path, *args: str) -> Any:
+    """``ferryman --home HOME ARGS --json`` as a subprocess, insisting on exit 0: its JSON."""
+    done = subprocess.run(
+        [str(FERRYMAN), "--home", str(home), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from live_server import LiveServer
+from live_server import LiveServer, cli_json
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -71,14 +71,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def _cli(home: Path, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(FERRYMAN), "--home", str(home), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = cli_json(home, *args)
     return result
 
 

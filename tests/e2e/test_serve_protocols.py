@@ -3,7 +3,7 @@
 Four models share one store: ``cancer`` (a classifier on 30 floats, the array fast path;
 version 1 is production, version 2 has no alias and loads on first use),
 ``price`` (a regressor), ``shop`` (text categories, an integer and a float: the DataFrame path)
-and ``fragile`` (passes its signature check but raises in predict on unseen codes). Server A
+and ``fragile`` (passes its signature check but raises in predict on unseen codes: 422). Server A
 serves them all with default options; server B adds ``--sagemaker-model cancer`` and a
 10 KB body limit.
 """
@@ -659,8 +659,10 @@ def test_v2_model_metadata_and_readiness(client: httpx.Client, store: Store) -> 
         assert body["name"] == "cancer"
         assert body["versions"] == ["1"]
         assert isinstance(body["platform"], str)
+        refuse = {"unseen_nulls": "refuse"}  # the scaled regression cannot take NaN
         assert body["inputs"] == [
-            {"name": name, "datatype": "FP64", "shape": [-1]} for name in store.cancer_x.columns
+            {"name": name, "datatype": "FP64", "shape": [-1], "parameters": refuse}
+            for name in store.cancer_x.columns
         ]
         outputs = {o["name"]: o for o in body["outputs"]}
         assert set(outputs) == {"predict", "predict_proba"}
@@ -1078,17 +1080,18 @@ def test_metrics_count_the_requests_made(client: httpx.Client, store: Store) -> 
             assert label in line
 
 
-def test_a_failing_model_answers_500_and_the_server_stays_up(
+def test_a_model_failing_on_a_row_answers_422_naming_it_and_the_server_stays_up(
     client: httpx.Client, server: LiveServer
 ) -> None:
     start = client.get("/metrics").text
     answer = client.post(
         "/models/fragile/predict",
-        json={"code": "never-seen", "x": 1.0},
+        json={"records": [{"code": "id-5", "x": 1.0}, {"code": "never-seen", "x": 1.0}]},
         headers={"X-Request-Id": "boom-1"},
     )
-    body = assert_simple_error(answer, 500, "prediction_failed")
-    assert "boom-1" in body["error"]
+    body = assert_simple_error(answer, 422, "invalid_input")
+    assert body["error"].startswith("model fragile/1 cannot predict on row 1: Found unknown")
+    assert [(p["row"], p["kind"]) for p in body["problems"]] == [(1, "model_failed")]
     assert "Traceback" not in answer.text
     assert answer.headers["x-model-version"] == "1"
 
@@ -1101,15 +1104,15 @@ def test_a_failing_model_answers_500_and_the_server_stays_up(
             ]
         },
     )
-    error = assert_v2_error(v2, 500)
-    assert v2.headers["x-request-id"] in error
+    error = assert_v2_error(v2, 400)
+    assert error.startswith("model fragile/1 cannot predict on row 0: Found unknown")
 
     good = client.post("/models/fragile/predict", json={"code": "id-5", "x": 1.0})
     assert good.status_code == 200, good.text
     assert good.json()["predictions"] == [True]
     assert client.get("/v2/health/ready").status_code == 200
     end = client.get("/metrics").text
-    labels = {"model": "fragile", "version": "1", "kind": "prediction_failed"}
+    labels = {"model": "fragile", "version": "1", "kind": "invalid_input"}
     assert (
         metric(end, "ferryman_errors_total", endpoint="predict", **labels)
         - metric(start, "ferryman_errors_total", endpoint="predict", **labels)
@@ -1134,8 +1137,10 @@ def test_one_failing_request_in_a_batch_does_not_fail_its_neighbours(
     bodies = [bad if i % 4 == 0 else good for i in range(32)]
     with httpx.Client(base_url=server.url, timeout=60) as session, ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda b: session.post("/models/fragile/predict", json=b), bodies))
-    assert [a.status_code for a in answers] == [500 if i % 4 == 0 else 200 for i in range(32)]
+    assert [a.status_code for a in answers] == [422 if i % 4 == 0 else 200 for i in range(32)]
     assert all(a.json()["predictions"] == [True] for a in answers if a.status_code == 200)
+    refused = [a.json()["problems"] for a in answers if a.status_code == 422]
+    assert all([(p["row"], p["kind"]) for p in found] == [(0, "model_failed")] for found in refused)
 
 
 def test_unknown_model_names_do_not_grow_the_metrics(client: httpx.Client) -> None:

@@ -141,7 +141,7 @@ def test_empty_input_gives_empty_results(
 
 
 # --- 4. a model that fails ----------------------------------------------------------------------
-def test_a_model_failing_on_checked_input_is_a_one_line_prediction_error(
+def test_a_model_failing_on_checked_input_is_a_one_line_error_naming_the_rows(
     cancer_registry: Registry, cancer_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = cancer_registry.load("cancer/1")
@@ -151,14 +151,12 @@ def test_a_model_failing_on_checked_input_is_a_one_line_prediction_error(
 
     monkeypatch.setattr(model.predictor, "predict", boom)
 
-    with pytest.raises(errors.PredictionError) as caught:
+    with pytest.raises(errors.InvalidInputError) as caught:
         model.predict(cancer_frame.drop(columns="target").head(3))
 
     message = str(caught.value)
-    assert "boom" in message
-    assert "second line" not in message
-    assert "\n" not in message
-    assert not isinstance(caught.value, errors.InvalidInputError)
+    assert message == "model cancer/1 cannot predict on rows 0, 1, 2: boom"
+    assert [p.row for p in caught.value.problems] == [0, 1, 2]
 
 
 # --- 5. deleting a model ------------------------------------------------------------------------

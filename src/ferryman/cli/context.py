@@ -172,6 +172,33 @@ def parse_numbers(pairs: list[str] | None) -> dict[str, float]:
     return out
 
 
+def parse_tolerance(given: list[str] | None) -> dict[str, dict[str, str]]:
+    """``["city:unknown_categories=refuse"]`` into ``{"city": {"unknown_categories":
+    "refuse"}}`` (the column is what comes before the last ``:``)."""
+    out: dict[str, dict[str, str]] = {}
+    for text in given or []:
+        left, sep, policy = text.rpartition("=")
+        column, colon, case = left.rpartition(":")
+        if not sep or not colon or not column or not case:
+            raise typer.BadParameter(
+                f"--tolerate {text!r} must be COLUMN:CASE=POLICY, e.g. "
+                "city:unknown_categories=accept or '*:unseen_nulls=refuse'"
+            )
+        out.setdefault(column, {})[case.strip()] = policy.strip()
+    return out
+
+
+TolerateOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tolerate",
+        help="COLUMN:CASE=POLICY, overriding what trying the model found: CASE is "
+        "unknown_categories or unseen_nulls, POLICY accept or refuse, COLUMN a column or '*' "
+        "for all (repeatable).",
+    ),
+]
+
+
 NaValuesOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -10,9 +10,11 @@ import typer
 
 from ferryman.cli.context import (
     NaValuesOpt,
+    TolerateOpt,
     parse_na_values,
     parse_numbers,
     parse_pairs,
+    parse_tolerance,
     plural,
     registry,
 )
@@ -49,11 +51,18 @@ def register(
         list[str] | None,
         typer.Option("--alias", help="Point this alias at the new version, e.g. production."),
     ] = None,
+    tolerate: TolerateOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Register a model file saved outside ferryman as the next version of NAME."""
+    """Register a model file saved outside ferryman as the next version of NAME.
+
+    With --train-data the model is tried on unknown categories and unseen nulls, and what it
+    copes with is recorded per column (--tolerate overrides it; see docs/schema.md).
+    """
     if target is not None and train_data is None:
         raise typer.BadParameter("--target needs --train-data")
+    if tolerate and train_data is None:
+        raise typer.BadParameter("--tolerate needs --train-data")
     if validation_data is not None and train_data is None:
         raise typer.BadParameter("--validation-data needs --train-data")
     reg = registry(ctx, create=True)
@@ -70,6 +79,7 @@ def register(
         description=description,
         aliases=alias or [],
         trusted_types=trust or [],
+        tolerate=parse_tolerance(tolerate),
     )
     if json_output:
         print_json(version)

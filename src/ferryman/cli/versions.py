@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from ferryman.cli.context import FerrymanGroup, parse_pairs, registry
+from ferryman.cli.context import (
+    FerrymanGroup,
+    TolerateOpt,
+    parse_pairs,
+    parse_tolerance,
+    registry,
+)
 from ferryman.cli.output import (
     console,
     heading,
@@ -18,6 +24,7 @@ from ferryman.cli.output import (
     when,
 )
 from ferryman.core.records import ModelVersion
+from ferryman.core.signature import ColumnSpec
 
 app = typer.Typer(cls=FerrymanGroup, help="Versions of a model.", no_args_is_help=True)
 
@@ -116,7 +123,9 @@ def _print_version(v: ModelVersion) -> None:
     trusted = ", ".join(v.trusted_types)
     console.print(f"trusted:     {trusted} (by {v.trusted_by})" if trusted else "trusted:     -")
     if v.signature is not None:
-        out = table("column", "kind", "nullable", "range / categories", title="signature")
+        out = table(
+            "column", "kind", "nullable", "range / categories", "tolerates", title="signature"
+        )
         for c in v.signature.columns:
             if c.categories is not None:
                 shown = ", ".join(map(str, c.categories[:6])) + (
@@ -126,8 +135,47 @@ def _print_version(v: ModelVersion) -> None:
                 shown = f"{number(c.minimum)} .. {number(c.maximum)}"
             else:
                 shown = ""
-            out.add_row(c.name, c.kind, "yes" if c.nullable else "no", shown)
+            out.add_row(c.name, c.kind, "yes" if c.nullable else "no", shown, _tolerates(c))
         console.print(out)
+        if not v.signature.is_probed:
+            console.print(
+                f"tolerance not probed: unknown categories and unseen nulls are refused "
+                f"(ferryman versions probe {v.ref})"
+            )
+
+
+def _tolerates(column: ColumnSpec) -> str:
+    """What a column lets through beyond training: "unknown, nulls", "-" (nothing)."""
+    words = {"unknown_categories": "unknown", "unseen_nulls": "nulls"}
+    taken = [words[case] for case, policy in column.tolerance().items() if policy == "accept"]
+    return ", ".join(taken) or "-"
+
+
+@app.command("probe")
+def probe_version(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="name, name@alias or name/3")],
+    tolerate: TolerateOpt = None,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Try a version on unknown categories and unseen nulls and record what it tolerates.
+
+    For versions registered before ferryman tried models at registration: their columns
+    refuse both until probed. Policies already recorded are kept; --tolerate sets them. The
+    artifact and signature do not change; the audit log keeps the change.
+    """
+    version = registry(ctx).probe_version(ref, parse_tolerance(tolerate), trust or [])
+    assert version.signature is not None
+    if json_output:
+        print_json({"ref": version.ref, "tolerance": version.signature.tolerance()})
+        return
+    out = table("column", "unknown_categories", "unseen_nulls", title=f"{version.ref} tolerates")
+    for name, cases in version.signature.tolerance().items():
+        out.add_row(name, cases.get("unknown_categories", ""), cases.get("unseen_nulls", ""))
+    console.print(out)
 
 
 @app.command("tag")

@@ -7,6 +7,11 @@ from typing import Any, Literal
 
 ColumnKind = Literal["integer", "float", "boolean", "string", "category", "datetime"]
 OutputKind = Literal["classifier", "regressor", "other"]
+# What a column does with a value training never showed (an unknown category, a null where
+# training had none): "accept" hands it to the model, "refuse" answers 422. Unset is refuse.
+Tolerance = Literal["accept", "refuse"]
+TOLERANCES: tuple[Tolerance, ...] = ("accept", "refuse")
+TOLERANCE_FIELDS = ("unknown_categories", "unseen_nulls")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +25,39 @@ class ColumnSpec:
     categories: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    unknown_categories: Tolerance | None = None  # None: never probed (refuse)
+    unseen_nulls: Tolerance | None = None
+
+    @property
+    def accepts_unknown(self) -> bool:
+        """Values outside ``categories`` reach the model."""
+        return self.categories is not None and self.unknown_categories == "accept"
+
+    @property
+    def accepts_unseen_nulls(self) -> bool:
+        """Nulls reach the model though training had none in this column."""
+        return not self.nullable and self.unseen_nulls == "accept"
+
+    @property
+    def accepts_nulls(self) -> bool:
+        return self.nullable or self.unseen_nulls == "accept"
+
+    def tolerance(self) -> dict[str, Tolerance]:
+        """The column's policy for each case that can arise in it (refuse when unset)."""
+        out: dict[str, Tolerance] = {}
+        if self.categories is not None:
+            out["unknown_categories"] = self.unknown_categories or "refuse"
+        if not self.nullable:
+            out["unseen_nulls"] = self.unseen_nulls or "refuse"
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         if self.categories is not None:
             out["categories"] = list(self.categories)
+        for name in TOLERANCE_FIELDS:  # absent, not null, in versions registered before
+            if out[name] is None:
+                del out[name]
         return out
 
     @classmethod
@@ -38,6 +71,8 @@ class ColumnSpec:
             categories=tuple(cats) if cats is not None else None,
             minimum=data.get("minimum"),
             maximum=data.get("maximum"),
+            unknown_categories=data.get("unknown_categories"),
+            unseen_nulls=data.get("unseen_nulls"),
         )
 
 
@@ -66,6 +101,15 @@ class Signature:
             if col.name == name:
                 return col
         raise KeyError(name)
+
+    @property
+    def is_probed(self) -> bool:
+        """True once a policy is recorded for every case that can arise in its columns."""
+        return all(getattr(c, name) is not None for c in self.columns for name in c.tolerance())
+
+    def tolerance(self) -> dict[str, dict[str, Tolerance]]:
+        """Per column, the policy for unknown categories and unseen nulls (where they can arise)."""
+        return {c.name: t for c in self.columns if (t := c.tolerance())}
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": [c.to_dict() for c in self.columns]}

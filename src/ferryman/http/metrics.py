@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -106,6 +107,13 @@ class ServerMetrics:
             ["model", "version"],
             registry=target,
         )
+        self.accepted_values = Counter(
+            "ferryman_accepted_values",
+            "Values that reached a model by its columns' tolerance: unknown categories and "
+            "nulls where training had none, by model, column and kind.",
+            ["model", "column", "kind"],
+            registry=target,
+        )
         self._monitoring_metrics(target)
         # per model: requests answered and server-side failures, for the error-rate alert
         self.tally: dict[str, list[int]] = {}
@@ -171,6 +179,10 @@ class ServerMetrics:
         self.latency.labels(model, version, endpoint, code).observe(seconds)
         if rows:
             self.rows.labels(model, version).inc(rows)
+
+    def accepted(self, model: str, counts: Mapping[tuple[str, str], int]) -> None:
+        for (column, kind), count in counts.items():
+            self.accepted_values.labels(model, column, kind).inc(count)
 
     def error(self, model: str, version: str, endpoint: str, kind: str) -> None:
         self.errors.labels(model, version, endpoint, kind).inc()

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.serving.batching import AnswerObserver, Runner
+from ferryman.serving.codec import ModelInput
 from ferryman.serving.pool import ModelPool
 from ferryman.serving.served import ModelCall, ServedVersion
 
@@ -45,6 +46,7 @@ class Exchange:
     """One prediction request in flight: its id, the version answering, its headers."""
 
     __slots__ = (
+        "accepted",
         "endpoint",
         "headers",
         "logged_id",
@@ -68,6 +70,12 @@ class Exchange:
         self.version = ""
         self.number = 0
         self.rows = 0
+        self.accepted: Mapping[tuple[str, str], int] | None = None
+
+    def took(self, item: ModelInput) -> None:
+        """The request's checked rows: their count, and the values let through by policy."""
+        self.rows = item.count
+        self.accepted = item.accepted
 
     def answered_by(self, runner: Runner) -> None:
         self.model = runner.served.name
@@ -179,6 +187,8 @@ class ServerState:
             time.perf_counter() - exchange.started,
             exchange.rows if response.status_code == 200 else 0,
         )
+        if exchange.accepted and response.status_code == 200:
+            self.metrics.accepted(exchange.model, exchange.accepted)
         return response
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:

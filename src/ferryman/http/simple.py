@@ -67,7 +67,7 @@ async def predict_body(
     else:
         raise unsupported_type(kind or "", ACCEPTED)
     item = runner.served.codec.encode(records)
-    exchange.rows = item.count
+    exchange.took(item)
     return await runner.predict(item, exchange)
 
 

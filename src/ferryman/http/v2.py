@@ -118,6 +118,8 @@ def metadata(served: ServedVersion) -> dict[str, Any]:
     signature = served.loaded.signature
     inputs = [
         {"name": c.name, "datatype": column_datatype(c), "shape": [-1]}
+        # what the column does with unknown categories and unseen nulls, where they can arise
+        | ({"parameters": dict(tolerance)} if (tolerance := c.tolerance()) else {})
         for c in (signature.columns if signature else ())
     ]
     classes = served.classes
@@ -154,7 +156,7 @@ async def infer(request: Request) -> Response:
             raise RequestError(f'"id" must be text of at most {MAX_REQUEST_ID} characters')
         wanted = _wanted_outputs(document, runner.served)
         item = _model_input(runner.served, read_inputs(document, binary))
-        exchange.rows = item.count
+        exchange.took(item)
         if given_id is not None:
             exchange.logged_id = given_id
         result = await runner.predict(item, exchange)

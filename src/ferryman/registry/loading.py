@@ -10,8 +10,9 @@ import pandas as pd
 
 from ferryman.core.records import ModelVersion
 from ferryman.core.signature import Signature
-from ferryman.errors import InvalidInputError, NotAClassifierError, PredictionError
+from ferryman.errors import InvalidInputError, NotAClassifierError
 from ferryman.flavors import Predictor
+from ferryman.registry.failures import run_located
 from ferryman.schema import Problem, check_input, describe_problems, to_frame, validate
 from ferryman.schema.validation import Records
 
@@ -92,20 +93,14 @@ class LoadedModel:
         return data
 
     def _run(self, method: Callable[[pd.DataFrame], T], frame: pd.DataFrame) -> T:
-        try:
-            return method(frame)
-        except (InvalidInputError, PredictionError):
-            raise
-        except Exception as exc:
-            text = str(exc).strip()
-            first = text.splitlines()[0] if text else type(exc).__name__
-            if self.signature is None:  # unchecked input is what the library objects to
-                raise InvalidInputError(
-                    f"model {self.version.ref} cannot predict on this input: {first}. It was "
-                    "registered without training data, so its input cannot be checked in "
-                    "advance; register it with train_data for clear input checks"
-                ) from exc
-            raise PredictionError(f"model {self.version.ref} failed to predict: {first}") from exc
+        """``method(frame)``; a failure of the model names the rows it fails on (422)."""
+        advice = ""
+        if self.signature is None:  # unchecked input is what the library objects to
+            advice = (
+                "It was registered without training data, so its input cannot be checked in "
+                "advance; register it with train_data for clear input checks"
+            )
+        return run_located(method, frame, self.version.ref, advice)
 
     def predict(self, data: Records) -> np.ndarray:
         """One prediction per row: class labels for a classifier, numbers for a regressor."""

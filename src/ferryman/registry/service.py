@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from ferryman.registry.loading import LoadedModel
     from ferryman.registry.registration import TrainData, TrainingFacts
+    from ferryman.registry.tolerance import Overrides
 
 # Start-up speed: listing, showing and moving things is SQL only, and ``ferryman models list``
 # should not wait for pandas and pyarrow. The methods that learn from data, read a sample or
@@ -105,6 +106,7 @@ class Registry:
         flavor: str | None = None,
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
+        tolerate: Overrides | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` (created on first use).
 
@@ -114,7 +116,9 @@ class Registry:
         (an audit event names who trusted them) and every later load of it trusts them. A
         class no other process could import (defined in ``__main__``) is refused.
         ``validation_data`` (held-out rows, needs ``train_data``) is kept as a sample: the
-        model's answers on it are prediction drift's reference.
+        model's answers on it are prediction drift's reference. The model is tried on unknown
+        categories and unseen nulls (registry/tolerance.py); ``tolerate`` overrides what it
+        finds, per column: ``{"city": {"unknown_categories": "refuse"}}`` (``"*"``: all).
         """
         draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
@@ -123,14 +127,16 @@ class Registry:
                 f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
                 "unset to let ferryman choose"
             )
-        facts = self._facts(train_data, target, model, validation_data)
+        facts = self._facts(train_data, target, model, validation_data, tolerate)
         output = with_target(chosen.describe(model), target)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
             context = self._context(draft.trusted_types, output)
             predictor = self._load_file(chosen, path, context, None)
-            return self._record(draft, chosen, path, predictor, context, facts, validation_data)
+            return self._record(
+                draft, chosen, path, predictor, context, facts, validation_data, tolerate
+            )
 
     def register_file(
         self,
@@ -147,9 +153,10 @@ class Registry:
         description: str = "",
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
+        tolerate: Overrides | None = None,
     ) -> ModelVersion:
         """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM);
-        ``validation_data`` as in :meth:`register`."""
+        ``validation_data`` and ``tolerate`` as in :meth:`register`."""
         draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         path = Path(path)
         if not path.is_file():
@@ -159,9 +166,11 @@ class Registry:
         context = self._context(draft.trusted_types, OutputSpec())
         predictor = self._load_file(chosen, path, context, None)
         output = with_target(chosen.describe_loaded(predictor), target)
-        facts = self._facts(train_data, target, predictor.native, validation_data)
+        facts = self._facts(train_data, target, predictor.native, validation_data, tolerate)
         context = replace(context, output=output)
-        return self._record(draft, chosen, path, predictor, context, facts, validation_data)
+        return self._record(
+            draft, chosen, path, predictor, context, facts, validation_data, tolerate
+        )
 
     def _facts(
         self,
@@ -169,8 +178,14 @@ class Registry:
         target: str | None,
         model: object,
         validation_data: TrainData | None,
+        tolerate: Overrides | None = None,
     ) -> TrainingFacts | None:
         if train_data is None:
+            if tolerate:
+                raise InvalidArgumentError(
+                    "tolerate is given but train_data is not: without training data there "
+                    "are no columns to set it for; pass both"
+                )
             if target is not None:
                 raise InvalidArgumentError("target is given but train_data is not; pass both")
             if validation_data is not None:
@@ -192,6 +207,7 @@ class Registry:
         context: LoadContext,
         facts: TrainingFacts | None,
         validation_data: TrainData | None = None,
+        tolerate: Overrides | None = None,
     ) -> ModelVersion:
         from ferryman.registry.registration import (
             align_to_model,
@@ -199,11 +215,14 @@ class Registry:
             held_out_sample,
             write_sample,
         )
+        from ferryman.registry.tolerance import apply_overrides, probe_tolerance
 
         held_out = None
         if facts is not None:
             facts = align_to_model(facts, predictor.feature_names)
             check_model_accepts(predictor, facts)
+            signature = apply_overrides(facts.signature, tolerate)
+            facts = replace(facts, signature=probe_tolerance(predictor, signature, facts.head))
             if validation_data is not None:
                 held_out = held_out_sample(
                     validation_data, facts, predictor.native, self.settings.sample_rows
@@ -404,6 +423,40 @@ class Registry:
         version = self.resolve(ref)
         return self.store.update_version_tags(
             version.model, version.version, self.actor, check_tags(set_tags), remove_tags
+        )
+
+    def probe_version(
+        self,
+        ref: str | ModelRef,
+        tolerate: Overrides | None = None,
+        trusted_types: Sequence[str] = (),
+    ) -> ModelVersion:
+        """Decide the tolerance a version has none recorded for (one registered before
+        ferryman probed), by trying it on its kept training rows, and apply ``tolerate``.
+
+        The version's artifact, columns and categories do not change; the new policy is
+        recorded in its signature with a ``version.updated`` audit event.
+        """
+        from ferryman.registry.tolerance import apply_overrides, probe_tolerance
+
+        version = self.resolve(ref)
+        if version.signature is None:
+            raise InvalidArgumentError(
+                f"{version.ref} was registered without training data: it has no columns to "
+                "probe, and its input is not checked"
+            )
+        signature = apply_overrides(version.signature, tolerate)
+        if not signature.is_probed:
+            rows = self.reference_sample(version.ref)
+            if rows is None or rows.empty:
+                raise InvalidArgumentError(
+                    f"{version.ref} kept no training rows to try the model on; give the "
+                    "tolerance of each of its columns instead"
+                )
+            predictor = self.load_predictor(version, trusted_types)
+            signature = probe_tolerance(predictor, signature, rows)
+        return self.store.update_version_tolerance(
+            version.model, version.version, self.actor, signature.to_dict()
         )
 
     def delete_version(self, ref: str | ModelRef) -> None:

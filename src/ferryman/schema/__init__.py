@@ -4,10 +4,18 @@ from ferryman.schema.data_files import read_input, read_table, write_table
 from ferryman.schema.fingerprint import fingerprint_frame
 from ferryman.schema.inference import column_kind, infer_signature
 from ferryman.schema.profiling import profile_frame, sample_rows
-from ferryman.schema.validation import Problem, check_input, describe_problems, to_frame, validate
+from ferryman.schema.validation import (
+    Problem,
+    accepted_values,
+    check_input,
+    describe_problems,
+    to_frame,
+    validate,
+)
 
 __all__ = [
     "Problem",
+    "accepted_values",
     "check_input",
     "column_kind",
     "describe_problems",

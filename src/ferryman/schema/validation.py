@@ -174,7 +174,7 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
             Problem(int(i), col.name, "not_finite", f"row {int(i)}, column {col.name!r}: infinite")
             for i in infinite
         )
-    if not col.nullable:
+    if not col.accepts_nulls:
         problems.extend(
             Problem(
                 int(i),
@@ -185,7 +185,7 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
             for i in np.flatnonzero(is_null)
             if int(i) not in skip
         )
-    if col.categories is not None:
+    if col.categories is not None and not col.accepts_unknown:
         known = set(col.categories)
         bad_type = {p.row for p in problems}
         assert cells is not None
@@ -293,8 +293,12 @@ def _cast(col: ColumnSpec, series: pd.Series) -> pd.Series:
     if col.kind == "boolean":
         return series.astype("boolean" if series.isna().any() else "bool")
     if col.kind == "category":
+        known = list(col.categories or ())
+        if col.accepts_unknown:  # unknown values follow the known ones: known codes stay
+            seen = set(known)
+            known += [v for v in pd.unique(series.dropna()) if _plain(v) not in seen]
         return pd.Series(
-            pd.Categorical(series, categories=list(col.categories or ())),
+            pd.Categorical(series, categories=known),
             index=series.index,
             name=series.name,
         )
@@ -304,6 +308,28 @@ def _cast(col: ColumnSpec, series: pd.Series) -> pd.Series:
         except (ValueError, TypeError) as exc:
             raise InvalidInputError(f"column {col.name!r}: cannot read its dates ({exc})") from exc
     return series.astype(object)
+
+
+def accepted_values(signature: Signature, frame: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Values of a checked ``frame`` that reached the model only by its columns' policy:
+    ``(column, "unknown_category" | "null") -> count``, without the zero counts."""
+    counts: dict[tuple[str, str], int] = {}
+    for col in signature.columns:
+        if not (col.accepts_unknown or col.accepts_unseen_nulls) or col.name not in frame:
+            continue
+        series = frame[col.name]
+        is_null = series.isna()
+        if col.accepts_unseen_nulls and (nulls := int(is_null.sum())):
+            counts[(col.name, "null")] = nulls
+        if col.accepts_unknown:
+            known = list(col.categories or ())
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                unknown = int((series.cat.codes >= len(known)).sum())
+            else:
+                unknown = int((~is_null & ~series.isin(known)).sum())
+            if unknown:
+                counts[(col.name, "unknown_category")] = unknown
+    return counts
 
 
 def describe_problems(problems: Sequence[Problem]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,25 @@ class CheckedChunk:
     ids: np.ndarray
     prepared: pd.DataFrame
     refused: pd.DataFrame
+    frame: pd.DataFrame  # the chunk as read
+    kept: np.ndarray  # the position in ``frame`` of each row of ``prepared``
+
+    def without(self, plan: Plan, reasons: dict[int, str]) -> CheckedChunk:
+        """The chunk with the rows of ``prepared`` at the positions ``reasons`` names moved
+        to ``refused`` (rows the model itself failed on)."""
+        at = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+        keep = np.ones(len(self.prepared), dtype=bool)
+        keep[at] = False
+        refused = _refused(plan, self.frame, self.ids[at], self.kept[at], list(reasons.values()))
+        return replace(
+            self,
+            ids=self.ids[keep],
+            prepared=self.prepared.iloc[keep],
+            refused=pd.concat([self.refused, refused], ignore_index=True)
+            if len(self.refused)
+            else refused,
+            kept=self.kept[keep],
+        )
 
 
 def check_chunk(model: LoadedModel, plan: Plan, chunk: Chunk, first_row: int) -> CheckedChunk:
@@ -36,15 +55,27 @@ def check_chunk(model: LoadedModel, plan: Plan, chunk: Chunk, first_row: int) ->
         ids = np.arange(first_row, first_row + len(frame), dtype=np.int64)
     prepared, reasons = _prepare(model, frame[plan.features])
     refused = pd.DataFrame(columns=plan.rejects_columns)
+    kept = np.arange(len(frame))
     if reasons:
         rows = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
         keep = np.ones(len(frame), dtype=bool)
         keep[rows] = False
-        refused = pd.DataFrame({plan.id_name: ids[rows], plan.reason_name: list(reasons.values())})
-        for column in plan.inputs:
-            refused[column] = _as_text(frame[column].iloc[rows])
+        refused = _refused(plan, frame, ids[rows], rows, list(reasons.values()))
         ids = ids[keep]
-    return CheckedChunk(first_row, len(frame), chunk.bytes_read, ids, prepared, refused)
+        kept = kept[keep]
+    return CheckedChunk(
+        first_row, len(frame), chunk.bytes_read, ids, prepared, refused, frame, kept
+    )
+
+
+def _refused(
+    plan: Plan, frame: pd.DataFrame, ids: np.ndarray, rows: np.ndarray, reasons: list[str]
+) -> pd.DataFrame:
+    """The rejects file's rows for the rows at positions ``rows`` of ``frame``."""
+    refused = pd.DataFrame({plan.id_name: ids, plan.reason_name: reasons})
+    for column in plan.inputs:
+        refused[column] = _as_text(frame[column].iloc[rows])
+    return refused
 
 
 def _prepare(model: LoadedModel, features: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:

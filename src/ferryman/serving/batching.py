@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ferryman.errors import OverloadedError, PredictionError
+from ferryman.errors import InvalidInputError, OverloadedError, PredictionError
 from ferryman.serving.codec import ModelInput
 from ferryman.serving.served import ModelCall, Prediction, ServedVersion, parts_of
 
@@ -175,7 +175,7 @@ class Runner:
                 for waiting in live:
                     await self._answer([waiting])
                 return
-            if not isinstance(exc, PredictionError):
+            if not isinstance(exc, PredictionError | InvalidInputError):
                 log.error("prediction for %s failed", self.served.version.ref, exc_info=exc)
             if not live[0].future.done():
                 live[0].future.set_exception(exc)

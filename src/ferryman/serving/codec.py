@@ -18,6 +18,7 @@ import pandas as pd
 from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
+from ferryman.schema import accepted_values
 
 # Whole numbers a column takes, as the full check has them: [low, high) so that the float
 # bound (2**63, 2**64) is exact.
@@ -31,6 +32,8 @@ class ModelInput:
     count: int
     rows: np.ndarray | None = None
     frame: pd.DataFrame | None = None
+    # values the signature lets through by its columns' policy: (column, kind) -> count
+    accepted: Mapping[tuple[str, str], int] | None = None
 
 
 class RowCodec:
@@ -48,17 +51,23 @@ class RowCodec:
                 for i, c in enumerate(signature.columns)
                 if c.kind == "integer"
             ]
-            self._nullable = np.array([c.nullable for c in signature.columns])
+            self._nullable = np.array([c.accepts_nulls for c in signature.columns])
             self._any_nullable = bool(self._nullable.any())
+            # nulls counted as accepted: in the columns that had none in training
+            self._unseen_nulls = [
+                (i, c.name) for i, c in enumerate(signature.columns) if c.accepts_unseen_nulls
+            ]
+        self._counts = signature is not None and any(
+            c.accepts_unknown or c.accepts_unseen_nulls for c in signature.columns
+        )
 
     def encode(self, records: Sequence[Mapping[str, Any]]) -> ModelInput:
         """Checked model input for ``records``, or InvalidInputError listing every problem."""
         if self.fast:
             rows = self._fast_rows(records)
             if rows is not None:
-                return ModelInput(len(records), rows=rows)
-        frame = self._loaded.prepare(list(records))
-        return ModelInput(len(frame), frame=frame)
+                return self._rows_input(rows)
+        return self._frame_input(self._loaded.prepare(list(records)))
 
     def encode_array(self, values: np.ndarray) -> ModelInput:
         """A 2-D array already in signature column order (V2's single tensor)."""
@@ -66,9 +75,24 @@ class RowCodec:
         if fits and values.dtype.kind in "iuf" and self._whole(values):
             rows = values.astype(np.float64, copy=False)
             if self._clean(rows):
-                return ModelInput(len(rows), rows=rows)
-        frame = self._loaded.prepare(values)
-        return ModelInput(len(frame), frame=frame)
+                return self._rows_input(rows)
+        return self._frame_input(self._loaded.prepare(values))
+
+    def _rows_input(self, rows: np.ndarray) -> ModelInput:
+        if not self._counts:
+            return ModelInput(len(rows), rows=rows)
+        nulls = {
+            (name, "null"): int(count)
+            for i, name in self._unseen_nulls
+            if (count := np.isnan(rows[:, i]).sum())
+        }
+        return ModelInput(len(rows), rows=rows, accepted=nulls)
+
+    def _frame_input(self, frame: pd.DataFrame) -> ModelInput:
+        signature = self._loaded.signature
+        if not self._counts or signature is None:
+            return ModelInput(len(frame), frame=frame)
+        return ModelInput(len(frame), frame=frame, accepted=accepted_values(signature, frame))
 
     def _fast_rows(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         """The array, or None when anything needs the full check (which then explains it)."""

@@ -1,9 +1,9 @@
 """Batch scoring: a CSV or Parquet file in, predictions out, a chunk of rows at a time.
 
 Memory stays bounded by the chunk size whatever the size of the file. Each chunk is checked
-against the version's signature; rows that break it go to a rejects file with the reason
-instead of failing the job. Problems with whole columns (a missing or unknown column) fail the
-job before anything is written.
+against the version's signature; rows that break it, and rows the model itself fails on, go
+to a rejects file with the reason instead of failing the job. Problems with whole columns (a
+missing or unknown column) fail the job before anything is written.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import pandas as pd
 from ferryman.core.predictions import PredictionRecord, PredictionSink, RejectionRecord
 from ferryman.core.sources import SCORE_SOURCE
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
-from ferryman.registry import LoadedModel, Registry
+from ferryman.registry import LoadedModel, Registry, failing_rows, first_line
 from ferryman.schema.data_files import check_na_values
 from ferryman.serving._score_checks import CheckedChunk, check_chunk
 from ferryman.serving._score_plan import Plan
@@ -179,7 +180,7 @@ def score_file(
             ThreadPoolExecutor(1, "ferryman-write") as writing,
         ):
             written: Future[None] | None = None
-            in_flight: deque[tuple[CheckedChunk, Future[pd.DataFrame]]] = deque()
+            in_flight: deque[Future[tuple[CheckedChunk, pd.DataFrame]]] = deque()
             ahead: Future[CheckedChunk | None] | None = reading.submit(next, checked, None)
             try:
                 while ahead is not None or in_flight:
@@ -189,12 +190,9 @@ def score_file(
                             ahead = None
                         else:
                             ahead = reading.submit(next, checked, None)
-                            in_flight.append(
-                                (chunk, predicting.submit(_scored, model, plan, chunk))
-                            )
+                            in_flight.append(predicting.submit(_scored, model, plan, chunk))
                         continue
-                    chunk, predicted = in_flight.popleft()
-                    scored = predicted.result()
+                    chunk, scored = in_flight.popleft().result()
                     if sink is not None:
                         _report(sink, model, job, chunk, scored)
                     if written is not None:
@@ -207,7 +205,7 @@ def score_file(
             finally:
                 if ahead is not None:
                     ahead.cancel()
-                for _, predicted in in_flight:
+                for predicted in in_flight:
                     predicted.cancel()
         files.commit()
     finally:
@@ -293,30 +291,45 @@ def _check_paths(source: Path, output: Path, rejects: Path) -> None:
         raise DataFileError(f"cannot write {rejects}: folder {rejects.parent} does not exist")
 
 
-def _scored(model: LoadedModel, plan: Plan, chunk: CheckedChunk) -> pd.DataFrame:
-    """The output rows of a checked chunk: its ids, then the model's answers."""
+def _scored(
+    model: LoadedModel, plan: Plan, chunk: CheckedChunk
+) -> tuple[CheckedChunk, pd.DataFrame]:
+    """The output rows of a checked chunk (its ids, then the model's answers), and the chunk
+    with the rows the model failed on moved to its refused rows."""
+    if len(chunk.prepared):
+        try:
+            answers = _predict(model, chunk.prepared)
+        except FerrymanError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the rows it fails on are found and set aside
+            chunk = _without_failing(model, plan, chunk, exc)
+            answers = _predict(model, chunk.prepared) if len(chunk.prepared) else {}
     scored = pd.DataFrame({plan.id_name: chunk.ids})
     if not len(chunk.prepared):
-        return scored
-    return scored.assign(**_predict(model, chunk.prepared, chunk.first_row))[plan.output_columns]
+        return chunk, scored
+    return chunk, scored.assign(**answers)[plan.output_columns]
 
 
-def _predict(model: LoadedModel, frame: pd.DataFrame, first_row: int) -> dict[str, Any]:
-    """``prediction`` and ``proba_<class>`` columns, running the model once on ``frame``."""
-    predictor = model.predictor
-    try:
-        proba = predictor.predict_proba(frame) if model.classes is not None else None
-        if proba is None or model.classes is None:
-            return {"prediction": np.asarray(predictor.predict(frame))}
-    except FerrymanError:
-        raise
-    except Exception as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
+def _without_failing(
+    model: LoadedModel, plan: Plan, chunk: CheckedChunk, exc: Exception
+) -> CheckedChunk:
+    """The chunk without the rows the model fails on alone (they go to the rejects file)."""
+    bad = failing_rows(partial(_predict, model), chunk.prepared)
+    if not bad:
         raise PredictionError(
             f"model {model.version.ref} failed to predict on the chunk starting at input row "
-            f"{first_row}: {first}"
+            f"{chunk.first_row}, though on each row alone it can: {first_line(exc)}"
         ) from exc
+    reasons = {row: f"the model failed on this row: {text}" for row, text in bad.items()}
+    return chunk.without(plan, reasons)
+
+
+def _predict(model: LoadedModel, frame: pd.DataFrame) -> dict[str, Any]:
+    """``prediction`` and ``proba_<class>`` columns, running the model once on ``frame``."""
+    predictor = model.predictor
+    proba = predictor.predict_proba(frame) if model.classes is not None else None
+    if proba is None or model.classes is None:
+        return {"prediction": np.asarray(predictor.predict(frame))}
     labels = np.asarray(model.classes)
     columns: dict[str, Any] = {"prediction": labels[np.argmax(proba, axis=1)]}
     for i, label in enumerate(model.classes):

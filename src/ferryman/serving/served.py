@@ -15,7 +15,7 @@ from ferryman.core.records import ModelVersion
 from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.flavors import ArrayPredictor, Predictor
 from ferryman.flavors.labels import label_from_proba
-from ferryman.registry import LoadedModel
+from ferryman.registry import LoadedModel, run_located
 from ferryman.serving.codec import ModelInput, RowCodec
 
 log = logging.getLogger("ferryman.serving")
@@ -178,18 +178,23 @@ class ServedVersion:
                 ModelCall(item, self._predict(item, self._labels_from_proba), (item.count,))
                 for item in inputs
             ]
-        whole = self._predict(merged, self._labels_from_proba)
+        # a failing merged call is retried request by request (batching.py): each request
+        # then learns which of its own rows the model fails on
+        whole = self._predict(merged, self._labels_from_proba, locate=False)
         return [ModelCall(merged, whole, tuple(item.count for item in inputs))]
 
-    def _predict(self, item: ModelInput, labels_from_proba: bool) -> Prediction:
+    def _predict(
+        self, item: ModelInput, labels_from_proba: bool, locate: bool = True
+    ) -> Prediction:
         if item.count == 0:
             width = len(self.classes) if self.classes is not None else 0
             empty = np.empty(0, dtype=object if self.classes is not None else float)
             return Prediction(empty, np.empty((0, width)) if self.classes is not None else None)
-        if item.rows is not None:
-            return self._guarded(self._predict_rows, item.rows, labels_from_proba)
-        assert item.frame is not None
-        return self._guarded(self._predict_frame, item.frame, labels_from_proba)
+        method: Any = self._predict_rows if item.rows is not None else self._predict_frame
+        data: Any = item.rows if item.rows is not None else item.frame
+        if not locate:
+            return self._guarded(method, data, labels_from_proba)
+        return run_located(lambda part: method(part, labels_from_proba), data, self.version.ref)
 
     def _guarded(self, method: Any, data: Any, labels_from_proba: bool) -> Prediction:
         try:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ferryman.core.records import ModelVersion, Page
+from ferryman.core.signature import TOLERANCE_FIELDS
 from ferryman.errors import AliasNotFoundError, StoreError, VersionInUseError, VersionNotFoundError
 from ferryman.store import _rows
 from ferryman.store import tables as t
@@ -215,16 +216,43 @@ class VersionQueries(StoreBase):
                     row.id
                 ]
             )
-            if new != old:
-                self._event(
-                    conn,
-                    name,
-                    "version.updated",
-                    actor,
-                    version=number,
-                    before={"tags": old},
-                    after={"tags": new},
+            self._updated(conn, name, number, actor, "tags", old, new)
+        return self.get_version(name, number)
+
+    def _updated(
+        self, conn: Connection, name: str, number: int, actor: str, part: str, old: Any, new: Any
+    ) -> None:
+        """The ``version.updated`` audit event for a change of ``part`` (none if unchanged)."""
+        if new != old:
+            self._event(
+                conn,
+                name,
+                "version.updated",
+                actor,
+                version=number,
+                before={part: old},
+                after={part: new},
+            )
+
+    def update_version_tolerance(
+        self, name: str, number: int, actor: str, signature: dict[str, Any]
+    ) -> ModelVersion:
+        """Record a version's tolerance policies (in its signature's columns). Only those
+        may change: the columns, kinds and categories learned at registration stay."""
+        with self._write() as conn:
+            model = self._model_row(conn, name, lock=True)
+            row = self._version_row(conn, model.id, name, number)
+            old = row.signature or {"columns": []}
+            if _without_tolerance(old) != _without_tolerance(signature):
+                raise StoreError(
+                    f"{name}/{number}: only the tolerance of a version's columns may change"
                 )
+            before, after = _tolerance_of(old), _tolerance_of(signature)
+            if before != after:
+                conn.execute(
+                    update(t.versions).where(t.versions.c.id == row.id).values(signature=signature)
+                )
+            self._updated(conn, name, number, actor, "tolerance", before, after)
         return self.get_version(name, number)
 
     def delete_version(self, name: str, number: int, actor: str) -> None:
@@ -253,3 +281,19 @@ class VersionQueries(StoreBase):
                 version=number,
                 before={"artifact_sha256": row.artifact_sha256},
             )
+
+
+def _without_tolerance(signature: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in column.items() if k not in TOLERANCE_FIELDS}
+        for column in signature.get("columns", [])
+    ]
+
+
+def _tolerance_of(signature: dict[str, Any]) -> dict[str, dict[str, str]]:
+    out = {}
+    for column in signature.get("columns", []):
+        given = {k: column[k] for k in TOLERANCE_FIELDS if column.get(k) is not None}
+        if given:
+            out[column["name"]] = given
+    return out

@@ -15,7 +15,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
-from ferryman.errors import OverloadedError, PredictionError
+from ferryman.errors import InvalidInputError, OverloadedError
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings, Runner
 from ferryman.serving.codec import ModelInput
@@ -277,7 +277,9 @@ def test_a_prediction_error_fails_only_the_caller_whose_rows_caused_it(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow notice
         results = asyncio.run(main())
-    assert isinstance(results.pop(2), PredictionError)
+    refused = results.pop(2)
+    assert isinstance(refused, InvalidInputError)
+    assert "cancer/1 cannot predict on row 1: " in str(refused)  # its own row, not the batch's
     for (_, rows), got in zip(work, results, strict=True):
         assert isinstance(got, Prediction), got
         assert_own_rows(served, rows, got)
@@ -302,7 +304,7 @@ def test_rows_the_model_cannot_take_fail_only_their_caller(
             await runner.close()
 
     results = asyncio.run(main())
-    assert isinstance(results.pop(1), PredictionError)
+    assert isinstance(results.pop(1), InvalidInputError)
     for (_, rows), got in zip(work, results, strict=True):
         assert isinstance(got, Prediction), got
         assert_own_rows(served, rows, got)
@@ -517,5 +519,5 @@ def test_a_failed_batch_is_observed_only_as_the_calls_that_answered(
         warnings.simplefilter("ignore", RuntimeWarning)
         results = predict_all(runner, items, [0, 1, 2, "poison"])
 
-    assert isinstance(results[-1], PredictionError)
+    assert isinstance(results[-1], InvalidInputError)
     assert [tags for _, tags in answers.calls] == [[0], [1], [2]]

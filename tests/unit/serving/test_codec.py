@@ -60,8 +60,30 @@ def mixed_frame() -> pd.DataFrame:
 def mixed(registry: Registry) -> LoadedModel:
     frame = mixed_frame()
     model = HistGradientBoostingClassifier(max_iter=5).fit(frame.drop(columns="label"), frame.label)
+    # the boosting copes with nulls; refused here, so that both paths must name them
+    refuse = {"*": {"unseen_nulls": "refuse"}}
+    registry.register(model, "mixed", train_data=frame, target="label", tolerate=refuse)
     registry.register(model, "mixed", train_data=frame, target="label")
     return registry.load("mixed/1")
+
+
+def test_accepted_nulls_take_the_fast_path_and_are_counted(
+    registry: Registry, mixed: LoadedModel, mixed_records: list[dict[str, Any]]
+) -> None:
+    tolerant = registry.load("mixed/2")
+    codec = RowCodec(tolerant, use_arrays=True)
+    rows = np.array([[r[c] for c in codec.columns] for r in mixed_records[:3]], dtype=float)
+    rows[0, 0] = rows[2, 0] = rows[1, 3] = rows[0, 2] = np.nan
+    item = codec.encode_array(rows)
+    assert item.rows is not None  # no detour through DataFrames
+    # ratio had nulls in training: its null is no news and is not counted
+    assert item.accepted == {("count", "null"): 2, ("score", "null"): 1}
+    records = [dict(r) for r in mixed_records[:2]]
+    records[1]["level"] = None
+    slow = codec.encode(records)
+    assert slow.frame is not None
+    assert slow.accepted == {("level", "null"): 1}
+    assert RowCodec(mixed, use_arrays=True).encode(mixed_records[:2]).accepted is None
 
 
 @pytest.fixture

@@ -471,7 +471,7 @@ def test_threads_below_one_are_refused(
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_a_model_failing_on_a_chunk_names_it_and_leaves_no_output(
+def test_rows_the_model_fails_on_go_to_the_rejects_file_and_the_job_goes_on(
     registry: Registry,
     model: LoadedModel,
     features: pd.DataFrame,
@@ -481,9 +481,11 @@ def test_a_model_failing_on_a_chunk_names_it_and_leaves_no_output(
 ) -> None:
     loaded = registry.load("cancer/1")  # the registry's cached instance, used by score_file
     real = loaded.predictor.predict_proba
+    bad = np.flatnonzero(features[FIRST].to_numpy() > 28).tolist()
+    assert bad == [212]  # radius 28.11, in the fifth chunk
 
     def fails_on_big_radius(frame: pd.DataFrame) -> np.ndarray:
-        if (frame[FIRST] > 28).any():  # only row 212 (radius 28.11), in the fifth chunk
+        if (frame[FIRST] > 28).any():
             raise RuntimeError("tree 7 exploded\nsecond line")
         return real(frame)
 
@@ -491,9 +493,44 @@ def test_a_model_failing_on_a_chunk_names_it_and_leaves_no_output(
     data = _write(features, tmp_path / "in.parquet")
     out = tmp_path / "out.parquet"
 
-    with pytest.raises(PredictionError, match=r"cancer/1 failed to predict on the chunk starting"
-                       r" at input row 200: tree 7 exploded$"):  # fmt: skip
-        score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=threads)
+    report = score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=threads)
+
+    assert (report.rows_in, report.rows_scored, report.rows_rejected) == (ROWS, ROWS - 1, 1)
+    table = _read(out)
+    assert 212 not in table["row"].tolist()
+    assert len(table) == ROWS - 1
+    good = features.drop(index=212)
+    np.testing.assert_allclose(table[["proba_0", "proba_1"]].to_numpy(), real(good), rtol=1e-12)
+    assert report.rejects is not None
+    rejects = _read(report.rejects)
+    assert rejects["row"].tolist() == [212]
+    assert rejects["reason"].tolist() == ["the model failed on this row: tree 7 exploded"]
+    assert rejects[FIRST].tolist() == [str(features.loc[212, FIRST])]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_model_failing_only_on_rows_together_fails_the_job_and_leaves_no_output(
+    registry: Registry,
+    model: LoadedModel,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded = registry.load("cancer/1")
+    real = loaded.predictor.predict_proba
+
+    def fails_on_big_chunks(frame: pd.DataFrame) -> np.ndarray:
+        if len(frame) > 40:
+            raise RuntimeError("out of memory")
+        return real(frame)
+
+    monkeypatch.setattr(loaded.predictor, "predict_proba", fails_on_big_chunks)
+    data = _write(features, tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+
+    together = r"cancer/1 failed to predict on the chunk starting at input row 0, though on "
+    with pytest.raises(PredictionError, match=together + r"each row alone it can: out of memory$"):
+        score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=1)
 
     assert not out.exists()
     assert _leftovers(tmp_path) == []

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ferryman.errors import PredictionError
+from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving.codec import ModelInput
 from ferryman.serving.served import ServedVersion
@@ -314,25 +314,28 @@ def break_model(loaded: LoadedModel) -> None:
     final.coef_ = np.ones((1, 3))
 
 
-def test_a_model_whose_predict_raises_gives_prediction_error(
+def test_a_model_whose_predict_raises_names_the_rows_it_fails_on(
     pipeline_served: ServedVersion, features: pd.DataFrame
 ) -> None:
+    """A request's own failure is the caller's 422 with the model's message and rows; a
+    merged batch's failure stays a PredictionError, which batching retries request by request."""
     rows = features.head(3)
     items = both_paths(pipeline_served, rows)
     break_model(pipeline_served.loaded)
-    with pytest.raises(PredictionError, match="cancer/1"):
+    with pytest.raises(InvalidInputError, match=r"cancer/1 cannot predict on rows 0, 1, 2: "):
         pipeline_served.loaded.predict(rows)
     for path, item in items.items():
-        with pytest.raises(PredictionError, match="cancer/1 failed to predict"):
+        with pytest.raises(InvalidInputError, match=r"cancer/1 cannot predict on rows 0, 1, 2: "):
             pipeline_served.run([item])
-        with pytest.raises(PredictionError):
+        with pytest.raises(PredictionError, match="cancer/1 failed to predict"):
             pipeline_served.run([item, item])
         assert path
 
 
-def test_rows_of_the_wrong_width_give_prediction_error(pipeline_served: ServedVersion) -> None:
-    with pytest.raises(PredictionError):
+def test_rows_of_the_wrong_width_are_refused_naming_them(pipeline_served: ServedVersion) -> None:
+    with pytest.raises(InvalidInputError) as caught:
         pipeline_served.run([ModelInput(2, rows=np.zeros((2, 29)))])
+    assert [p.row for p in caught.value.problems] == [0, 1]
 
 
 def test_warm_raises_prediction_error_when_the_model_cannot_predict(
