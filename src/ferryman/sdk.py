@@ -49,6 +49,7 @@ def register(
     flavor: str | None = None,
     aliases: Sequence[str] = (),
     trusted_types: Sequence[str] = (),
+    kinds: Mapping[str, str] | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next version of ``name``.
 
@@ -59,9 +60,12 @@ def register(
         ``onnx.ModelProto``.
     name : str
         The model's name: letters, digits, ``-``, ``_`` and ``.``.
-    train_data : DataFrame, 2-D array or path, optional
+    train_data : DataFrame, Series, 2-D array or path, optional
         The training data. Gives the input signature, the data profile and fingerprint, and a
-        sample of rows kept as the reference for drift.
+        sample of rows kept as the reference for drift. A model fitted on one column alone
+        (a Series, or a 1-D array of text, e.g. ``df["review"]`` for a text pipeline) is given
+        that same Series or array: its signature has one column, named after the Series (or
+        ``text``), and the model is handed that column alone when it predicts.
     target : str, optional
         The target column in ``train_data``; left out of the signature.
     validation_data : DataFrame, 2-D array or path, optional
@@ -75,6 +79,10 @@ def register(
         Aliases (e.g. ``["staging"]``) to point at the new version, in the same transaction.
     trusted_types : list of str, optional
         Extra types the saved skops file may load; it is loaded back before it is recorded.
+    kinds : mapping, optional
+        Column kinds to use instead of the inferred ones, for text columns of ``train_data``:
+        ``"text"`` (free text: any value is accepted) or ``"category"`` (values never seen in
+        training are refused), e.g. ``{"review": "text"}``.
 
     Returns
     -------
@@ -94,6 +102,7 @@ def register(
         flavor=flavor,
         aliases=aliases,
         trusted_types=trusted_types,
+        kinds=kinds,
     )
 
 

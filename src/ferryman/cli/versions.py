@@ -126,6 +126,8 @@ def _print_version(v: ModelVersion) -> None:
                 shown = ""
             out.add_row(c.name, c.kind, "yes" if c.nullable else "no", shown)
         console.print(out)
+        if v.signature.series_input:
+            console.print("the model takes its one column alone (1-D), as it was fitted")
 
 
 @app.command("tag")

@@ -16,10 +16,14 @@ if TYPE_CHECKING:  # for the signatures only: the registry uses this module with
 
 @dataclass(frozen=True)
 class LoadContext:
-    """What a flavor may use when loading: types the user trusts and what the registry knows."""
+    """What a flavor may use when loading: types the user trusts and what the registry knows.
+
+    ``series_input``: the model takes its one input column alone (1-D), as it was fitted.
+    """
 
     trusted_types: tuple[str, ...] = ()
     output: OutputSpec = field(default_factory=OutputSpec)
+    series_input: bool = False
 
 
 class Predictor(ABC):

@@ -99,6 +99,7 @@ class Registry:
         flavor: str | None = None,
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
+        kinds: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` (created on first use).
 
@@ -106,7 +107,8 @@ class Registry:
         loaded back before anything is recorded, so a model that needs types skops does not
         trust is refused now (pass them in ``trusted_types``), not when it is first loaded.
         ``validation_data`` (held-out rows, needs ``train_data``) is kept as a sample: the
-        model's answers on it are prediction drift's reference.
+        model's answers on it are prediction drift's reference. ``kinds`` overrides inferred
+        column kinds (``{"review": "text", "zip": "category"}``, text columns only).
         """
         draft = Draft.checked(name, metrics, params, tags, description, aliases)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
@@ -115,12 +117,12 @@ class Registry:
                 f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
                 "unset to let ferryman choose"
             )
-        facts = self._facts(train_data, target, model, validation_data)
+        facts = self._facts(train_data, target, model, validation_data, kinds)
         output = with_target(chosen.describe(model), target)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
-            context = self._context(trusted_types, output)
+            context = self._context(trusted_types, output, _series_input(facts))
             predictor = chosen.load(path, context)
             return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
@@ -139,9 +141,10 @@ class Registry:
         description: str = "",
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
+        kinds: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM);
-        ``validation_data`` as in :meth:`register`."""
+        ``validation_data`` and ``kinds`` as in :meth:`register`."""
         draft = Draft.checked(name, metrics, params, tags, description, aliases)
         path = Path(path)
         if not path.is_file():
@@ -150,8 +153,10 @@ class Registry:
         chosen = catalog.get(flavor) if flavor else catalog.for_file(path)
         predictor = chosen.load(path, self._context(trusted_types, OutputSpec()))
         output = with_target(chosen.describe_loaded(predictor), target)
-        facts = self._facts(train_data, target, predictor.native, validation_data)
-        context = self._context(trusted_types, output)
+        facts = self._facts(train_data, target, predictor.native, validation_data, kinds)
+        context = self._context(trusted_types, output, _series_input(facts))
+        if context.series_input:  # known only now, from the training data
+            predictor = chosen.load(path, context)
         return self._record(draft, chosen, path, predictor, context, facts, validation_data)
 
     def _facts(
@@ -160,10 +165,16 @@ class Registry:
         target: str | None,
         model: object,
         validation_data: TrainData | None,
+        kinds: Mapping[str, str] | None,
     ) -> TrainingFacts | None:
         if train_data is None:
             if target is not None:
                 raise InvalidArgumentError("target is given but train_data is not; pass both")
+            if kinds:
+                raise InvalidArgumentError(
+                    "column kinds are given but training data is not; kinds override what is "
+                    "inferred from the training data, so pass it too"
+                )
             if validation_data is not None:
                 raise InvalidArgumentError(
                     "validation_data is given but train_data is not; pass the training data "
@@ -172,7 +183,7 @@ class Registry:
             return None
         from ferryman.registry.registration import learn_from_data
 
-        return learn_from_data(train_data, target, model, self.settings.sample_rows)
+        return learn_from_data(train_data, target, model, self.settings.sample_rows, kinds)
 
     def _record(
         self,
@@ -421,7 +432,8 @@ class Registry:
 
     def load_predictor(self, version: ModelVersion, trusted_types: Sequence[str] = ()) -> Predictor:
         flavor = catalog.get(version.flavor)
-        context = self._context(trusted_types, version.output)
+        series = version.signature is not None and version.signature.series_input
+        context = self._context(trusted_types, version.output, series)
         key = self._cache_key(version, context)
 
         def load() -> Predictor:
@@ -442,15 +454,22 @@ class Registry:
 
         return self.cache.get_or_load(key, load)
 
-    def _context(self, trusted_types: Sequence[str], output: OutputSpec) -> LoadContext:
+    def _context(
+        self, trusted_types: Sequence[str], output: OutputSpec, series_input: bool = False
+    ) -> LoadContext:
         defaults = SKLEARN_INTERNALS if self.settings.trust_sklearn_internals else ()
         trusted = tuple(sorted({*defaults, *self.settings.trusted_types, *trusted_types}))
-        return LoadContext(trusted_types=trusted, output=output)
+        return LoadContext(trusted_types=trusted, output=output, series_input=series_input)
 
     @staticmethod
     def _cache_key(version: ModelVersion, context: LoadContext) -> tuple[Any, ...]:
         output = (version.output.kind, version.output.classes)
-        return (version.artifact_sha256, version.flavor, context.trusted_types, output)
+        key = (version.artifact_sha256, version.flavor, context.trusted_types, output)
+        return (*key, "series") if context.series_input else key
+
+
+def _series_input(facts: TrainingFacts | None) -> bool:
+    return facts is not None and facts.signature.series_input
 
 
 def _number(version: object) -> int:
