@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import tritonclient.http as triton
-from live_server import FERRYMAN, LiveServer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -21,6 +20,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from live_server import FERRYMAN, LiveServer
 from same_predictions import assert_same_predictions
 from text_reviews import NEW_REVIEWS, reviews
 
