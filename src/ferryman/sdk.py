@@ -50,6 +50,7 @@ def register(
     aliases: Sequence[str] = (),
     trusted_types: Sequence[str] = (),
     tolerate: Mapping[str, Mapping[str, str]] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> ModelVersion:
     """Register ``model`` as the next version of ``name``.
 
@@ -60,9 +61,12 @@ def register(
         ``onnx.ModelProto``.
     name : str
         The model's name: letters, digits, ``-``, ``_`` and ``.``.
-    train_data : DataFrame, 2-D array or path, optional
+    train_data : DataFrame, Series, 2-D array or path, optional
         The training data. Gives the input signature, the data profile and fingerprint, and a
-        sample of rows kept as the reference for drift.
+        sample of rows kept as the reference for drift. A model fitted on one column alone
+        (a Series, or a 1-D array of text, e.g. ``df["review"]`` for a text pipeline) is given
+        that same Series or array: its signature has one column, named after the Series (or
+        ``text``), and the model is handed that column alone when it predicts.
     target : str, optional
         The target column in ``train_data``; left out of the signature.
     validation_data : DataFrame, 2-D array or path, optional
@@ -84,6 +88,10 @@ def register(
         the model finds (needs ``train_data``): column name (or ``"*"`` for every column) to
         ``{"unknown_categories": "accept" | "refuse", "unseen_nulls": "accept" | "refuse"}``,
         e.g. ``{"city": {"unknown_categories": "refuse"}}``. See docs/schema.md.
+    kinds : mapping, optional
+        Column kinds to use instead of the inferred ones, for text columns of ``train_data``:
+        ``"text"`` (free text: any value is accepted) or ``"category"`` (values never seen in
+        training are refused), e.g. ``{"review": "text"}``.
 
     Returns
     -------
@@ -104,6 +112,7 @@ def register(
         aliases=aliases,
         trusted_types=trusted_types,
         tolerate=tolerate,
+        kinds=kinds,
     )
 
 

@@ -47,6 +47,14 @@ def register(
     trust: Annotated[
         list[str] | None, typer.Option("--trust", help="A type the skops file may load.")
     ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="COLUMN=text or COLUMN=category: the kind of a text column of the training "
+            "data, instead of the inferred one.",
+        ),
+    ] = None,
     alias: Annotated[
         list[str] | None,
         typer.Option("--alias", help="Point this alias at the new version, e.g. production."),
@@ -65,6 +73,8 @@ def register(
         raise typer.BadParameter("--tolerate needs --train-data")
     if validation_data is not None and train_data is None:
         raise typer.BadParameter("--validation-data needs --train-data")
+    if kind and train_data is None:
+        raise typer.BadParameter("--kind needs --train-data")
     reg = registry(ctx, create=True)
     version = reg.register_file(
         file,
@@ -80,6 +90,7 @@ def register(
         aliases=alias or [],
         trusted_types=trust or [],
         tolerate=parse_tolerance(tolerate),
+        kinds=parse_pairs(kind, "--kind"),
     )
     if json_output:
         print_json(version)

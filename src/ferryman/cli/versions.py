@@ -142,6 +142,8 @@ def _print_version(v: ModelVersion) -> None:
                 f"tolerance not probed: unknown categories and unseen nulls are refused "
                 f"(ferryman versions probe {v.ref})"
             )
+        if v.signature.series_input:
+            console.print("the model takes its one column alone (1-D), as it was fitted")
 
 
 def _tolerates(column: ColumnSpec) -> str:

@@ -78,9 +78,14 @@ class ColumnSpec:
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    """The columns a model takes, in order."""
+    """The columns a model takes, in order.
+
+    ``series_input``: the model was fitted on one column given alone (a pandas Series or a 1-D
+    array, e.g. a text pipeline fitted on ``df["review"]``) and takes it so, not as a table.
+    """
 
     columns: tuple[ColumnSpec, ...]
+    series_input: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -112,11 +117,15 @@ class Signature:
         return {c.name: t for c in self.columns if (t := c.tolerance())}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": [c.to_dict() for c in self.columns]}
+        out: dict[str, Any] = {"columns": [c.to_dict() for c in self.columns]}
+        if self.series_input:  # absent for tables, so earlier signatures read back unchanged
+            out["series_input"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
-        return cls(tuple(ColumnSpec.from_dict(c) for c in data["columns"]))
+        columns = tuple(ColumnSpec.from_dict(c) for c in data["columns"])
+        return cls(columns, series_input=bool(data.get("series_input", False)))
 
 
 @dataclass(frozen=True, slots=True)

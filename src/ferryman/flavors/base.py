@@ -21,12 +21,14 @@ class LoadContext:
     ``has_default_trust``: the types ``ferryman.flavors.trust`` trusts by default are trusted
     too (the setting ``trust_sklearn_internals``). ``is_registration``: the file is being
     registered, so types no other process could import are refused.
+    ``series_input``: the model takes its one input column alone (1-D), as it was fitted.
     """
 
     trusted_types: tuple[str, ...] = ()
     output: OutputSpec = field(default_factory=OutputSpec)
     has_default_trust: bool = True
     is_registration: bool = False
+    series_input: bool = False
 
 
 class Predictor(ABC):

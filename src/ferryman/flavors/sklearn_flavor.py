@@ -43,13 +43,17 @@ _ARGMAX_CLASSIFIERS = frozenset(
 
 class SklearnPredictor(Predictor):
     snapshot_safe = True
+    _series_input = False  # what snapshots pickled before this attribute existed read
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, series_input: bool = False) -> None:
         self._model = model
         classes = getattr(model, "classes_", None)
         self.classes = plain_classes(classes) if classes is not None else None
         names = getattr(model, "feature_names_in_", None)
         self._feature_names = list(names) if names is not None else None
+        # fitted on one column alone (recorded at registration), or a text pipeline, which
+        # can only have been fitted so: its vectorizer reads one document per row
+        self._series_input = series_input or (names is None and _reads_documents(model))
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:
@@ -60,6 +64,13 @@ class SklearnPredictor(Predictor):
         return self._model
 
     def _input(self, frame: pd.DataFrame) -> Any:
+        if self._series_input:
+            if frame.shape[1] != 1:
+                raise ValueError(
+                    f"the model takes one column alone (it was fitted on a Series or 1-D "
+                    f"array); it was given {frame.shape[1]} columns {list(frame.columns)[:5]}"
+                )
+            return frame.iloc[:, 0]
         # A model fitted on a DataFrame wants its column names; one fitted on an array warns
         # when given names, so it gets the bare values.
         if self._feature_names is None:
@@ -81,6 +92,8 @@ class SklearnPredictor(Predictor):
         return f"{kind.__module__}.{kind.__qualname__}" in _ARGMAX_CLASSIFIERS
 
     def array_predictor(self, columns: tuple[str, ...]) -> ArrayPredictor | None:
+        if self._series_input:
+            return None
         if self._feature_names is not None and tuple(self._feature_names) != columns:
             return None
         return SklearnArrayPredictor(_without_input_names(self._model))
@@ -99,6 +112,13 @@ class SklearnArrayPredictor(ArrayPredictor):
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray | None:
         return np.asarray(self._model.predict_proba(rows)) if self._has_proba else None
+
+
+def _reads_documents(model: Any) -> bool:
+    """True when the model's first step is a text vectorizer (CountVectorizer,
+    TfidfVectorizer, HashingVectorizer), which takes one document per row."""
+    first = model.steps[0][1] if isinstance(model, Pipeline) and model.steps else model
+    return callable(getattr(first, "build_analyzer", None))
 
 
 def _without_input_names(model: Any) -> Any:
@@ -181,4 +201,4 @@ class SklearnFlavor(Flavor):
             raise ModelFileError(
                 f"{path.name} holds a {type(model).__name__}, which cannot predict"
             )
-        return SklearnPredictor(model)
+        return SklearnPredictor(model, context.series_input)

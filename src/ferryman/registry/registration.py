@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from ferryman.schema import (
     sample_rows,
 )
 
-TrainData = pd.DataFrame | np.ndarray | str | Path
+TrainData = pd.DataFrame | pd.Series | np.ndarray | str | Path
 
 
 IntArray = npt.NDArray[np.uint64]
@@ -42,27 +42,54 @@ class TrainingFacts:
     duplicate_share: float = 0.0  # of training rows that repeat another training row
 
 
+# The column name of one text column given alone without a name (a 1-D array, a Series
+# whose name is None): what records then send, e.g. {"text": "..."}
+SERIES_COLUMN = "text"
+
+
 def as_frame(data: TrainData, model: object | None) -> pd.DataFrame:
-    """Training data as a DataFrame; arrays get the model's feature names, or f0, f1, ..."""
+    """Training data as a DataFrame; arrays get the model's feature names, or f0, f1, ...
+
+    One column given alone (a Series, a 1-D array of text) becomes a one-column frame named
+    after the Series, or ``text``; :func:`is_series` tells such data apart.
+    """
     if isinstance(data, (str, Path)):
         return read_table(data)
     if isinstance(data, pd.DataFrame):
         return data
+    if isinstance(data, pd.Series):
+        name = SERIES_COLUMN if data.name is None else str(data.name)
+        return data.to_frame(name)
     if isinstance(data, np.ndarray):
+        if data.ndim == 1 and data.dtype.kind in "OUS":
+            return pd.DataFrame({SERIES_COLUMN: data})
         if data.ndim != 2:
-            raise SchemaError(f"training data must be 2-D (rows x columns), got {data.ndim}-D")
+            raise SchemaError(
+                f"training data must be 2-D (rows x columns), or 1-D text for a model fitted "
+                f"on one text column; got a {data.ndim}-D array of {data.dtype}"
+            )
         names = getattr(model, "feature_names_in_", None)
         columns = list(names) if names is not None and len(names) == data.shape[1] else None
         return pd.DataFrame(data, columns=columns or [f"f{i}" for i in range(data.shape[1])])
     raise SchemaError(
-        f"train_data must be a DataFrame, a 2-D NumPy array or a CSV/Parquet path, "
-        f"got {type(data).__name__}"
+        f"train_data must be a DataFrame, a Series, a 2-D NumPy array (1-D for text) or a "
+        f"CSV/Parquet path, got {type(data).__name__}"
     )
 
 
+def is_series(data: TrainData) -> bool:
+    """True for one column given alone: the model was fitted on it so, and takes it so."""
+    return isinstance(data, pd.Series) or (isinstance(data, np.ndarray) and data.ndim == 1)
+
+
 def learn_from_data(
-    data: TrainData, target: str | None, model: object | None, sample_cap: int
+    data: TrainData,
+    target: str | None,
+    model: object | None,
+    sample_cap: int,
+    kinds: Mapping[str, str] | None = None,
 ) -> TrainingFacts:
+    """Signature (with ``kinds`` overriding inferred kinds), profile, fingerprint, samples."""
     frame = as_frame(data, model)
     if frame.empty:
         raise SchemaError("training data has no rows")
@@ -73,7 +100,9 @@ def learn_from_data(
             f"{list(frame.columns)[:20]}"
         )
     features = frame.drop(columns=[target]) if target is not None else frame
-    signature = infer_signature(features)
+    signature = infer_signature(features, kinds)
+    if is_series(data):
+        signature = replace(signature, series_input=True)
     fingerprint = fingerprint_frame(frame)
     profile = profile_frame(frame, target)
     sample = sample_rows(frame, sample_cap, seed=int(fingerprint[:8], 16))
@@ -120,22 +149,40 @@ def align_to_model(facts: TrainingFacts, names: Sequence[str] | None) -> Trainin
         )
     if list(names) == facts.signature.names:
         return facts
-    signature = Signature(tuple(facts.signature.column(n) for n in names))
+    signature = replace(facts.signature, columns=tuple(facts.signature.column(n) for n in names))
     return replace(facts, signature=signature)
 
 
 def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
-    """Predict on a few training rows, so a model and data that do not fit fail now."""
+    """Predict on a few training rows, so a model and data that do not fit fail now; the
+    error gives the model's own exception and the input it was given."""
     rows = check_input(facts.signature, facts.head[facts.signature.names])
     try:
         predictor.predict(rows)
     except Exception as exc:
         text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
+        cause = type(exc).__name__ + (f": {text.splitlines()[0]}" if text else "")
         raise SchemaError(
-            f"the model cannot predict on its own training data ({first}); pass the data it "
-            "was fitted on as train_data, and name its target column"
+            f"the model failed to predict on the first {_rows(len(rows))} of its training "
+            f"data, given {_given_as(facts.signature)}: {cause}. Check that train_data is "
+            "what the model was fitted on: the same columns "
+            "(with the target column named, and left out of the input), in the same form (a "
+            "DataFrame; a Series for a model fitted on one column alone)"
         ) from exc
+
+
+def _rows(count: int) -> str:
+    return "row" if count == 1 else f"{count} rows"
+
+
+def _given_as(signature: Signature) -> str:
+    """How the model was handed its input, for an error message."""
+    described = [f"{c.name!r} ({c.kind})" for c in signature.columns[:8]]
+    more = f" and {len(signature.columns) - 8} more" if len(signature.columns) > 8 else ""
+    if signature.series_input:
+        return f"one column alone (1-D): {described[0]}"
+    count = len(signature.columns)
+    return f"as a table of {count} column{'s' if count != 1 else ''}: {', '.join(described)}{more}"
 
 
 def held_out_sample(

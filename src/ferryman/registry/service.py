@@ -107,6 +107,7 @@ class Registry:
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
         tolerate: Overrides | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Save ``model`` as the next version of ``name`` (created on first use).
 
@@ -119,6 +120,8 @@ class Registry:
         model's answers on it are prediction drift's reference. The model is tried on unknown
         categories and unseen nulls (registry/tolerance.py); ``tolerate`` overrides what it
         finds, per column: ``{"city": {"unknown_categories": "refuse"}}`` (``"*"``: all).
+        ``kinds`` overrides inferred column kinds (``{"review": "text", "zip": "category"}``,
+        text columns only).
         """
         draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         chosen = catalog.get(flavor) if flavor else catalog.for_model(model)
@@ -127,12 +130,12 @@ class Registry:
                 f"the {chosen.name} flavor cannot save a {type(model).__name__}; leave flavor "
                 "unset to let ferryman choose"
             )
-        facts = self._facts(train_data, target, model, validation_data, tolerate)
+        facts = self._facts(train_data, target, model, validation_data, tolerate, kinds)
         output = with_target(chosen.describe(model), target)
         with scratch_folder() as tmp:
             path = Path(tmp) / f"model{chosen.file_suffix}"
             chosen.save(model, path)
-            context = self._context(draft.trusted_types, output)
+            context = self._context(draft.trusted_types, output, _series_input(facts))
             predictor = self._load_file(chosen, path, context, None)
             return self._record(
                 draft, chosen, path, predictor, context, facts, validation_data, tolerate
@@ -154,9 +157,10 @@ class Registry:
         aliases: Sequence[str] = (),
         trusted_types: Sequence[str] = (),
         tolerate: Overrides | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Register a model file saved outside ferryman (skops, ONNX, XGBoost, LightGBM);
-        ``validation_data`` and ``tolerate`` as in :meth:`register`."""
+        ``validation_data``, ``tolerate`` and ``kinds`` as in :meth:`register`."""
         draft = Draft.checked(name, metrics, params, tags, description, aliases, trusted_types)
         path = Path(path)
         if not path.is_file():
@@ -166,8 +170,10 @@ class Registry:
         context = self._context(draft.trusted_types, OutputSpec())
         predictor = self._load_file(chosen, path, context, None)
         output = with_target(chosen.describe_loaded(predictor), target)
-        facts = self._facts(train_data, target, predictor.native, validation_data, tolerate)
-        context = replace(context, output=output)
+        facts = self._facts(train_data, target, predictor.native, validation_data, tolerate, kinds)
+        context = replace(context, output=output, series_input=_series_input(facts))
+        if context.series_input:  # known only now, from the training data
+            predictor = self._load_file(chosen, path, context, None)
         return self._record(
             draft, chosen, path, predictor, context, facts, validation_data, tolerate
         )
@@ -179,6 +185,7 @@ class Registry:
         model: object,
         validation_data: TrainData | None,
         tolerate: Overrides | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> TrainingFacts | None:
         if train_data is None:
             if tolerate:
@@ -188,6 +195,11 @@ class Registry:
                 )
             if target is not None:
                 raise InvalidArgumentError("target is given but train_data is not; pass both")
+            if kinds:
+                raise InvalidArgumentError(
+                    "column kinds are given but training data is not; kinds override what is "
+                    "inferred from the training data, so pass it too"
+                )
             if validation_data is not None:
                 raise InvalidArgumentError(
                     "validation_data is given but train_data is not; pass the training data "
@@ -196,7 +208,7 @@ class Registry:
             return None
         from ferryman.registry.registration import learn_from_data
 
-        return learn_from_data(train_data, target, model, self.settings.sample_rows)
+        return learn_from_data(train_data, target, model, self.settings.sample_rows, kinds)
 
     def _record(
         self,
@@ -488,7 +500,8 @@ class Registry:
 
     def load_predictor(self, version: ModelVersion, trusted_types: Sequence[str] = ()) -> Predictor:
         flavor = catalog.get(version.flavor)
-        context = self._context((*version.trusted_types, *trusted_types), version.output)
+        series = version.signature is not None and version.signature.series_input
+        context = self._context((*version.trusted_types, *trusted_types), version.output, series)
         key = self._cache_key(version, context)
 
         def load() -> Predictor:
@@ -509,11 +522,14 @@ class Registry:
 
         return self.cache.get_or_load(key, load)
 
-    def _context(self, trusted_types: Sequence[str], output: OutputSpec) -> LoadContext:
+    def _context(
+        self, trusted_types: Sequence[str], output: OutputSpec, series_input: bool = False
+    ) -> LoadContext:
         return LoadContext(
             trusted_types=tuple(sorted({*self.settings.trusted_types, *trusted_types})),
             output=output,
             has_default_trust=self.settings.trust_sklearn_internals,
+            series_input=series_input,
         )
 
     def _load_file(
@@ -535,7 +551,12 @@ class Registry:
     def _cache_key(version: ModelVersion, context: LoadContext) -> tuple[Any, ...]:
         output = (version.output.kind, version.output.classes)
         trust = (context.trusted_types, context.has_default_trust)
-        return (version.artifact_sha256, version.flavor, *trust, output)
+        key = (version.artifact_sha256, version.flavor, *trust, output)
+        return (*key, "series") if context.series_input else key
+
+
+def _series_input(facts: TrainingFacts | None) -> bool:
+    return facts is not None and facts.signature.series_input
 
 
 def _number(version: object) -> int:

@@ -71,7 +71,7 @@ def apply_overrides(signature: Signature, tolerate: Overrides | None) -> Signatu
         }
         given.update(own)
         columns.append(replace(col, **given) if given else col)  # type: ignore[arg-type]
-    return Signature(tuple(columns))
+    return replace(signature, columns=tuple(columns))  # series_input kept
 
 
 def _policy(column: str, field: str, value: str) -> Tolerance:
@@ -183,7 +183,7 @@ def _with(signature: Signature, policies: Mapping[tuple[str, str], Tolerance]) -
     for col in signature.columns:
         given = {field: p for (name, field), p in policies.items() if name == col.name}
         columns.append(replace(col, **given) if given else col)  # type: ignore[arg-type]
-    return Signature(tuple(columns))
+    return replace(signature, columns=tuple(columns))  # series_input kept
 
 
 def _answers(model: Predictor | ArrayPredictor, frame: pd.DataFrame) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,18 @@ from ferryman.errors import SchemaError, UnsupportedColumnTypeError
 
 # A text column is treated as categorical (unknown values are then refused) when it has few
 # distinct values: at most MAX_CATEGORIES, and either at most ALWAYS_CATEGORICAL or at most half
-# as many as it has values. Columns of near-unique text (ids, free text) stay plain strings.
+# as many as it has values. Columns of near-unique text (ids) stay plain strings, and so does
+# free text, however small the data: values of TEXT_WORDS words or more (or TEXT_CHARS
+# characters), typically, that repeat less than TEXT_REPEATS times on average.
 MAX_CATEGORIES = 1000
 ALWAYS_CATEGORICAL = 20
+TEXT_WORDS = 3
+TEXT_CHARS = 40
+TEXT_REPEATS = 5
+TEXT_SAMPLE = 1000  # distinct values looked at to tell free text
+
+# What a column's inferred kind may be overridden with at registration; "text" is "string".
+KIND_OVERRIDES = {"text": "string", "string": "string", "category": "category"}
 
 
 def column_kind(series: pd.Series) -> ColumnKind:
@@ -75,8 +85,12 @@ def infer_column(
     kind: ColumnKind | None = None,
     nullable: bool | None = None,
     known_range: tuple[float | None, float | None] | None = None,
+    as_category: bool | None = None,
 ) -> ColumnSpec:
-    """Describe one column; ``kind``, ``nullable`` and ``known_range`` skip work done already."""
+    """Describe one column; ``kind``, ``nullable`` and ``known_range`` skip work done already.
+
+    ``as_category`` decides for a text column whether it is categorical (None: inferred).
+    """
     kind = kind or column_kind(series)
     if nullable is None:
         nullable = bool(series.isna().any())
@@ -84,12 +98,13 @@ def infer_column(
     minimum, maximum = known_range if known_range is not None else (None, None)
     if kind == "category":
         categories = tuple(_plain(v) for v in series.cat.categories)
-    elif kind == "string":
+    elif kind == "string" and as_category is not False:
         distinct = series.dropna().unique()
         count = int(series.notna().sum())
-        if len(distinct) <= MAX_CATEGORIES and (
+        few = len(distinct) <= MAX_CATEGORIES and (
             len(distinct) <= ALWAYS_CATEGORICAL or len(distinct) * 2 <= count
-        ):
+        )
+        if as_category or (few and not looks_like_text(distinct, count)):
             categories = tuple(sorted(str(v) for v in distinct))
     elif kind in ("integer", "float") and known_range is None:
         finite = series[np.isfinite(series.astype("float64"))] if kind == "float" else series
@@ -106,8 +121,55 @@ def infer_column(
     )
 
 
-def infer_signature(frame: pd.DataFrame) -> Signature:
-    """Describe each column of ``frame``, in order."""
+def looks_like_text(distinct: np.ndarray, count: int) -> bool:
+    """True when a text column's distinct values read as free text rather than labels: they
+    are several words long (or long), and most of them are not repeated many times."""
+    if len(distinct) == 0 or len(distinct) * TEXT_REPEATS <= count:
+        return False
+    values = [str(v) for v in distinct[:TEXT_SAMPLE]]
+    words = float(np.median([len(v.split()) for v in values]))
+    chars = float(np.median([len(v) for v in values]))
+    return words >= TEXT_WORDS or (chars >= TEXT_CHARS and words > 1)
+
+
+def check_kinds(kinds: Mapping[str, str], frame: pd.DataFrame) -> dict[str, bool]:
+    """Kind overrides checked against the training data: column -> is categorical."""
+    names = [str(c) for c in frame.columns]
+    choices = ", ".join(sorted(KIND_OVERRIDES))
+    out: dict[str, bool] = {}
+    for name, wanted in kinds.items():
+        if name not in names:
+            raise SchemaError(
+                f"a kind is given for column {name!r}, which the training data lacks; its "
+                f"columns are {names[:20]}"
+            )
+        if wanted not in KIND_OVERRIDES:
+            raise SchemaError(
+                f"the kind given for column {name!r} is {wanted!r}; choose one of {choices}"
+            )
+        inferred = column_kind(frame[name])
+        if inferred == "category" and KIND_OVERRIDES[wanted] == "category":
+            continue  # pandas categories are categories already
+        if inferred != "string":
+            raise SchemaError(
+                f"column {name!r} holds {inferred} values; only a column of text can be made "
+                f"{wanted} (convert it with astype(str) before fitting to use it as text)"
+            )
+        category = KIND_OVERRIDES[wanted] == "category"
+        distinct = int(frame[name].nunique())
+        if category and distinct > MAX_CATEGORIES:
+            raise SchemaError(
+                f"column {name!r} has {distinct:,} distinct values; a category column has at "
+                f"most {MAX_CATEGORIES:,}: leave it as text"
+            )
+        out[name] = category
+    return out
+
+
+def infer_signature(frame: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> Signature:
+    """Describe each column of ``frame``, in order; ``kinds`` overrides inferred kinds of text
+    columns: ``"text"`` (never categorical) or ``"category"`` (its values are the categories).
+    """
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -115,16 +177,22 @@ def infer_signature(frame: pd.DataFrame) -> Signature:
     if not names:
         raise SchemaError("training data has no columns")
     frame = frame.set_axis(names, axis=1)
-    kinds = {name: column_kind(frame[name]) for name in names}
+    categorical = check_kinds(kinds or {}, frame)
+    kinds_of = {name: column_kind(frame[name]) for name in names}
     nullable = frame.isna().any()
-    numeric = [n for n in names if kinds[n] in ("integer", "float")]
+    numeric = [n for n in names if kinds_of[n] in ("integer", "float")]
     ranges: dict[str, tuple[float | None, float | None]] = {}
     if numeric:
         values = frame[numeric].astype("float64").replace([np.inf, -np.inf], np.nan)
         lows, highs = values.min(), values.max()
         ranges = {n: (_number(lows[n]), _number(highs[n])) for n in numeric}
     return Signature(
-        tuple(infer_column(frame[n], kinds[n], bool(nullable[n]), ranges.get(n)) for n in names)
+        tuple(
+            infer_column(
+                frame[n], kinds_of[n], bool(nullable[n]), ranges.get(n), categorical.get(n)
+            )
+            for n in names
+        )
     )
 
 

@@ -16,6 +16,7 @@ from ferryman.errors import InvalidInputError
 
 Records = pd.DataFrame | np.ndarray | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 SHOWN_IN_MESSAGE = 5
+SHOWN_CATEGORIES = 3  # known categories named in an unknown-category message
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,5 +351,11 @@ def _short(value: Any) -> str:
 
 
 def _preview(categories: Sequence[Any]) -> str:
-    shown = ", ".join(repr(c) for c in list(categories)[:8])
-    return f"known: {shown}" + (", ..." if len(categories) > 8 else "")
+    """A few known categories, for a message: short labels only, so that no training text
+    (a sentence forced to be a category, a name) is ever echoed back."""
+    count = f"{len(categories):,} known"
+    labels = list(categories)[:SHOWN_CATEGORIES]
+    if any(isinstance(c, str) and (len(c) > 20 or len(c.split()) > 2) for c in labels):
+        return count
+    shown = ", ".join(repr(c) for c in labels)
+    return f"{count}: {shown}" + (", ..." if len(categories) > SHOWN_CATEGORIES else "")

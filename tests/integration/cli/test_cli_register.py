@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import skops.io as sio
 from cli_support import FEATURES, TARGET, Cli
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 from ferryman.flavors.pickles import SKOPS_LINE
 from ferryman.registry import Registry
+from text_reviews import NEW_REVIEWS, reviews
 
 KINDS = ["skops", "onnx", "xgboost-json", "xgboost-ubj", "lightgbm"]
 
@@ -196,3 +200,66 @@ def test_register_refuses_validation_data_it_cannot_use(
         "--target", TARGET, "--validation-data", train_csv,
     )  # fmt: skip
     assert "validation data is the training data itself" in line
+
+
+# -- text models and --kind ------------------------------------------------------------------
+
+
+@pytest.fixture
+def text_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A skops text pipeline fitted on a Series, its training CSV (review, label) and a CSV of
+    new reviews."""
+    data = reviews()
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(
+        data["review"], data["label"]
+    )
+    paths = tmp_path / "reviews.skops", tmp_path / "reviews.csv", tmp_path / "new.csv"
+    sio.dump(model, paths[0])
+    data.to_csv(paths[1], index=False)
+    pd.DataFrame({"review": NEW_REVIEWS}).to_csv(paths[2], index=False)
+    return paths
+
+
+def test_register_a_text_model_with_its_one_text_column(
+    run: Cli, text_files: tuple[Path, Path, Path]
+) -> None:
+    model, train, new = text_files
+
+    run.ok("register", model, "--name", "reviews", "--train-data", train, "--target", "label")
+    predicted = run.ok("predict", "reviews/1", "-i", new).stdout
+
+    columns = run.json("versions", "show", "reviews/1")["signature"]["columns"]
+    assert [(c["name"], c["kind"], c["categories"]) for c in columns] == [
+        ("review", "string", None)
+    ]
+    native = sio.load(model, trusted=sio.get_untrusted_types(file=model))
+    expected = native.predict(pd.read_csv(new)["review"])
+    assert [int(line.split(",")[0]) for line in predicted.splitlines()[1:]] == expected.tolist()
+
+
+def test_register_kind_sets_a_text_columns_kind(
+    run: Cli, text_files: tuple[Path, Path, Path]
+) -> None:
+    model, train, _ = text_files
+
+    run.ok(
+        "register", model, "--name", "reviews", "--train-data", train, "--target", "label",
+        "--kind", "review=category",
+    )  # fmt: skip
+
+    (column,) = run.json("versions", "show", "reviews/1")["signature"]["columns"]
+    assert len(column["categories"]) == pd.read_csv(train)["review"].nunique()
+
+
+def test_register_kind_mistakes(run: Cli, text_files: tuple[Path, Path, Path]) -> None:
+    model, train, _ = text_files
+    base = ("register", model, "--name", "reviews")
+    with_data = (*base, "--train-data", train, "--target", "label")
+
+    assert "--kind needs --train-data" in run.misused(*base, "--kind", "review=text")
+    assert "--kind 'review' must be KEY=VALUE" in run.misused(*with_data, "--kind", "review")
+    assert run.fails(*with_data, "--kind", "review=words") == (
+        "error: the kind given for column 'review' is 'words'; choose one of category, string, text"
+    )
+    assert "a kind is given for column 'city'" in run.fails(*with_data, "--kind", "city=text")
+    assert run.model_names() == []

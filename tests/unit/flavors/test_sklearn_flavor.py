@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,14 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
 from ferryman.flavors import LoadContext, check_flavor, get_flavor
-from ferryman.flavors.sklearn_flavor import SklearnFlavor
+from ferryman.flavors.sklearn_flavor import SklearnFlavor, SklearnPredictor
 
 
 class PriorClassifier(ClassifierMixin, BaseEstimator):
@@ -282,3 +284,47 @@ def test_skops_file_with_a_corrupt_schema(
 
     with pytest.raises(ModelFileError, match="broken"):
         flavor.load(path, LoadContext())
+
+
+# -- one column alone -------------------------------------------------------------------------
+
+DOCUMENTS = ["good fast service", "slow rude staff", "great staff", "awful service"]
+
+
+def test_a_text_pipeline_is_handed_its_column_alone(tmp_path: Path) -> None:
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(DOCUMENTS, [1, 0, 1, 0])
+    flavor = SklearnFlavor()
+    flavor.save(model, tmp_path / "m.skops")
+
+    loaded = flavor.load(tmp_path / "m.skops", LoadContext())
+
+    frame = pd.DataFrame({"review": DOCUMENTS})
+    assert loaded.predict(frame).tolist() == model.predict(DOCUMENTS).tolist()
+    assert loaded.array_predictor(("review",)) is None
+    with pytest.raises(ValueError, match=r"given 2 columns \['review', 'other'\]"):
+        loaded.predict(frame.assign(other=1))
+
+
+def test_series_input_from_the_context_hands_any_model_its_column(tmp_path: Path) -> None:
+    model = make_pipeline(FunctionTransformer(), TfidfVectorizer(), LogisticRegression())
+    model.fit(DOCUMENTS, [1, 0, 1, 0])
+    flavor = SklearnFlavor()
+    flavor.save(model, tmp_path / "m.skops")
+    frame = pd.DataFrame({"text": DOCUMENTS})
+
+    as_table = flavor.load(tmp_path / "m.skops", LoadContext())
+    alone = flavor.load(tmp_path / "m.skops", LoadContext(series_input=True))
+
+    with pytest.raises(AttributeError):
+        as_table.predict(frame)
+    assert alone.predict(frame).tolist() == model.predict(DOCUMENTS).tolist()
+
+
+def test_a_predictor_pickled_before_series_input_existed_takes_a_table() -> None:
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    predictor = SklearnPredictor(LogisticRegression().fit(X, y))
+    del predictor.__dict__["_series_input"]  # as snapshots written by earlier versions hold
+
+    restored = pickle.loads(pickle.dumps(predictor))
+
+    assert restored.predict(pd.DataFrame(X)).tolist() == predictor.native.predict(X).tolist()

@@ -229,3 +229,101 @@ def test_column_kind_of_a_single_series() -> None:
     assert column_kind(pd.Series([1, 2], name="a")) == "integer"
     assert column_kind(pd.Series([0.1], name="b")) == "float"
     assert column_kind(pd.Series([], dtype=object, name="c")) == "string"
+
+
+# -- free text is not a category -----------------------------------------------------------
+
+SENTENCES = [
+    "and product staff worst",
+    "the delivery was fast and friendly",
+    "worst service I have had",
+    "great product, would buy again",
+    "slow delivery but nice staff",
+    "rude staff and awful product",
+    "love it",
+    "the staff were excellent",
+]
+
+
+def test_free_text_in_small_data_is_text_not_a_category() -> None:
+    signature = infer_signature(pd.DataFrame({"review": SENTENCES}))
+
+    review = signature.column("review")
+    assert review.kind == "string"
+    assert review.categories is None
+
+
+def test_short_labels_with_spaces_stay_categories() -> None:
+    cities = ["New York", "San Jose", "Los Angeles", "New York", "San Jose", "Rio de Janeiro"]
+
+    assert infer_signature(pd.DataFrame({"city": cities})).column("city").categories == (
+        "Los Angeles",
+        "New York",
+        "Rio de Janeiro",
+        "San Jose",
+    )
+
+
+def test_a_few_sentences_repeated_many_times_are_categories() -> None:
+    # canned answers picked from a list: a fixed set of labels, however long each is
+    answers = SENTENCES[:4] * 30
+
+    categories = infer_signature(pd.DataFrame({"answer": answers})).column("answer").categories
+
+    assert categories == tuple(sorted(SENTENCES[:4]))
+
+
+def test_long_single_values_are_text() -> None:
+    notes = [f"{'x' * 30} {'y' * 15} {i}" for i in range(10)]  # two words but long
+
+    assert infer_signature(pd.DataFrame({"note": notes})).column("note").categories is None
+
+
+def test_kind_override_makes_free_text_a_category_and_labels_text() -> None:
+    frame = pd.DataFrame({"review": SENTENCES, "city": ["Oslo", "Bergen"] * 4})
+
+    signature = infer_signature(frame, {"review": "category", "city": "text"})
+
+    assert signature.column("review").categories == tuple(sorted(SENTENCES))
+    assert signature.column("city").categories is None
+    assert signature.column("city").kind == "string"
+    # "string", the kind's own name, is the same as "text"
+    assert infer_signature(frame, {"city": "string"}).column("city").categories is None
+
+
+@pytest.mark.parametrize(
+    ("kinds", "message"),
+    [
+        ({"nope": "text"}, "a kind is given for column 'nope', which the training data lacks"),
+        ({"city": "categorical"}, "is 'categorical'; choose one of category, string, text"),
+        ({"age": "category"}, "column 'age' holds integer values; only a column of text"),
+    ],
+)
+def test_kind_overrides_are_checked(kinds: dict[str, str], message: str) -> None:
+    frame = pd.DataFrame({"age": [1, 2, 3], "city": ["Oslo", "Bergen", "Oslo"]})
+
+    with pytest.raises(SchemaError, match=message):
+        infer_signature(frame, kinds)
+
+
+def test_a_category_override_has_at_most_the_category_limit() -> None:
+    frame = pd.DataFrame({"id": [f"id-{i}" for i in range(1001)]})
+
+    with pytest.raises(SchemaError, match="1,001 distinct values; a category column has at most"):
+        infer_signature(frame, {"id": "category"})
+
+
+def test_series_input_round_trips_and_tables_keep_their_old_form() -> None:
+    column = ColumnSpec("review", "string", "object")
+    alone = Signature((column,), series_input=True)
+
+    assert Signature.from_dict(alone.to_dict()) == alone
+    assert "series_input" not in Signature((column,)).to_dict()
+
+
+def test_a_category_override_of_pandas_categories_changes_nothing() -> None:
+    frame = pd.DataFrame({"plan": pd.Categorical(["basic", "pro", "basic"])})
+
+    assert infer_signature(frame, {"plan": "category"}) == infer_signature(frame)
+    with pytest.raises(SchemaError, match="column 'plan' holds category values"):
+        infer_signature(frame, {"plan": "text"})

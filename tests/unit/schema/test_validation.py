@@ -139,6 +139,25 @@ def test_unknown_category(signature: Signature, column: str, value: str) -> None
     assert repr(value) in problems[0].message
 
 
+def test_unknown_category_names_at_most_three_known_ones() -> None:
+    signature = infer_signature(pd.DataFrame({"grade": list("abcdefgh")}))
+
+    (problem,) = validate(signature, [{"grade": "z"}])
+
+    assert problem.message.endswith("was never seen in training (8 known: 'a', 'b', 'c', ...)")
+
+
+def test_unknown_category_never_echoes_training_text() -> None:
+    sentences = ["and product staff worst", "the staff were excellent", "slow delivery"]
+    signature = infer_signature(pd.DataFrame({"review": sentences}), {"review": "category"})
+
+    (problem,) = validate(signature, [{"review": "fine"}])
+
+    assert problem.message == (
+        "row 0, column 'review': 'fine' was never seen in training (3 known)"
+    )
+
+
 def test_integer_categories_compare_by_value() -> None:
     signature = infer_signature(pd.DataFrame({"grade": pd.Categorical([1, 2, 1])}))
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +41,7 @@ def free_port() -> int:
 class LiveServer:
     home: Path
     args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)  # more environment for the server
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
     log_path: Path | None = None
@@ -53,6 +54,7 @@ class LiveServer:
     def start(self, timeout: float = 90.0) -> LiveServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FERRYMAN_")}
         env["FERRYMAN_HOME"] = str(self.home)
+        env.update(self.env)
         self.log_path = self.home.parent / f"server-{self.port}.log"
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -65,6 +67,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()  # closes the log file
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/v2/health/ready", timeout=2.0).status_code == 200:
