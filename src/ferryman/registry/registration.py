@@ -141,6 +141,7 @@ def align_to_model(facts: TrainingFacts, names: Sequence[str] | None) -> Trainin
     """
     if not names:
         return facts
+    names = as_training_columns(names, facts.signature.names)
     missing = [n for n in names if n not in facts.signature.names]
     if missing:
         raise SchemaError(
@@ -151,6 +152,23 @@ def align_to_model(facts: TrainingFacts, names: Sequence[str] | None) -> Trainin
         return facts
     signature = replace(facts.signature, columns=tuple(facts.signature.column(n) for n in names))
     return replace(facts, signature=signature)
+
+
+def as_training_columns(names: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The model's column names as the training data spells them.
+
+    LightGBM keeps a name with each space replaced by "_" (``mean radius`` becomes
+    ``mean_radius``) and predicts by position: such a name stands for the one training column
+    it was made from.
+    """
+    known = set(columns)
+    spelled: dict[str, list[str]] = {}
+    for column in columns:
+        spelled.setdefault(column.replace(" ", "_"), []).append(column)
+    return [
+        spelled[name][0] if name not in known and len(spelled.get(name, ())) == 1 else name
+        for name in names
+    ]
 
 
 def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
