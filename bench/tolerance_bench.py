@@ -26,6 +26,7 @@ from pathlib import Path
 from statistics import median
 
 import pandas as pd
+import skops.io
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
@@ -64,15 +65,24 @@ def registration(reg: Registry, frame: pd.DataFrame, model: LogisticRegression, 
     )
 
 
-def throughput(home: Path, base_src: Path, duration: int, rounds: int) -> None:
+def throughput(work: Path, model_file: Path, data: Path, base_src: Path, duration: int,
+               rounds: int) -> None:  # fmt: skip
     body = json.dumps({"records": [{f"f{i}": 0.1 * i for i in range(20)}]})
     env = {
         **os.environ,
-        "FERRYMAN_HOME": str(home),
         "FERRYMAN_RECORD_GIT": "false",
         "FERRYMAN_MONITORING__SCHEDULE_SECONDS": "86400",
     }
-    trees = {"base": {**env, "PYTHONPATH": str(base_src)}, "new": env}
+    trees = {
+        "base": {**env, "PYTHONPATH": str(base_src), "FERRYMAN_HOME": str(work / "base")},
+        "new": {**env, "FERRYMAN_HOME": str(work / "new")},
+    }
+    for run_env in trees.values():  # each code registers model A in a store of its own
+        subprocess.run(
+            [str(VENV_BIN / "ferryman"), "register", str(model_file), "--name", "model-a",
+             "--train-data", str(data), "--target", "target", "--alias", "production"],
+            env=run_env, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
     servers: dict[str, Served] = {}
     rps: dict[str, list[float]] = {name: [] for name in trees}
     try:
@@ -122,14 +132,16 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ferryman-tolerance-bench-"))
     try:
-        home = work / "home"
         frame, model = model_a()
-        reg = Registry(Settings.load(home=home, record_git=False))
+        reg = Registry(Settings.load(home=work / "home", record_git=False))
         registration(reg, frame, model, args.registrations)
-        reg.register(model, "model-a", train_data=frame, target="target", aliases=["production"])
         reg.close()
         if not args.registration_only:
-            throughput(home, unpack(args.base, work), args.duration, args.rounds)
+            model_file, data = work / "model-a.skops", work / "model-a.parquet"
+            skops.io.dump(model, model_file)
+            frame.to_parquet(data)
+            base = unpack(args.base, work)
+            throughput(work, model_file, data, base, args.duration, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

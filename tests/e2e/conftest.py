@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from live_server import LiveServer
 from sklearn.pipeline import Pipeline
 
 from ferryman.registry import Registry
+from live_server import LiveServer
 
 
 @pytest.fixture

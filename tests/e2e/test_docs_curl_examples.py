@@ -20,7 +20,6 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from live_server import LiveServer
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -28,6 +27,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]

@@ -13,12 +13,12 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from live_server import LiveServer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ferryman.registry import Registry
+from live_server import LiveServer
 
 PROBE_ROWS = [0, 20, 57]
 THREADS = 8

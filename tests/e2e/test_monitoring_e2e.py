@@ -19,7 +19,6 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from live_server import LiveServer, cli_json
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -27,6 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ferryman.monitoring.log_reader import LogReader
 from ferryman.registry import Registry
+from live_server import LiveServer, cli_json
 
 FERRYMAN = Path(sys.executable).with_name("ferryman")
 NUMERIC = ["x0", "x1", "x2", "x3", "x4"]

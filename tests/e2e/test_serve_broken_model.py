@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from live_server import LiveServer, free_port
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from test_serve_start import serve
 
 from ferryman.registry import Registry
+from live_server import LiveServer, free_port
 
 DAMAGED = "truncated or was changed"  # the artifact store's reason for a damaged file
 
@@ -164,3 +164,19 @@ def test_a_broken_model_named_with_models_stops_serve_in_one_line(
     assert "Traceback" not in at_info.stderr
     assert at_info.stderr.strip().splitlines()[-1] == line
     assert "Application startup" not in at_info.stderr  # uvicorn never started
+
+
+def test_with_several_workers_a_broken_named_model_stops_serve_without_a_traceback(
+    home: Path, store: dict[str, Any]
+) -> None:
+    done = serve(
+        home, "--port", str(free_port()), "--workers", "2", "--models", "cancer,broken",
+        "--log-level", "warning",
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    named = [line for line in done.stderr.splitlines() if "cannot serve 'broken'" in line]
+    assert 1 <= len(named) <= 2  # each worker that got as far says it, before the supervisor
+    assert all(DAMAGED in line for line in named)
+    assert done.stderr.strip().splitlines()[-1].startswith("error: the server did not start")

@@ -24,7 +24,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_server import LiveServer
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -32,6 +31,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from live_server import LiveServer
 
 FUZZ = settings(
     max_examples=150,

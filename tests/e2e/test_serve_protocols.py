@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import tritonclient.http as triton
-from live_server import LiveServer
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -33,6 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ferryman.config import Settings
 from ferryman.registry import LoadedModel, Registry
+from live_server import LiveServer
 from same_predictions import assert_same_predictions
 
 ERROR_KEYS = {"error", "kind", "request_id"}
@@ -1112,7 +1112,7 @@ def test_a_model_failing_on_a_row_answers_422_naming_it_and_the_server_stays_up(
     assert good.json()["predictions"] == [True]
     assert client.get("/v2/health/ready").status_code == 200
     end = client.get("/metrics").text
-    labels = {"model": "fragile", "version": "1", "kind": "invalid_input"}
+    labels = {"model": "fragile", "version": "1", "kind": "model_failed"}  # the model's fault
     assert (
         metric(end, "ferryman_errors_total", endpoint="predict", **labels)
         - metric(start, "ferryman_errors_total", endpoint="predict", **labels)

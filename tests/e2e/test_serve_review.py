@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import httpx
 import pandas as pd
-from live_server import LiveServer
 from sklearn.pipeline import Pipeline
 
 from ferryman.registry import Registry
+from live_server import LiveServer
 
 
 def test_metadata_names_the_alias_that_was_asked_for_and_an_empty_id_is_echoed(

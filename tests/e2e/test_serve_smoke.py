@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 import pandas as pd
+
 from live_server import LiveServer
 
 

@@ -8,10 +8,9 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from live_server import FERRYMAN, LiveServer, free_port
-
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from live_server import FERRYMAN, LiveServer, free_port
 
 
 def serve(

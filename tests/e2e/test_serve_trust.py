@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from live_server import FERRYMAN, free_port
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from live_server import FERRYMAN, free_port
 
 
 class Majority(ClassifierMixin, BaseEstimator):

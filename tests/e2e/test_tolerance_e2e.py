@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-from live_server import LiveServer, cli_json
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.registry import Registry
+from live_server import LiveServer, cli_json
 from same_predictions import assert_same_predictions
 
 FERRYMAN = Path(sys.executable).with_name("ferryman")

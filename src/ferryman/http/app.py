@@ -27,9 +27,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from uvicorn.config import STARTUP_FAILURE
 
 from ferryman.config import Settings
-from ferryman.errors import ConfigError
+from ferryman.errors import ConfigError, FerrymanError
 from ferryman.flavors.trust import SERVER_ADVICE
 from ferryman.http import monitoring, openapi, sagemaker, simple, v2
 from ferryman.http.errors import json_response
@@ -123,8 +124,14 @@ class Lifecycle:
         await self.watch.stop()
 
 
-def create_app(registry: Registry, options: ServeOptions | None = None) -> Starlette:
-    """The server for ``registry``; models load (and warm) when the app starts up."""
+def create_app(
+    registry: Registry, options: ServeOptions | None = None, *, is_worker: bool = False
+) -> Starlette:
+    """The server for ``registry``; models load (and warm) when the app starts up.
+
+    ``is_worker``: one of several processes under uvicorn's supervisor, which a start-up
+    failure ends with one line and uvicorn's start-up failure exit code.
+    """
     options = options or ServeOptions()
     # Arrow's own allocator keeps freed memory; the system one gives it back (see settle_memory)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
@@ -149,7 +156,16 @@ def create_app(registry: Registry, options: ServeOptions | None = None) -> Starl
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await lifecycle.start()
+        try:
+            await lifecycle.start()  # in one process, done already by the server (server.py)
+        except FerrymanError as exc:
+            if not is_worker:
+                raise
+            # one line, then the exit code uvicorn's supervisor stops for (raised through
+            # Starlette, a user's mistake would be logged with its traceback)
+            log.error("error: %s", exc)
+            logging.shutdown()
+            os._exit(STARTUP_FAILURE)
         try:
             yield
         finally:
@@ -212,4 +228,4 @@ def app_from_environment() -> Starlette:
         raise ConfigError(f"{OPTIONS_ENV} is not set; start the server with `ferryman serve`")
     options = ServeOptions.from_json(raw)
     registry = Registry(Settings.load(**options.settings), trust_advice=SERVER_ADVICE)
-    return create_app(registry, options)
+    return create_app(registry, options, is_worker=True)

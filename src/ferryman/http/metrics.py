@@ -166,14 +166,23 @@ class ServerMetrics:
         )
 
     def observe(
-        self, model: str, version: str, endpoint: str, status: int, seconds: float, rows: int
+        self,
+        model: str,
+        version: str,
+        endpoint: str,
+        status: int,
+        seconds: float,
+        rows: int,
+        model_failed: bool = False,
     ) -> None:
+        """Count an answer; a server error or a model failing on checked input (a 422 for
+        the caller) counts toward the model's error rate."""
         code = str(status)
         counts = self.tally.get(model)
         if counts is None:
             counts = self.tally[model] = [0, 0]
         counts[0] += 1
-        if status >= 500:
+        if status >= 500 or model_failed:
             counts[1] += 1
         self.requests.labels(model, version, endpoint, code).inc()
         self.latency.labels(model, version, endpoint, code).observe(seconds)

@@ -21,6 +21,7 @@ from uvicorn.supervisors import Multiprocess
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError, FerrymanError
+from ferryman.flavors.trust import SERVER_ADVICE
 from ferryman.http.app import OPTIONS_ENV, Lifecycle, ServeOptions, create_app
 from ferryman.http.metrics import MULTIPROC_ENV
 from ferryman.registry import Registry
@@ -143,7 +144,9 @@ def run(
     os.environ[OPTIONS_ENV] = options.to_json()
     app: Starlette | str = FACTORY
     if workers == 1:
-        app = create_app(registry or Registry(Settings.load(**options.settings)), options)
+        if registry is None:
+            registry = Registry(Settings.load(**options.settings), trust_advice=SERVER_ADVICE)
+        app = create_app(registry, options)
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="ferryman-metrics-")

@@ -25,6 +25,7 @@ from ferryman.errors import (
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
+from ferryman.registry import is_model_failure
 from ferryman.serving.batching import AnswerObserver, Runner
 from ferryman.serving.codec import ModelInput
 from ferryman.serving.pool import ModelPool
@@ -175,10 +176,12 @@ class ServerState:
         request id (and the version once known), is timed and counted; errors become the
         protocol's JSON error with the table's status, never a traceback."""
         exchange = Exchange(request, endpoint)
+        model_failed = False
         try:
             response = await handler(exchange)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             response = self._failure(exc, exchange, v2)
+            model_failed = is_model_failure(exc)
         self.metrics.observe(
             exchange.model or "-",
             exchange.version or "-",
@@ -186,6 +189,7 @@ class ServerState:
             response.status_code,
             time.perf_counter() - exchange.started,
             exchange.rows if response.status_code == 200 else 0,
+            model_failed,
         )
         if exchange.accepted and response.status_code == 200:
             self.metrics.accepted(exchange.model, exchange.accepted)
@@ -193,6 +197,8 @@ class ServerState:
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
         status, kind = status_of(exc)
+        if is_model_failure(exc):
+            kind = "model_failed"  # the model's fault, though the caller gets a 422
         if isinstance(exc, ModelUnavailableError):  # a served model: its name is a fair label
             exchange.model, exchange.version = exc.name, str(exc.version)
         if isinstance(exc, InvalidInputError | RequestError) and exchange.model:

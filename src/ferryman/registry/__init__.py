@@ -9,7 +9,7 @@ from ferryman.registry.cache import PredictorCache
 from ferryman.registry.service import Registry, parse_metric_filter
 
 if TYPE_CHECKING:
-    from ferryman.registry.failures import failing_rows, first_line, run_located
+    from ferryman.registry.failures import failing_rows, first_line, is_model_failure, run_located
     from ferryman.registry.loading import LoadedModel
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Registry",
     "failing_rows",
     "first_line",
+    "is_model_failure",
     "parse_metric_filter",
     "run_located",
 ]
@@ -27,6 +28,7 @@ _LAZY = {
     "LoadedModel": "ferryman.registry.loading",
     "failing_rows": "ferryman.registry.failures",
     "first_line": "ferryman.registry.failures",
+    "is_model_failure": "ferryman.registry.failures",
     "run_located": "ferryman.registry.failures",
 }
 

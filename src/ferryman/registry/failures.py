@@ -25,6 +25,13 @@ MODEL_FAILED = "model_failed"
 SHOWN_ROWS = 5  # a request's answer names at most this many rows (the search stops there)
 
 
+def is_model_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the answer to a model failing on input that passed its checks (a
+    422 for the caller, and a failure of the model for its error rate)."""
+    problems = getattr(exc, "problems", None) or ()
+    return isinstance(exc, InvalidInputError) and any(p.kind == MODEL_FAILED for p in problems)
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its type's name when it has none."""
     text = str(exc).strip()

@@ -182,8 +182,8 @@ def check_model_accepts(predictor: Predictor, facts: TrainingFacts) -> None:
         cause = type(exc).__name__ + (f": {text.splitlines()[0]}" if text else "")
         raise SchemaError(
             f"the model failed to predict on the first {_rows(len(rows))} of its training "
-            f"data, given {_given_as(facts.signature)}: {cause}. Check that train_data is "
-            "what the model was fitted on: the same columns "
+            f"data, given {_given_as(facts.signature)}: {cause}. Check that the training data "
+            "is what the model was fitted on: the same columns "
             "(with the target column named, and left out of the input), in the same form (a "
             "DataFrame; a Series for a model fitted on one column alone)"
         ) from exc

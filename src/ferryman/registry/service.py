@@ -187,6 +187,9 @@ class Registry:
         tolerate: Overrides | None = None,
         kinds: Mapping[str, str] | None = None,
     ) -> TrainingFacts | None:
+        from ferryman.registry.tolerance import check_overrides
+
+        tolerate = check_overrides(tolerate)
         if train_data is None:
             if tolerate:
                 raise InvalidArgumentError(

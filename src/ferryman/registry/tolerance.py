@@ -40,6 +40,25 @@ class _Case:
     value: Any  # what the probe puts in the column
 
 
+def check_overrides(tolerate: object) -> Overrides | None:
+    """``tolerate`` when it has the form ``{column: {case: policy}}``, else InvalidArgumentError
+    showing that form (the names themselves are checked against the signature later)."""
+    if tolerate is None:
+        return None
+    if isinstance(tolerate, Mapping) and all(
+        isinstance(column, str)
+        and isinstance(cases, Mapping)
+        and all(isinstance(case, str) and isinstance(p, str) for case, p in cases.items())
+        for column, cases in tolerate.items()
+    ):
+        return tolerate
+    raise InvalidArgumentError(
+        f"tolerate must map each column (or {ALL_COLUMNS!r}) to its cases and policies, e.g. "
+        '{"city": {"unknown_categories": "accept", "unseen_nulls": "refuse"}}; got '
+        f"{tolerate!r:.80}"
+    )
+
+
 def apply_overrides(signature: Signature, tolerate: Overrides | None) -> Signature:
     """The signature with the policies the user gave; ``"*"`` names every column it fits.
 

@@ -5,8 +5,8 @@ from ferryman.schema.fingerprint import fingerprint_frame
 from ferryman.schema.inference import column_kind, infer_signature
 from ferryman.schema.profiling import profile_frame, sample_rows
 from ferryman.schema.validation import (
+    AcceptedValues,
     Problem,
-    accepted_values,
     check_input,
     describe_problems,
     to_frame,
@@ -14,8 +14,8 @@ from ferryman.schema.validation import (
 )
 
 __all__ = [
+    "AcceptedValues",
     "Problem",
-    "accepted_values",
     "check_input",
     "column_kind",
     "describe_problems",

@@ -18,7 +18,7 @@ import pandas as pd
 from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
-from ferryman.schema import accepted_values
+from ferryman.schema import AcceptedValues
 
 # Whole numbers a column takes, as the full check has them: [low, high) so that the float
 # bound (2**63, 2**64) is exact.
@@ -57,9 +57,8 @@ class RowCodec:
             self._unseen_nulls = [
                 (i, c.name) for i, c in enumerate(signature.columns) if c.accepts_unseen_nulls
             ]
-        self._counts = signature is not None and any(
-            c.accepts_unknown or c.accepts_unseen_nulls for c in signature.columns
-        )
+        self._accepted = AcceptedValues(signature) if signature is not None else None
+        self._counts = bool(self._accepted)
 
     def encode(self, records: Sequence[Mapping[str, Any]]) -> ModelInput:
         """Checked model input for ``records``, or InvalidInputError listing every problem."""
@@ -89,10 +88,9 @@ class RowCodec:
         return ModelInput(len(rows), rows=rows, accepted=nulls)
 
     def _frame_input(self, frame: pd.DataFrame) -> ModelInput:
-        signature = self._loaded.signature
-        if not self._counts or signature is None:
+        if self._accepted is None or not self._counts:
             return ModelInput(len(frame), frame=frame)
-        return ModelInput(len(frame), frame=frame, accepted=accepted_values(signature, frame))
+        return ModelInput(len(frame), frame=frame, accepted=self._accepted.count(frame))
 
     def _fast_rows(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         """The array, or None when anything needs the full check (which then explains it)."""

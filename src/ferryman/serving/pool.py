@@ -96,7 +96,9 @@ class ModelPool:
         self._watcher: asyncio.Task[None] | None = None
         self._retired: set[asyncio.Task[None]] = set()
         self._failed: dict[str, LoadFailure] = {}  # the alias's version that failed, by name
-        self._extra_failed: set[tuple[str, int]] = set()  # other versions that failed (logged)
+        # other versions that could not be loaded, with why: not tried again (a version's
+        # artifact does not change; a request for it must not reload it each time)
+        self._extra_failed: dict[tuple[str, int], str] = {}
         self._missing: set[str] = set()  # served names whose alias is gone (warned once)
         self.ready = False
         self.started_at = time.time()
@@ -250,20 +252,20 @@ class ModelPool:
 
     async def _load_other(self, version: ModelVersion) -> Runner:
         """Load a version other than the alias's; a failure is unavailable (logged once)."""
-        try:
-            return await self._load(version)
-        except Exception as exc:
-            reason = _reason(exc)
-            key = (version.model, version.version)
-            if key not in self._extra_failed:
-                self._extra_failed.add(key)
+        key = (version.model, version.version)
+        reason = self._extra_failed.get(key)
+        if reason is None:
+            try:
+                return await self._load(version)
+            except Exception as exc:
+                reason = self._extra_failed[key] = _reason(exc)
                 log.error("cannot load %s: %s", version.ref, reason, exc_info=_trace(exc))
-            raise ModelUnavailableError(
-                f"model {version.model!r} version {version.version} cannot be loaded: {reason}",
-                version.model,
-                version.version,
-                reason,
-            ) from exc
+        raise ModelUnavailableError(
+            f"model {version.model!r} version {version.version} cannot be loaded: {reason}",
+            version.model,
+            version.version,
+            reason,
+        )
 
     def _fail(self, version: ModelVersion, exc: Exception, serving: int | None) -> None:
         """Remember (and log, once) that the alias's version of a model cannot be loaded."""

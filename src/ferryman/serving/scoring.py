@@ -35,6 +35,7 @@ from ferryman.serving._score_writers import ChunkWriter
 from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
 
 MAX_DEFAULT_THREADS = 8
+MAX_FAILING_ROWS = 100  # of a chunk, set aside as rejects before the job is failed
 
 
 def default_threads() -> int:
@@ -313,8 +314,21 @@ def _scored(
 def _without_failing(
     model: LoadedModel, plan: Plan, chunk: CheckedChunk, exc: Exception
 ) -> CheckedChunk:
-    """The chunk without the rows the model fails on alone (they go to the rejects file)."""
-    bad = failing_rows(partial(_predict, model), chunk.prepared)
+    """The chunk without the rows the model fails on alone (they go to the rejects file).
+
+    A model failing on more than MAX_FAILING_ROWS rows of a chunk, or on every row of a chunk
+    of ten or more, fails the job: that is the model or its environment, not the input (and
+    finding each row costs two model calls).
+    """
+    bad = failing_rows(partial(_predict, model), chunk.prepared, MAX_FAILING_ROWS + 1)
+    size = len(chunk.prepared)
+    if len(bad) > MAX_FAILING_ROWS or (size >= 10 and len(bad) == size):
+        many = "every row" if len(bad) == size else f"more than {MAX_FAILING_ROWS} rows"
+        raise PredictionError(
+            f"model {model.version.ref} fails on {many} of the chunk starting at input row "
+            f"{chunk.first_row} ({first_line(exc)}): that is the model or its environment, "
+            "not the input, so the job stops"
+        ) from exc
     if not bad:
         raise PredictionError(
             f"model {model.version.ref} failed to predict on the chunk starting at input row "

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from ferryman.core.records import ModelVersion
 from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.flavors import ArrayPredictor, Predictor
 from ferryman.flavors.labels import label_from_proba
-from ferryman.registry import LoadedModel, run_located
+from ferryman.registry import LoadedModel, first_line, run_located
 from ferryman.serving.codec import ModelInput, RowCodec
 
 log = logging.getLogger("ferryman.serving")
@@ -203,9 +204,8 @@ class ServedVersion:
         except (InvalidInputError, PredictionError):
             raise
         except Exception as exc:
-            text = str(exc).strip()
-            first = text.splitlines()[0] if text else type(exc).__name__
-            raise PredictionError(f"model {self.version.ref} failed to predict: {first}") from exc
+            message = f"model {self.version.ref} failed to predict: {first_line(exc)}"
+            raise PredictionError(message) from exc
 
     def _predict_rows(self, rows: np.ndarray, labels_from_proba: bool = False) -> Prediction:
         assert self._array is not None
@@ -237,8 +237,21 @@ def _merge(inputs: Sequence[ModelInput]) -> ModelInput | None:
         return ModelInput(count, rows=np.concatenate(arrays))
     frames = [i.frame for i in inputs if i.frame is not None]
     if len(frames) == len(inputs):
-        return ModelInput(count, frame=pd.concat(frames, ignore_index=True))
+        return ModelInput(count, frame=_concat(frames))
     return None
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under the other. A category column stays one: requests whose accepted
+    unknown values made their categories differ would otherwise merge into plain text (which
+    a model with native categories refuses); the known categories keep their codes."""
+    merged = pd.concat(frames, ignore_index=True)
+    for name in frames[0].columns:
+        if isinstance(frames[0][name].dtype, pd.CategoricalDtype) and not isinstance(
+            merged[name].dtype, pd.CategoricalDtype
+        ):
+            merged[name] = union_categoricals([frame[name] for frame in frames])
+    return merged
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

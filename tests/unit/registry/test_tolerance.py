@@ -160,6 +160,18 @@ def test_a_tolerance_that_cannot_apply_is_refused_naming_it(
         registry.register(fitted(encoded(OneHotEncoder())(), shop_frame()), "s", tolerate=tolerate)
 
 
+@pytest.mark.parametrize("tolerate", [{"city": "accept"}, ["city"], {"city": {"unseen_nulls": 1}}])
+def test_a_tolerance_of_the_wrong_form_is_refused_showing_the_form(
+    registry: Registry, tolerate: object
+) -> None:
+    model = fitted(encoded(OneHotEncoder())(), shop_frame())
+
+    with pytest.raises(InvalidArgumentError, match=r"tolerate must map each column .* e\.g\."):
+        registry.register(model, "s", train_data=shop_frame(), tolerate=tolerate)  # type: ignore[arg-type]
+
+    assert registry.list_models().items == []  # refused before anything was saved
+
+
 def test_a_column_with_nulls_in_training_has_no_unseen_null_policy() -> None:
     frame = shop_frame()
     frame.loc[3, "x"] = np.nan

@@ -10,7 +10,14 @@ import pytest
 
 from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
-from ferryman.schema import Problem, check_input, describe_problems, infer_signature, validate
+from ferryman.schema import (
+    AcceptedValues,
+    Problem,
+    check_input,
+    describe_problems,
+    infer_signature,
+    validate,
+)
 
 
 @pytest.fixture
@@ -361,3 +368,28 @@ def test_array_of_the_wrong_shape(numeric_signature: Signature, shape: tuple[int
     problems = validate(numeric_signature, np.zeros(shape))
 
     assert kinds(problems) == [(None, None, "bad_shape")]
+
+
+@pytest.mark.parametrize("rows", [3, 300])  # counted in Python, then by pandas
+def test_accepted_values_are_counted_per_column_and_kind(rows: int) -> None:
+    signature = Signature.from_dict(
+        {
+            "columns": [
+                {"name": "city", "kind": "string", "dtype": "object", "nullable": False,
+                 "categories": ["lima", "oslo"], "unknown_categories": "accept",
+                 "unseen_nulls": "accept"},
+                {"name": "x", "kind": "float", "dtype": "float64", "nullable": False,
+                 "unseen_nulls": "refuse"},
+            ]
+        }
+    )  # fmt: skip
+    cities = (["oslo", "rome", None] * rows)[:rows]
+    frame = pd.DataFrame({"city": pd.Series(cities, dtype=object), "x": 0.5})
+
+    counts = AcceptedValues(signature).count(frame)
+
+    assert counts == {
+        ("city", "null"): cities.count(None),
+        ("city", "unknown_category"): cities.count("rome"),
+    }
+    assert not AcceptedValues(Signature.from_dict({"columns": [signature.columns[1].to_dict()]}))

@@ -199,12 +199,23 @@ def test_another_version_that_cannot_be_loaded_is_unavailable(
     assert register(store, "good", cancer_frame, 0.01) == 2
     damage(store, home, "good/2")
 
+    loads: list[object] = []
+    real_load = server_registry.load
+
+    def counted_load(ref: object, *args: object) -> object:
+        loads.append(ref)
+        return real_load(ref, *args)  # type: ignore[arg-type]
+
+    server_registry.load = counted_load  # type: ignore[method-assign]
+
     async def main() -> None:
         pool = await started(server_registry, no_poll(), Events())
         try:
-            for _ in range(2):
+            before = len(loads)
+            for _ in range(3):
                 with pytest.raises(ModelUnavailableError, match="'good' version 2 cannot be"):
                     await pool.runner(ModelRef.parse("good/2"))
+            assert len(loads) == before + 1  # tried once, not on every request
             assert pool.served("good").number == 1
         finally:
             await pool.stop()

@@ -536,6 +536,36 @@ def test_a_model_failing_only_on_rows_together_fails_the_job_and_leaves_no_outpu
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("chunk_rows", [50, 400])
+def test_a_model_failing_on_every_row_fails_the_job_instead_of_rejecting_them_all(
+    registry: Registry,
+    model: LoadedModel,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk_rows: int,
+) -> None:
+    loaded = registry.load("cancer/1")
+    calls = 0
+
+    def broken(frame: pd.DataFrame) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        raise AttributeError("'LogisticRegression' object has no attribute 'multi_class'")
+
+    monkeypatch.setattr(loaded.predictor, "predict_proba", broken)
+    data = _write(features, tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+
+    many = "every row" if chunk_rows == 50 else "more than 100 rows"
+    with pytest.raises(PredictionError, match=f"fails on {many} of the chunk starting at input"):
+        score_file(registry, "cancer/1", data, out, chunk_rows=chunk_rows, threads=1)
+
+    assert calls < 2 * 101 * 10  # the search stopped: not two calls for each of the rows
+    assert not out.exists()
+    assert _leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     ("text", "cpus"),
     [("200000 100000\n", 2.0), ("150000 100000", 1.5), ("max 100000", None), ("5 100000", 1.0),

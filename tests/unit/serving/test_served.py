@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving.codec import ModelInput
-from ferryman.serving.served import ServedVersion
+from ferryman.serving.served import ServedVersion, parts_of
 
 PROPERTY = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -349,3 +350,30 @@ def test_warm_raises_prediction_error_when_the_model_cannot_predict(
     served = ServedVersion(loaded)
     with pytest.raises(PredictionError):
         served.warm(registry.reference_sample("cancer/1"))
+
+
+def test_requests_with_different_accepted_categories_still_batch_as_categories(
+    registry: Registry,
+) -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {
+            "plan": pd.Categorical(rng.choice(["basic", "pro", "team"], 400)),
+            "x": rng.normal(size=400),
+        }
+    )
+    target = ((frame["plan"] == "pro") | (frame["x"] > 0.5)).astype(int)
+    model = lgb.LGBMClassifier(n_estimators=10, num_leaves=7, verbose=-1).fit(frame, target)
+    version = registry.register(model, "plans", train_data=frame)
+    assert version.signature is not None
+    assert version.signature.column("plan").unknown_categories == "accept"
+    served = ServedVersion(registry.load("plans/1"))
+    first = served.codec.encode([{"plan": "gold", "x": 0.1}, {"plan": "pro", "x": 0.2}])
+    second = served.codec.encode([{"plan": "silver", "x": -1.0}])
+
+    calls = served.calls([first, second])
+
+    assert len(calls) == 1  # one merged call: the category column stayed categorical
+    together = np.concatenate([part.proba for part in parts_of(calls)])  # type: ignore[misc]
+    alone = np.concatenate([served.run([item])[0].proba for item in (first, second)])  # type: ignore[misc]
+    np.testing.assert_allclose(together, alone, rtol=1e-12)
