@@ -51,7 +51,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--before", type=Path, help="an older source tree to compare with")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ferryman-startup-") as home:
+    with (
+        tempfile.TemporaryDirectory(prefix="ferryman-startup-") as home,
+        tempfile.TemporaryDirectory(prefix="ferryman-startup-before-") as home_before,
+    ):
         env = {**os.environ, "FERRYMAN_HOME": home}
         subprocess.run([*ferryman(), "models", "create", "churn"], env=env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
@@ -65,8 +68,10 @@ def main() -> None:
             "models list": [*ferryman(), "models", "list"],
         }
         envs = dict.fromkeys(commands, env)
-        if args.before is not None:
-            old = {**env, "PYTHONPATH": str(args.before.resolve())}
+        if args.before is not None:  # a store of its own: an older tree may not read ours
+            old = {**env, "PYTHONPATH": str(args.before.resolve()), "FERRYMAN_HOME": home_before}
+            subprocess.run([sys.executable, "-m", "ferryman.cli", "models", "create", "churn"],
+                           env=old, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
             for name in ("--help", "models list"):
                 commands[f"before: {name}"] = [sys.executable, "-m", "ferryman.cli", *name.split()]
                 commands[f"now -m: {name}"] = [sys.executable, "-m", "ferryman.cli", *name.split()]
