@@ -133,3 +133,40 @@ def test_accepted_values_reach_the_model_are_counted_and_refused_ones_are_listed
     assert features["city"]["unseen"] == 3
     assert features["x"]["nulls"] == 1
     assert features["count"]["nulls"] == 1
+
+
+def test_v2_json_nulls_are_missing_values_the_signature_decides_on(
+    registry: Registry, start_server: Callable[..., LiveServer]
+) -> None:
+    train = _frame(400, 1)
+    model = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+        ),
+        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    ).fit(train.drop(columns="target"), train["target"])
+    production = ["production"]
+    registry.register(model, "shop", train_data=train, target="target", aliases=production)
+    strict = {"*": {"unknown_categories": "refuse", "unseen_nulls": "refuse"}}
+    registry.register(
+        model, "strict", train_data=train, target="target", aliases=production, tolerate=strict
+    )
+    server = start_server()
+    inputs = [
+        {"name": "city", "shape": [2], "datatype": "BYTES", "data": ["rome", None]},
+        {"name": "count", "shape": [2], "datatype": "INT64", "data": [None, 2]},
+        {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [[0.2], [None]]},
+    ]
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        taken = client.post("/v2/models/shop/infer", json={"inputs": inputs})
+        refused = client.post("/v2/models/strict/infer", json={"inputs": inputs})
+
+    assert taken.status_code == 200, taken.text
+    expected = pd.DataFrame({"city": ["rome", None], "count": [np.nan, 2.0], "x": [0.2, np.nan]})
+    outputs = {o["name"]: o["data"] for o in taken.json()["outputs"]}
+    assert_same_predictions(outputs["predict"], model.predict(expected))
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    for where in ("row 1, column 'city'", "row 0, column 'count'", "row 1, column 'x'"):
+        assert where in error

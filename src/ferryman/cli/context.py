@@ -184,7 +184,14 @@ def parse_tolerance(given: list[str] | None) -> dict[str, dict[str, str]]:
                 f"--tolerate {text!r} must be COLUMN:CASE=POLICY, e.g. "
                 "city:unknown_categories=accept or '*:unseen_nulls=refuse'"
             )
-        out.setdefault(column, {})[case.strip()] = policy.strip()
+        cases = out.setdefault(column, {})
+        earlier = cases.get(case.strip())
+        if earlier is not None and earlier != policy.strip():
+            raise typer.BadParameter(
+                f"--tolerate gives {column}:{case.strip()} both {earlier!r} and "
+                f"{policy.strip()!r}; give it once"
+            )
+        cases[case.strip()] = policy.strip()
     return out
 
 

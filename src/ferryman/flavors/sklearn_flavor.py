@@ -192,8 +192,8 @@ class SklearnFlavor(Flavor):
             model = _skops().load(path, trusted=list(needed))
         except (ImportError, AttributeError) as exc:
             raise ModelFileError(
-                f"cannot load {path.name}: a type it needs cannot be imported ({exc}); install "
-                "the package that defines it"
+                f"a type the model file needs cannot be imported ({exc}): install the package "
+                "that defines it, or put the folder of its module on PYTHONPATH"
             ) from exc
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
             raise ModelFileError(f"cannot load {path.name} as a skops file: {exc}") from exc

@@ -125,7 +125,8 @@ def check_importable(names: Iterable[str]) -> None:
         "`ferryman score` could never load it. Move each class into a module of its own (e.g. "
         "features.py), import it from there, fit and register the model again, and make that "
         "module importable wherever the model is loaded: install it as a package, or put its "
-        "folder on PYTHONPATH",
+        "folder on PYTHONPATH. Registering it then needs its class trusted too (e.g. "
+        "features.MyStep), as any class from outside scikit-learn does",
         sorted(reasons),
     )
 

@@ -158,7 +158,7 @@ def _flatten(name: str, datatype: str, data: Any) -> list[Any]:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(reversed(item))
-        elif check(item):
+        elif item is None or check(item):  # JSON null: a missing value (the signature decides)
             out.append(item)
         else:
             raise RequestError(f"input {name!r}: {_short(item)} is not a valid {datatype} value")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,12 +116,16 @@ class ServedVersion:
         reference = self._guarded(self._predict_frame, frame, False)
         if self.codec.fast and frame_input.rows is not None:
             try:
-                fast = self._predict_rows(frame_input.rows)
+                with warnings.catch_warnings(record=True) as warned:
+                    warnings.simplefilter("always")
+                    fast = self._predict_rows(frame_input.rows)
             except Exception as exc:  # noqa: BLE001 - any failure means: use DataFrames
                 self._disable_arrays(f"array input failed ({type(exc).__name__}: {exc})")
             else:
                 if not _same(fast, reference):
                     self._disable_arrays("array input answered differently")
+                elif warned:  # e.g. an estimator nested in a meta-estimator wants its names
+                    self._disable_arrays(f"array input warns ({warned[0].message})")
         if not self.codec.fast:
             frame_input = ModelInput(len(frame), frame=frame)
         self._labels_from_proba = (

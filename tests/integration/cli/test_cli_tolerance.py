@@ -47,6 +47,9 @@ def test_a_tolerance_that_cannot_apply_is_refused_naming_the_option(
 ) -> None:
     base = ("register", skops_file, "--name", "m", "--train-data", train_csv, "--target", TARGET)
     assert "must be COLUMN:CASE=POLICY" in run.misused(*base, "--tolerate", "x1=accept")
+    assert "both 'accept' and 'refuse'" in run.misused(
+        *base, "--tolerate", "x1:unseen_nulls=accept", "--tolerate", "x1:unseen_nulls=refuse"
+    )
     assert "--tolerate needs --train-data" in run.misused(
         "register", skops_file, "--name", "m", "--tolerate", "x1:unseen_nulls=accept"
     )

@@ -106,7 +106,7 @@ def test_bf16_is_unsupported_not_malformed() -> None:
         ("FP64", 1.5, True),
         ("FP32", True, False),
         ("FP16", "1.0", False),
-        ("FP64", None, False),
+        ("FP64", None, True),  # JSON null: a missing value
         ("FP64", {"a": 1}, False),
         ("INT64", 3, True),
         ("INT64", 3.0, True),
@@ -118,7 +118,7 @@ def test_bf16_is_unsupported_not_malformed() -> None:
         ("BOOL", "true", False),
         ("BYTES", "text", True),
         ("BYTES", 5, False),
-        ("BYTES", None, False),
+        ("BYTES", None, True),
     ],
 )
 def test_json_element_types(datatype: str, value: Any, ok: bool) -> None:

@@ -13,16 +13,18 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import LinearSVC
 
 from ferryman.errors import InvalidInputError, PredictionError
 from ferryman.registry import LoadedModel, Registry
 from ferryman.serving.codec import ModelInput
-from ferryman.serving.served import ServedVersion, parts_of
+from ferryman.serving.served import ServedVersion, _records, parts_of
 
 PROPERTY = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -377,3 +379,22 @@ def test_requests_with_different_accepted_categories_still_batch_as_categories(
     together = np.concatenate([part.proba for part in parts_of(calls)])  # type: ignore[misc]
     alone = np.concatenate([served.run([item])[0].proba for item in (first, second)])  # type: ignore[misc]
     np.testing.assert_allclose(together, alone, rtol=1e-12)
+
+
+def test_a_meta_estimator_whose_inner_steps_want_names_is_served_from_dataframes(
+    registry: Registry, cancer_frame: pd.DataFrame
+) -> None:
+    features = cancer_frame.drop(columns="target").iloc[:, :6]
+    model = CalibratedClassifierCV(make_pipeline(StandardScaler(), LinearSVC()), cv=3).fit(
+        features, cancer_frame["target"]
+    )
+    registry.register(model, "calibrated", train_data=features)
+    served = ServedVersion(registry.load("calibrated/1"))
+    with warnings.catch_warnings(record=True) as warned:  # as a server runs: warnings shown
+        warnings.simplefilter("always")
+        served.warm(features.head(20))  # an inner scaler warns on a bare array
+        answer = served.run([served.codec.encode(_records(features.head(3)))])[0]
+
+    assert not served.fast_path
+    assert [str(w.message) for w in warned] == []
+    np.testing.assert_allclose(answer.proba, model.predict_proba(features.head(3)), rtol=1e-12)  # type: ignore[arg-type]
