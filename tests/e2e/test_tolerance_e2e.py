@@ -133,6 +133,12 @@ def test_accepted_values_reach_the_model_are_counted_and_refused_ones_are_listed
     assert features["city"]["unseen"] == 3
     assert features["x"]["nulls"] == 1
     assert features["count"]["nulls"] == 1
+    # and drift gives the unseen city a cell of its own (5 rows: tested with a lower minimum)
+    with (tmp_path / "ferryman.toml").open("a") as toml:
+        toml.write("[ferryman.monitoring.drift]\nmin_rows = 5\n")
+    drift = cli_json(home, "monitor", "drift", "shop", "--window", "1h")
+    city = next(f for f in drift["features"] if f["feature"] == "city")
+    assert city["unseen_share"] == 3 / 5
 
 
 def test_v2_json_nulls_are_missing_values_the_signature_decides_on(
