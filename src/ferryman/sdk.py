@@ -76,6 +76,11 @@ def register(
         model's answers on its own training rows are not a fair reference).
     metrics, params, tags : mapping, optional
         Numbers, parameters and labels kept with the version.
+    description : str, optional
+        A sentence about this version, shown by ``ferryman versions show``.
+    flavor : str, optional
+        The flavor to save the model with (``sklearn``, ``xgboost``, ``lightgbm``, ``onnx``);
+        chosen from the model when unset.
     aliases : list of str, optional
         Aliases (e.g. ``["staging"]``) to point at the new version, in the same transaction.
     trusted_types : list of str, optional

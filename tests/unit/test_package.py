@@ -60,12 +60,26 @@ def test_importing_the_package_loads_neither_pandas_nor_pyarrow() -> None:
 
 def test_the_command_line_uses_the_c_allocator_for_arrow_unless_told_otherwise() -> None:
     code = (
-        "import json, ferryman.cli, pyarrow as pa; "
-        "print(json.dumps({'pool': pa.default_memory_pool().backend_name}))"
+        "import contextlib, io, json, sys\n"
+        "from ferryman.cli import main\n"
+        "sys.argv = ['ferryman', 'flavors']\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main()\n"
+        "import pyarrow as pa\n"
+        "print(json.dumps({'pool': pa.default_memory_pool().backend_name}))\n"
     )
 
     assert _fresh_python(code) == {"pool": "system"}
     assert _fresh_python(code, ARROW_DEFAULT_MEMORY_POOL="mimalloc") == {"pool": "mimalloc"}
+
+
+def test_importing_the_command_line_changes_no_environment_variable() -> None:
+    code = (
+        "import json, os; before = dict(os.environ); import ferryman.cli; "
+        "print(json.dumps({'changed': sorted(set(os.environ.items()) ^ set(before.items()))}))"
+    )
+
+    assert _fresh_python(code) == {"changed": []}
 
 
 def test_a_subpackage_is_reachable_as_an_attribute_right_after_import() -> None:
@@ -76,3 +90,17 @@ def test_a_subpackage_is_reachable_as_an_attribute_right_after_import() -> None:
     )
 
     assert seen == {"validate": True, "errors": "FerrymanError"}
+
+
+@pytest.mark.parametrize("part", ["ferryman.serving", "ferryman.http"])
+def test_a_parts_public_modules_exist_and_importing_the_part_loads_none(part: str) -> None:
+    seen = _fresh_python(
+        f"import importlib.util, json, sys; p = importlib.import_module({part!r}); "
+        "loaded = [n for n in p.__all__ if f'{p.__name__}.{n}' in sys.modules]; "
+        "found = [n for n in p.__all__ if importlib.util.find_spec(f'{p.__name__}.{n}')]; "
+        "print(json.dumps({'all': p.__all__, 'loaded': loaded, 'found': found}))"
+    )
+
+    assert seen["all"]
+    assert seen["loaded"] == []
+    assert seen["found"] == seen["all"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from ferryman.config import Settings
 from ferryman.registry import Registry
-from ferryman.sdk import score
+from ferryman.sdk import register, score
 
 
 @pytest.fixture
@@ -61,3 +63,16 @@ def test_score_passes_its_options_to_score_file(
     )
 
     assert pq.ParquetFile(report.output).metadata.num_row_groups == 3
+
+
+def test_the_sdks_register_takes_what_the_registrys_does_and_documents_it() -> None:
+    sdk = inspect.signature(register).parameters
+    registry = dict(inspect.signature(Registry.register).parameters)
+    registry.pop("self")
+
+    assert list(sdk) == list(registry)
+    for name, parameter in sdk.items():
+        other = registry[name]
+        assert (parameter.kind, parameter.default) == (other.kind, other.default), name
+    doc = register.__doc__ or ""
+    assert [name for name in sdk if not re.search(rf"\b{name}\b.*:", doc)] == []
