@@ -205,3 +205,26 @@ def test_read_input_refuses_na_values_for_parquet(tmp_path: Path, frame: pd.Data
 
     with pytest.raises(InvalidArgumentError, match=r"apply to CSV input only; .*in\.parquet"):
         read_input(path, None, na_values=["NA"])
+
+
+def test_a_csv_with_a_repeated_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,b\n1,2,3\n")
+
+    with pytest.raises(DataFileError, match="repeated"):
+        read_table(path)
+
+
+def test_dates_in_mixed_formats_are_read_or_refused_cleanly() -> None:
+    from ferryman.schema import check_input, infer_signature
+
+    signature = infer_signature(pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-02-01"])}))
+    frame = check_input(signature, [{"d": "2024-01-03"}, {"d": "01/02/2024 10:00"}])
+    assert frame["d"].dt.year.tolist() == [2024, 2024]
+
+
+def test_a_csv_row_longer_than_its_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2,3,4\n5,6\n")
+    with pytest.raises(DataFileError, match="line 2 has 4 fields"):
+        read_table(path)

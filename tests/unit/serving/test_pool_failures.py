@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ferryman.config import Settings
@@ -257,3 +258,36 @@ def test_a_start_where_no_model_can_be_loaded_fails(
             await pool.stop()
 
     asyncio.run(main())
+
+
+def test_a_version_that_fails_to_load_is_tried_once_per_alias_move(
+    home: Path, cancer_model: Pipeline, cancer_frame: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry(Settings.load(home=home, record_git=False, snapshot_models=False))
+    try:
+        registry.register(cancer_model, "cancer", train_data=cancer_frame, target="target",
+                          aliases=["production"])  # fmt: skip
+        broken = registry.register(cancer_model, "cancer", train_data=cancer_frame, target="target")
+        registry.cache.clear()
+        blob = registry.artifacts.local_path(broken.artifact_sha256, broken.artifact_size)
+        shutil.copyfile(blob, home / "kept")
+        Path(blob).write_bytes(b"not a model")
+
+        async def main() -> tuple[int, list[str]]:
+            pool = ModelPool(registry, PoolSettings(poll_interval=0))
+            await pool.start()
+            try:
+                registry.set_alias("cancer", "production", 2)
+                changed = [name for _ in range(5) for name in await pool.refresh()]
+                return pool.served("cancer").number, changed
+            finally:
+                await pool.stop()
+
+        with caplog.at_level(logging.ERROR, logger="ferryman.serving"):
+            number, changed = asyncio.run(main())
+    finally:
+        registry.close()
+    assert number == 1
+    assert changed == []
+    failures = [r for r in caplog.records if "cannot load cancer/2" in r.getMessage()]
+    assert len(failures) == 1

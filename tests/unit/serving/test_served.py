@@ -17,6 +17,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, make_column_transformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
@@ -398,3 +399,45 @@ def test_a_meta_estimator_whose_inner_steps_want_names_is_served_from_dataframes
     assert not served.fast_path
     assert [str(w.message) for w in warned] == []
     np.testing.assert_allclose(answer.proba, model.predict_proba(features.head(3)), rtol=1e-12)  # type: ignore[arg-type]
+
+
+def test_a_tuned_threshold_classifier_answers_its_own_predict(
+    registry: Registry, cancer_frame: pd.DataFrame
+) -> None:
+    features = cancer_frame.drop(columns="target")
+    base = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=1000))
+    model = FixedThresholdClassifier(base, threshold=0.9).fit(features, cancer_frame.target)
+    registry.register(model, "tuned", train_data=cancer_frame, target="target")
+    served = ServedVersion(registry.load("tuned/1"))
+    served.warm(registry.reference_sample("tuned/1"))
+    rows = np.asarray(features, dtype=np.float64)
+    item = served.codec.encode(features.to_dict(orient="records"))
+    (answer,) = served.run([item])
+    expected = model.predict(features)
+    assert (np.asarray(answer.labels) != expected).sum() == 0
+    assert len(rows) == len(answer.labels)
+
+
+def test_a_forest_gives_labels_and_probabilities_in_one_pass(
+    registry: Registry, cancer_frame: pd.DataFrame
+) -> None:
+    features = cancer_frame.drop(columns="target")
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(
+        features, cancer_frame.target
+    )
+    registry.register(model, "forest", train_data=cancer_frame, target="target")
+    served = ServedVersion(registry.load("forest/1"))
+    served.warm(registry.reference_sample("forest/1"))
+    assert served._labels_from_proba is True
+    (answer,) = served.run([served.codec.encode(features.to_dict(orient="records"))])
+    assert list(answer.labels) == model.predict(features).tolist()
+
+
+def test_without_training_data_calls_run_in_a_thread(
+    registry: Registry, cancer_model: Pipeline
+) -> None:
+    registry.register(cancer_model, "bare")
+    served = ServedVersion(registry.load("bare/1"))
+    served.warm(None)
+    assert served.warmed
+    assert served.inline is False

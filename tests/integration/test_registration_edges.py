@@ -1,4 +1,5 @@
-"""Regression tests for the review fixes, at the SDK/Registry level (real SQLite, real files)."""
+"""Registering and reading back models: version numbers, aliases, signatures in the model's
+order, stored files that were damaged, and formats told apart (real SQLite, real files)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from sklearn.pipeline import Pipeline
 from ferryman import errors
 from ferryman.config import Settings
 from ferryman.registry import Registry
-from ferryman.schema import read_table
 
 
 @contextmanager
@@ -60,106 +60,6 @@ def cancer_rows(cancer_frame: pd.DataFrame) -> pd.DataFrame:
     return cancer_frame.drop(columns="target").head(2)
 
 
-@pytest.fixture
-def int_frame() -> pd.DataFrame:
-    """40 rows: an integer column ``n``, a float column ``x`` and a 0/1 ``y``."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=40)
-    return pd.DataFrame({"n": np.arange(40, dtype="int64"), "x": x, "y": (x > 0).astype(int)})
-
-
-@pytest.fixture
-def int_registry(registry: Registry, int_frame: pd.DataFrame) -> Registry:
-    """Model ``m`` version 1: a logistic regression over ``n`` and ``x``, target ``y``."""
-    model = LogisticRegression().fit(int_frame[["n", "x"]], int_frame["y"])
-    registry.register(model, "m", train_data=int_frame, target="y")
-    return registry
-
-
-@pytest.fixture
-def cancer_registry(
-    registry: Registry, cancer_model: Pipeline, cancer_frame: pd.DataFrame
-) -> Registry:
-    """Model ``cancer`` version 1, registered with its training data and target."""
-    registry.register(cancer_model, "cancer", train_data=cancer_frame, target="target")
-    return registry
-
-
-# --- 2. integer overflow and infinities ---------------------------------------------------------
-def test_an_integer_beyond_int64_is_refused_naming_row_and_column(int_registry: Registry) -> None:
-    model = int_registry.load("m/1")
-
-    with pytest.raises(errors.InvalidInputError) as caught:
-        model.predict([{"n": 1, "x": 0.5}, {"n": 2**70, "x": 0.5}])
-
-    assert [(p.row, p.column) for p in caught.value.problems] == [(1, "n")]
-    assert "row 1" in str(caught.value)
-    assert "'n'" in str(caught.value)
-
-
-def test_a_float_too_big_for_an_integer_column_is_refused(int_registry: Registry) -> None:
-    model = int_registry.load("m/1")
-
-    with pytest.raises(errors.InvalidInputError) as caught:
-        model.predict(pd.DataFrame({"n": [1e20], "x": [0.5]}))
-
-    assert [(p.row, p.column) for p in caught.value.problems] == [(0, "n")]
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        pd.DataFrame({"n": [1, 2, 3], "x": [0.5, np.inf, -np.inf]}),
-        [{"n": 1, "x": 0.5}, {"n": 2, "x": float("inf")}, {"n": 3, "x": float("-inf")}],
-    ],
-    ids=["frame", "records"],
-)
-def test_infinities_in_a_float_column_are_not_finite(int_registry: Registry, data: object) -> None:
-    model = int_registry.load("m/1")
-
-    with pytest.raises(errors.InvalidInputError) as caught:
-        model.predict(data)  # type: ignore[arg-type]
-
-    assert [(p.row, p.column, p.kind) for p in caught.value.problems] == [
-        (1, "x", "not_finite"),
-        (2, "x", "not_finite"),
-    ]
-
-
-# --- 3. zero-row input --------------------------------------------------------------------------
-def test_empty_input_gives_empty_results(
-    cancer_registry: Registry, cancer_frame: pd.DataFrame
-) -> None:
-    model = cancer_registry.load("cancer/1")
-    empty = cancer_frame.drop(columns="target").iloc[:0]
-
-    assert model.predict(empty).shape == (0,)
-    assert model.predict_proba(empty).shape == (0, 2)
-    frame = model.predict_frame(empty)
-    assert list(frame.columns) == ["prediction", "proba_0", "proba_1"]
-    assert len(frame) == 0
-
-
-# --- 4. a model that fails ----------------------------------------------------------------------
-def test_a_model_failing_on_checked_input_is_a_one_line_error_naming_the_rows(
-    cancer_registry: Registry, cancer_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    model = cancer_registry.load("cancer/1")
-
-    def boom(frame: pd.DataFrame) -> np.ndarray:
-        raise ValueError("boom\nsecond line")
-
-    monkeypatch.setattr(model.predictor, "predict", boom)
-
-    with pytest.raises(errors.InvalidInputError) as caught:
-        model.predict(cancer_frame.drop(columns="target").head(3))
-
-    message = str(caught.value)
-    assert message == "model cancer/1 cannot predict on rows 0, 1, 2: boom"
-    assert [p.row for p in caught.value.problems] == [0, 1, 2]
-
-
-# --- 5. deleting a model ------------------------------------------------------------------------
 def test_a_deleted_model_does_not_reuse_version_numbers(
     registry: Registry, cancer_model: Pipeline
 ) -> None:
@@ -184,7 +84,6 @@ def test_a_deleted_model_does_not_reuse_version_numbers(
     ]
 
 
-# --- 6. aliases at registration -----------------------------------------------------------------
 def test_register_points_aliases_at_the_new_version(
     registry: Registry, cancer_model: Pipeline
 ) -> None:
@@ -210,7 +109,6 @@ def test_an_invalid_alias_registers_nothing(
     assert registry.list_models().items == []
 
 
-# --- 7. a corrupt blob is repaired --------------------------------------------------------------
 def test_registering_the_same_file_again_repairs_a_corrupt_blob(
     home: Path,
     settings: Settings,
@@ -234,7 +132,6 @@ def test_registering_the_same_file_again_repairs_a_corrupt_blob(
             assert other.load(ref).predict(cancer_rows).shape == (2,)
 
 
-# --- 8. no reference sample ---------------------------------------------------------------------
 def test_sample_rows_zero_still_registers_with_training_data(
     home: Path, cancer_model: Pipeline, cancer_frame: pd.DataFrame
 ) -> None:
@@ -251,7 +148,6 @@ def test_sample_rows_zero_still_registers_with_training_data(
         assert profile.sample_rows == 0
 
 
-# --- 9. the model's columns, not the data's -----------------------------------------------------
 def test_the_signature_is_the_model_columns_in_the_model_order(registry: Registry) -> None:
     rng = np.random.default_rng(1)
     data = pd.DataFrame(
@@ -296,22 +192,6 @@ def test_a_lightgbm_file_with_a_renamed_training_column_is_a_schema_error(
     assert registry.list_models().items == []
 
 
-# --- 10. the target column in the input ---------------------------------------------------------
-def test_the_target_column_in_predict_input_is_ignored(
-    cancer_registry: Registry, cancer_frame: pd.DataFrame
-) -> None:
-    model = cancer_registry.load("cancer/1")
-    with_target = cancer_frame.head(4)
-    expected = model.predict(with_target.drop(columns="target"))
-
-    assert model.predict(with_target).tolist() == expected.tolist()
-    records = with_target.to_dict(orient="records")
-    assert "target" in records[0]
-    assert model.predict(records).tolist() == expected.tolist()
-    assert model.predict_frame(with_target)["prediction"].tolist() == expected.tolist()
-
-
-# --- 13. version numbers in references ----------------------------------------------------------
 def test_a_version_alias_written_with_at_says_how_to_write_it(
     registry: Registry, cancer_model: Pipeline
 ) -> None:
@@ -321,7 +201,6 @@ def test_a_version_alias_written_with_at_says_how_to_write_it(
         registry.resolve("m@3")
 
 
-# --- 14. a damaged database ---------------------------------------------------------------------
 @pytest.mark.parametrize(
     "read",
     [
@@ -346,7 +225,6 @@ def test_a_damaged_database_is_a_store_error(
         read_model(settings, read)
 
 
-# --- 18. odd training data and unfitted models --------------------------------------------------
 def test_integer_column_labels_train_and_predict(registry: Registry) -> None:
     rng = np.random.default_rng(3)
     values = rng.normal(size=(30, 3))
@@ -378,7 +256,6 @@ def test_an_unfitted_model_is_refused(registry: Registry) -> None:
     assert registry.list_models().items == []
 
 
-# --- 19. a damaged reference sample -------------------------------------------------------------
 def test_a_truncated_reference_sample_is_an_artifact_error(
     home: Path, cancer_registry: Registry
 ) -> None:
@@ -392,7 +269,6 @@ def test_a_truncated_reference_sample_is_an_artifact_error(
         cancer_registry.reference_sample("cancer/1")
 
 
-# --- 20. detection by content, repeated headers -------------------------------------------------
 def test_a_skops_file_named_onnx_registers_as_sklearn(
     registry: Registry, cancer_model: Pipeline, cancer_rows: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -405,15 +281,6 @@ def test_a_skops_file_named_onnx_registers_as_sklearn(
     assert registry.load("m/1").predict(cancer_rows).shape == (2,)
 
 
-def test_a_csv_with_a_repeated_header_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "dup.csv"
-    path.write_text("a,a,b\n1,2,3\n")
-
-    with pytest.raises(errors.DataFileError, match="repeated"):
-        read_table(path)
-
-
-# --- 21. tree ensembles -------------------------------------------------------------------------
 def test_a_random_forest_registers_and_loads_with_default_settings(
     settings: Settings, registry: Registry, cancer_frame: pd.DataFrame
 ) -> None:
