@@ -11,8 +11,9 @@ import pandas as pd
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor
-from ferryman.flavors.labels import label_from_proba, plain_classes
+from ferryman.flavors.base import Predictor
+from ferryman.flavors.boosters import BoosterFlavor
+from ferryman.flavors.labels import label_from_proba
 
 
 def _output_for(booster: lgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:
@@ -78,14 +79,13 @@ class LightGBMPredictor(Predictor):
         return label_from_proba(proba, self.classes)
 
 
-class LightGBMFlavor(Flavor):
+class LightGBMFlavor(BoosterFlavor):
     name = "lightgbm"
     file_suffix = ".txt"
     module_prefixes = ("lightgbm",)
     packages = ("lightgbm", "numpy")
-
-    def handles(self, model: object) -> bool:
-        return isinstance(model, (lgb.Booster, lgb.LGBMModel))
+    model_types = (lgb.Booster, lgb.LGBMModel)
+    wrapper_type = lgb.LGBMModel
 
     def _booster(self, model: object) -> lgb.Booster:
         return model.booster_ if isinstance(model, lgb.LGBMModel) else model  # type: ignore[return-value]
@@ -93,11 +93,8 @@ class LightGBMFlavor(Flavor):
     def save(self, model: object, path: Path) -> None:
         self._booster(model).save_model(str(path))
 
-    def describe(self, model: object) -> OutputSpec:
-        classes = getattr(model, "classes_", None) if isinstance(model, lgb.LGBMModel) else None
-        return _output_for(
-            self._booster(model), plain_classes(classes) if classes is not None else None
-        )
+    def _output(self, booster: lgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:
+        return _output_for(booster, classes)
 
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:
@@ -120,9 +117,5 @@ class LightGBMFlavor(Flavor):
         except (lgb.basic.LightGBMError, ValueError) as exc:
             raise ModelFileError(f"cannot load {path.name} as a LightGBM model: {exc}") from exc
 
-    def load(self, path: Path, context: LoadContext) -> Predictor:
-        booster = self._read(path)
-        output = context.output
-        if output.kind == "other" and output.classes is None:
-            output = _output_for(booster, None)
+    def _predictor(self, booster: lgb.Booster, output: OutputSpec) -> Predictor:
         return LightGBMPredictor(booster, output)

@@ -12,8 +12,9 @@ import xgboost as xgb
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
-from ferryman.flavors.base import Flavor, LoadContext, Predictor
-from ferryman.flavors.labels import label_from_proba, plain_classes
+from ferryman.flavors.base import Predictor
+from ferryman.flavors.boosters import BoosterFlavor
+from ferryman.flavors.labels import label_from_proba
 
 
 def _objective(booster: xgb.Booster) -> tuple[str, int]:
@@ -91,14 +92,13 @@ class XGBoostPredictor(Predictor):
         return label_from_proba(proba, self.classes)
 
 
-class XGBoostFlavor(Flavor):
+class XGBoostFlavor(BoosterFlavor):
     name = "xgboost"
     file_suffix = ".ubj"
     module_prefixes = ("xgboost",)
     packages = ("xgboost", "numpy")
-
-    def handles(self, model: object) -> bool:
-        return isinstance(model, (xgb.Booster, xgb.XGBModel))
+    model_types = (xgb.Booster, xgb.XGBModel)
+    wrapper_type = xgb.XGBModel
 
     def _booster(self, model: object) -> xgb.Booster:
         return model.get_booster() if isinstance(model, xgb.XGBModel) else model  # type: ignore[return-value]
@@ -107,12 +107,8 @@ class XGBoostFlavor(Flavor):
         raw = self._booster(model).save_raw(raw_format="ubj")
         path.write_bytes(bytes(raw))
 
-    def describe(self, model: object) -> OutputSpec:
-        objective, num_class = _objective(self._booster(model))
-        classes = getattr(model, "classes_", None) if isinstance(model, xgb.XGBModel) else None
-        return _output_for(
-            objective, num_class, plain_classes(classes) if classes is not None else None
-        )
+    def _output(self, booster: xgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:
+        return _output_for(*_objective(booster), classes)
 
     def sniff(self, path: Path) -> bool:
         with path.open("rb") as fh:
@@ -132,10 +128,5 @@ class XGBoostFlavor(Flavor):
             raise ModelFileError(f"cannot load {path.name} as an XGBoost model: {first}") from exc
         return booster
 
-    def load(self, path: Path, context: LoadContext) -> Predictor:
-        booster = self._read(path)
-        output = context.output
-        if output.kind == "other" and output.classes is None:
-            objective, num_class = _objective(booster)
-            output = _output_for(objective, num_class, None)
+    def _predictor(self, booster: xgb.Booster, output: OutputSpec) -> Predictor:
         return XGBoostPredictor(booster, output)
