@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.registry import Registry
@@ -37,6 +37,16 @@ def _frame(rows: int, seed: int) -> pd.DataFrame:
     return frame
 
 
+def _shop_model(train: pd.DataFrame) -> Pipeline:
+    """Copes with unseen cities (one-hot, ignored) and nulls (histogram boosting)."""
+    return make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+        ),
+        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    ).fit(train.drop(columns="target"), train["target"])
+
+
 def _metric(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
@@ -48,12 +58,7 @@ def test_accepted_values_reach_the_model_are_counted_and_refused_ones_are_listed
     registry: Registry, home: Path, tmp_path: Path, start_server: Callable[..., LiveServer]
 ) -> None:
     train = _frame(400, 1)
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
-        ),
-        HistGradientBoostingClassifier(max_iter=20, random_state=0),
-    ).fit(train.drop(columns="target"), train["target"])
+    model = _shop_model(train)
     production = ["production"]
     shop = registry.register(model, "shop", train_data=train, target="target", aliases=production)
     assert shop.signature is not None
@@ -145,12 +150,7 @@ def test_v2_json_nulls_are_missing_values_the_signature_decides_on(
     registry: Registry, start_server: Callable[..., LiveServer]
 ) -> None:
     train = _frame(400, 1)
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
-        ),
-        HistGradientBoostingClassifier(max_iter=20, random_state=0),
-    ).fit(train.drop(columns="target"), train["target"])
+    model = _shop_model(train)
     production = ["production"]
     registry.register(model, "shop", train_data=train, target="target", aliases=production)
     strict = {"*": {"unknown_categories": "refuse", "unseen_nulls": "refuse"}}

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from ferryman import errors
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from store_damage import damage_database
 
 
 @contextmanager
@@ -34,15 +35,6 @@ def fresh(settings: Settings) -> Iterator[Registry]:
 def read_model(settings: Settings, read: Callable[[Registry], object]) -> None:
     with fresh(settings) as registry:
         read(registry)
-
-
-def damage_database(path: Path) -> None:
-    """Garbage over every page after the first two (the header page and the one after it)."""
-    data = path.read_bytes()
-    page = int.from_bytes(data[16:18], "big") or 65536
-    start = 2 * page
-    garbage = (bytes(range(256)) * (len(data) // 256 + 1))[: len(data) - start]
-    path.write_bytes(data[:start] + garbage)
 
 
 def blob(home: Path, sha256: str) -> Path:

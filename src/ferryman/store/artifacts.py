@@ -12,7 +12,6 @@ import importlib
 import os
 import tempfile
 import uuid
-from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,26 +49,27 @@ class ArtifactStore:
     def __init__(self, root: str, cache_dir: Path | None = None) -> None:
         self.root = root
         self._cache_dir = cache_dir
+        self._fs: Any = None
         local = _local_folder(root)
-        self.is_local = local is not None
         if local is not None:
             # fsspec is imported on first use: commands that only read metadata (``models
             # list``) never touch an artifact, and its import costs them start-up time
-            self.base = local
+            self.base, self.is_local = local, True
             return
         try:
-            fs, base = _fsspec().core.url_to_fs(root)
+            self._fs, base = _fsspec().core.url_to_fs(root)
         except (ValueError, ImportError) as exc:
             raise StoreError(f"cannot use artifact root {root!r}: {exc}") from exc
-        self.__dict__["fs"] = fs
         self.base = base.rstrip("/")
         local_fs = importlib.import_module("fsspec.implementations.local").LocalFileSystem
-        self.is_local = isinstance(fs, local_fs)
+        self.is_local = isinstance(self._fs, local_fs)
 
-    @cached_property
+    @property
     def fs(self) -> Any:
         """The fsspec file system under ``base`` (the local one for a folder root)."""
-        return _fsspec().filesystem("file")
+        if self._fs is None:
+            self._fs = _fsspec().filesystem("file")
+        return self._fs
 
     def key(self, sha256: str) -> str:
         return f"sha256/{sha256[:2]}/{sha256[2:]}"

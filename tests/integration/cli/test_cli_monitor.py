@@ -26,6 +26,36 @@ from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
 
 
+def log_answers(
+    settings: Settings,
+    model: LogisticRegression,
+    name: str,
+    rows: pd.DataFrame,
+    ids: str,
+    latency_ms: float,
+) -> None:
+    """Log ``model``'s answers on ``rows`` as version 1 of ``name``, one request per row
+    (request ids ``ids`` followed by the row's position)."""
+    labels, proba = model.predict(rows), model.predict_proba(rows)
+    with PredictionLog.from_settings(settings, start=False) as log:
+        for i, row in enumerate(rows.to_numpy()):
+            log.record(
+                PredictionRecord(
+                    model=name,
+                    version=1,
+                    request_id=f"{ids}{i}",
+                    at=time.time(),
+                    latency_ms=latency_ms,
+                    source="predict",
+                    columns=tuple(FEATURES),
+                    inputs=row.reshape(1, -1),
+                    predictions=labels[i : i + 1],
+                    probabilities=proba[i : i + 1],
+                    classes=tuple(model.classes_),
+                )
+            )
+
+
 @pytest.fixture
 def watched(registry: Registry, frame: pd.DataFrame, settings: Settings) -> Registry:
     """``m`` registered with its training data and held-out rows, under production, and 300
@@ -45,24 +75,8 @@ def watched(registry: Registry, frame: pd.DataFrame, settings: Settings) -> Regi
     live[150:, 0] += 4.0
     live += rng.normal(scale=0.01, size=live.shape)
     answers = pd.DataFrame(live, columns=FEATURES)
-    labels, proba = model.predict(answers), model.predict_proba(answers)
+    log_answers(settings, model, "m", answers, ids="r", latency_ms=1.5)
     with PredictionLog.from_settings(settings, start=False) as log:
-        for i, row in enumerate(live):
-            log.record(
-                PredictionRecord(
-                    model="m",
-                    version=1,
-                    request_id=f"r{i}",
-                    at=time.time(),
-                    latency_ms=1.5,
-                    source="predict",
-                    columns=tuple(FEATURES),
-                    inputs=row.reshape(1, -1),
-                    predictions=labels[i : i + 1],
-                    probabilities=proba[i : i + 1],
-                    classes=tuple(model.classes_),
-                )
-            )
         log.reject(
             RejectionRecord("m", 1, "bad", time.time(), "predict", ((0, "x1", "wrong_type"),))
         )
@@ -95,24 +109,7 @@ def test_drift_says_why_prediction_drift_is_skipped_without_held_out_data(
     model = LogisticRegression().fit(frame[FEATURES], frame[TARGET])
     registry.register(model, "bare", train_data=frame, target=TARGET)
     live = frame[FEATURES].iloc[:120]
-    labels, proba = model.predict(live), model.predict_proba(live)
-    with PredictionLog.from_settings(settings, start=False) as log:
-        for i, row in enumerate(live.to_numpy()):
-            log.record(
-                PredictionRecord(
-                    model="bare",
-                    version=1,
-                    request_id=f"b{i}",
-                    at=time.time(),
-                    latency_ms=1.0,
-                    source="predict",
-                    columns=tuple(FEATURES),
-                    inputs=row.reshape(1, -1),
-                    predictions=labels[i : i + 1],
-                    probabilities=proba[i : i + 1],
-                    classes=tuple(model.classes_),
-                )
-            )
+    log_answers(settings, model, "bare", live, ids="b", latency_ms=1.0)
     result = run.json("monitor", "drift", "bare/1", "--window", "1h")
     assert result["prediction"]["features"] == []
     assert "--validation-data FILE" in result["prediction"]["reason"]

@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.registry import Registry
+from store_damage import damage_database
 
 MARKUP = "[/bold] oops"
 MARKUP_TAG = "k=[/]"
@@ -46,15 +47,6 @@ def artifact_files(home: Path) -> list[Path]:
 
 def read_csv(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
-
-
-def damage_database(path: Path) -> None:
-    """Garbage over every page after the first two (the header page and the one after it)."""
-    data = path.read_bytes()
-    page = int.from_bytes(data[16:18], "big") or 65536
-    start = 2 * page
-    garbage = (bytes(range(256)) * (len(data) // 256 + 1))[: len(data) - start]
-    path.write_bytes(data[:start] + garbage)
 
 
 @pytest.fixture
