@@ -19,9 +19,8 @@ from ferryman.core.names import check_name
 from ferryman.errors import RequestError
 from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body, unsupported_type
 from ferryman.http.errors import HttpError, json_response
-from ferryman.http.server_state import Exchange
-from ferryman.http.simple import state_of
-from ferryman.http.watch import LOG_OUTCOMES, Watch
+from ferryman.http.server_state import Exchange, state_of
+from ferryman.monitoring.schedule import LOG_OUTCOMES, Watch
 
 if TYPE_CHECKING:
     from ferryman.monitoring.monitor import Monitor
