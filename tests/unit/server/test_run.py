@@ -1,4 +1,4 @@
-"""The socket ``ferryman serve`` takes before anything loads (http/server.py)."""
+"""The socket ``ferryman serve`` takes before anything loads (server/run.py)."""
 
 from __future__ import annotations
 
