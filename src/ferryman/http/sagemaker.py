@@ -22,7 +22,7 @@ from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
 from ferryman.http.bodies import records_from_json
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState, state_of
-from ferryman.http.simple import plain, prediction_body, records_of
+from ferryman.http.simple import plain, prediction_body, read_records
 from ferryman.serving.dataplane import Answer, Records
 from ferryman.serving.served import ServedVersion
 
@@ -74,7 +74,7 @@ async def invocations(request: Request) -> Response:
 
 async def _read_records(served: ServedVersion, exchange: Exchange) -> Records:
     """SageMaker's reader: the simple API's bodies, and rows as ``{"instances": [...]}``."""
-    return await records_of(served, exchange, partial(_json_records, served=served))
+    return await read_records(served, exchange, partial(_json_records, served=served))
 
 
 def _json_records(document: Any, served: ServedVersion) -> list[Any]:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelUnavailableError, PredictionError
-from ferryman.http.bodies import request_id
+from ferryman.http.bodies import read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
@@ -39,6 +39,7 @@ class Exchange:
 
     __slots__ = (
         "accepted",
+        "body_limit",
         "endpoint",
         "headers",
         "logged_id",
@@ -51,10 +52,11 @@ class Exchange:
         "version",
     )
 
-    def __init__(self, request: Request, endpoint: str) -> None:
+    def __init__(self, request: Request, endpoint: str, body_limit: int = DEFAULT_MAX_BODY) -> None:
         self.started = time.perf_counter()
         self.request = request
         self.endpoint = endpoint
+        self.body_limit = body_limit
         self.request_id = request_id(request)
         self.logged_id = self.request_id  # the id the prediction log keeps (V2: the body's)
         self.headers = {"x-request-id": self.request_id}
@@ -65,6 +67,10 @@ class Exchange:
         self.number = 0
         self.rows = 0
         self.accepted: Mapping[tuple[str, str], int] | None = None
+
+    async def body(self) -> bytes:
+        """The request's whole body, or 413 once it passes the server's limit."""
+        return await read_body(self.request, self.body_limit)
 
     def took(self, answer: Answer) -> None:
         """The answered rows: their count, and the values let through by policy."""
@@ -113,7 +119,7 @@ class ServerState:
         """Run ``handler`` inside the shared frame: every answer, good or bad, carries the
         request id (and the version once known), is timed and counted; errors become the
         protocol's JSON error with the table's status, never a traceback."""
-        exchange = Exchange(request, endpoint)
+        exchange = Exchange(request, endpoint, self.settings.max_body_size)
         model_failed = False
         try:
             response = await handler(exchange)

@@ -16,7 +16,6 @@ from ferryman.http.bodies import (
     is_json_type,
     media_type,
     parse_json,
-    read_body,
     records_from_csv,
     records_from_json,
     unsupported_type,
@@ -41,19 +40,15 @@ async def predict(request: Request) -> Response:
     return await server.handle(request, "predict", answer)
 
 
-async def read_records(served: ServedVersion, exchange: Exchange) -> Records:
-    """The simple API's reader: a JSON or CSV body of records."""
-    return await records_of(served, exchange, records_from_json)
-
-
-async def records_of(
-    served: ServedVersion, exchange: Exchange, json_records: Callable[[Any], Records]
+async def read_records(
+    served: ServedVersion,
+    exchange: Exchange,
+    json_records: Callable[[Any], Records] = records_from_json,
 ) -> Records:
-    """A JSON or CSV body of records (shared with SageMaker, which reads more JSON shapes:
-    ``json_records``)."""
-    request = exchange.request
-    kind = media_type(request)
-    body = await read_body(request, state_of(request).settings.max_body_size)
+    """The simple API's reader: a JSON or CSV body of records (shared with SageMaker, which
+    reads more JSON shapes: ``json_records``)."""
+    kind = media_type(exchange.request)
+    body = await exchange.body()
     if is_json_type(kind):
         return json_records(parse_json(body))
     if kind in CSV_TYPES:
@@ -69,8 +64,9 @@ def prediction_body(result: Answer, exchange: Exchange) -> dict[str, Any]:
         "request_id": exchange.request_id,
         "predictions": plain(result.labels),
     }
-    if result.proba is not None and result.classes is not None:
-        body["classes"] = list(result.classes)
+    classes = served.classes
+    if result.proba is not None and classes is not None:
+        body["classes"] = list(classes)
         body["probabilities"] = result.proba.tolist()
     return body
 

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import cast
 
 from ferryman.core.predictions import RequestTag
 from ferryman.errors import InvalidInputError, OverloadedError, PredictionError
@@ -114,7 +113,7 @@ class Runner:
     def _tell(self, calls: list[ModelCall], tags: list[RequestTag | None]) -> None:
         """Hand each call to the answer observer; its failure never fails the requests."""
         assert self._on_answer is not None
-        tagged = cast(list[RequestTag], tags)  # with an observer, predict tags every request
+        tagged: list[RequestTag] = tags  # type: ignore[assignment] # predict tagged them all
         start = 0
         for call in calls:
             stop = start + len(call.sizes)
