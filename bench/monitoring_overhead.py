@@ -6,9 +6,10 @@ server's own ASGI app (the app ``ferryman serve`` runs, with its lifespan, pool,
 and the prediction log's writer thread) from 16 concurrent in-process clients, without
 sockets or a load generator, and compares the process's CPU time per request (every thread:
 the writer's too) with monitoring on and off, alternated. Monitoring's share of the event
-loop (``ServerState.log_call``: once per model call, it hands the call's stacked rows and its
-requests' ids, latencies and endpoints to the log) is timed inside the running server, where
-code costs 2-4 times what it costs in a loop of its own.
+loop (``CallRecorder.record_call`` in ``serving/recording.py``, shown as ``log_call``: once
+per model call, it hands the call's stacked rows and its requests' ids, latencies and endpoints
+to the log) is timed inside the running server, where code costs 2-4 times what it costs in a
+loop of its own.
 
     .venv/bin/python bench/monitoring_overhead.py [--requests 20000] [--rounds 5]
 """
@@ -34,29 +35,29 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import Settings
-from ferryman.http.app import ServeOptions, create_app
-from ferryman.http.server_state import ServerState
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
+from ferryman.server.app import ServeOptions, create_app
+from ferryman.serving.recording import CallRecorder
 
 CLIENTS = 16
-LOGGED = {"ns": 0, "calls": 0}  # time inside ServerState.log_call, in the server's own loop
+LOGGED = {"ns": 0, "calls": 0}  # time inside CallRecorder.record_call, in the server's loop
 
 
 def time_log_call() -> None:
-    """Time every call of ``ServerState.log_call`` (the event loop's share of monitoring:
+    """Time every call of ``CallRecorder.record_call`` (the event loop's share of monitoring:
     once per model call, it builds the call's batch and queues it). Timed in the running
     server because code costs it 2-4 times what it costs in a loop of its own (cold caches).
     With monitoring off it is never called."""
-    log_call = ServerState.log_call
+    log_call = CallRecorder.record_call
 
-    def timed(self: ServerState, *args: Any, **kwargs: Any) -> None:
+    def timed(self: CallRecorder, *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter_ns()
         log_call(self, *args, **kwargs)
         LOGGED["ns"] += time.perf_counter_ns() - started
         LOGGED["calls"] += 1
 
-    ServerState.log_call = timed  # type: ignore[method-assign]
+    CallRecorder.record_call = timed  # type: ignore[method-assign]
 
 
 async def drive(app: Any, body: bytes, requests: int) -> None:

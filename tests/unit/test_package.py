@@ -92,7 +92,7 @@ def test_a_subpackage_is_reachable_as_an_attribute_right_after_import() -> None:
     assert seen == {"validate": True, "errors": "FerrymanError"}
 
 
-@pytest.mark.parametrize("part", ["ferryman.serving", "ferryman.http"])
+@pytest.mark.parametrize("part", ["ferryman.serving", "ferryman.http", "ferryman.server"])
 def test_a_parts_public_modules_exist_and_importing_the_part_loads_none(part: str) -> None:
     seen = _fresh_python(
         f"import importlib.util, json, sys; p = importlib.import_module({part!r}); "

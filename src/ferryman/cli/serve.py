@@ -54,8 +54,8 @@ def serve(
     """Serve models over HTTP: simple JSON, Open Inference Protocol V2, SageMaker, /metrics."""
     # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
     # command, so every other command starts without it
-    from ferryman.http.app import ServeOptions
-    from ferryman.http.server import address, listen, run
+    from ferryman.server.app import ServeOptions
+    from ferryman.server.run import address, listen, run
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
@@ -128,7 +128,7 @@ def _check(
     reg: Registry, names: tuple[str, ...] | None, alias: str, sagemaker: str | None
 ) -> list[str]:
     """Fail before loading any model if there is nothing (or something wrong) to serve."""
-    # the model pool loads with the command, not with every ``ferryman`` start (app.py)
+    # the model pool loads with the command, not with every ``ferryman`` start (server/app.py)
     from ferryman.serving.pool import PoolSettings, servable_names
 
     found = servable_names(reg, PoolSettings(alias=alias, models=names), strict=True)

@@ -2,14 +2,33 @@
 micro-batch of requests answered by one model call.
 
 Serving emits :class:`PredictionRecord` and :class:`PredictionBatch` objects to a
-:class:`PredictionSink`; monitoring implements the sink. Neither side imports the other;
-``http`` (and the CLI) wire them.
+:class:`PredictionSink`; monitoring implements the sink. Neither side imports the other; the
+server's composition (``ferryman.server``) and the CLI give serving the sink. A request names
+itself to the log through a :class:`RequestTag`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+class RequestTag(Protocol):
+    """What the prediction log keeps of a request besides its rows: the id its rows are
+    logged under, the id its answer carries (a refused request is counted under it), when it
+    arrived (``time.perf_counter()``; NaN when unknown) and the endpoint that took it."""
+
+    @property
+    def logged_id(self) -> str: ...
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def started(self) -> float: ...
+
+    @property
+    def endpoint(self) -> str: ...
 
 
 @dataclass(slots=True)

@@ -1,7 +1,8 @@
-"""The ASGI app: the simple JSON API, the Open Inference Protocol (V2), SageMaker, metrics.
+"""The HTTP protocols: the simple JSON API, the Open Inference Protocol (V2), SageMaker,
+monitoring and /metrics, over one request frame and one error table.
 
-The command line uses ``server`` (listen, run) and ``app`` (ServeOptions), imported by their
-path; the rest are the app's routes and their frame.
+``ferryman.server`` builds the app from ``routes`` with the frame's state (``server_state``)
+and the metrics (``metrics``), imported by their path; the rest are the routes' own.
 """
 
-__all__ = ["app", "server"]
+__all__ = ["metrics", "routes", "server_state"]

@@ -17,11 +17,10 @@ from starlette.routing import Route
 
 from ferryman.core.names import check_name
 from ferryman.errors import RequestError
-from ferryman.http.bodies import is_json_type, media_type, parse_json, read_body, unsupported_type
+from ferryman.http.bodies import is_json_type, media_type, parse_json, unsupported_type
 from ferryman.http.errors import HttpError, json_response
-from ferryman.http.server_state import Exchange
-from ferryman.http.simple import state_of
-from ferryman.http.watch import LOG_OUTCOMES, Watch
+from ferryman.http.server_state import Exchange, state_of
+from ferryman.monitoring.schedule import LOG_OUTCOMES, Watch
 
 if TYPE_CHECKING:
     from ferryman.monitoring.monitor import Monitor
@@ -47,7 +46,7 @@ async def feedback(request: Request) -> Response:
         kind = media_type(request)
         if kind and not is_json_type(kind):
             raise unsupported_type(kind, ("application/json",))
-        items = _items(parse_json(await read_body(request, server.settings.max_body_size)))
+        items = _items(parse_json(await exchange.body()))
         await asyncio.to_thread(monitor.registry.get_model, name)  # unknown model: 404
         watch: Watch = request.app.state.watch
         if watch.log is not None:

@@ -19,20 +19,12 @@ from starlette.routing import Route
 
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
-from ferryman.http.bodies import (
-    records_from_json,
-)
+from ferryman.http.bodies import records_from_json
 from ferryman.http.errors import json_response
-from ferryman.http.server_state import Exchange, ServerState
-from ferryman.http.simple import plain, predict_body, prediction_body
-from ferryman.serving.served import Prediction, ServedVersion
-
-ACCEPTED = ("application/json", "text/csv")
-
-
-def _state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.ferryman
-    return state
+from ferryman.http.server_state import Exchange, ServerState, state_of
+from ferryman.http.simple import plain, prediction_body, read_records
+from ferryman.serving.dataplane import Answer, Records
+from ferryman.serving.served import ServedVersion
 
 
 def default_model(server: ServerState) -> str:
@@ -53,7 +45,7 @@ def default_model(server: ServerState) -> str:
 async def ping(request: Request) -> Response:
     """200 when the default model is ready; without one (several models served and no
     ``--sagemaker-model``), 200 when the server is: a health check, not an invocation."""
-    server = _state(request)
+    server = state_of(request)
     pool = server.pool
     if server.settings.sagemaker_model is None and len(pool.names) + len(pool.unavailable) != 1:
         return Response(b"", 200 if pool.ready else 503)
@@ -65,22 +57,24 @@ async def ping(request: Request) -> Response:
 
 
 async def invocations(request: Request) -> Response:
-    server = _state(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
         name = default_model(server)
         exchange.model = name
-        runner = await server.pool.runner(ModelRef(name, alias=server.pool.settings.alias))
-        exchange.answered_by(runner)
-        served = runner.served
-        result = await predict_body(
-            server, request, runner, exchange, partial(_json_records, served=served)
-        )
+        ref = ModelRef(name, alias=server.pool.settings.alias)
+        result = await server.plane.predict(ref, _read_records, exchange)
+        exchange.took(result)
         if "text/csv" in request.headers.get("accept", ""):
             return Response(_csv(result), 200, exchange.headers, media_type="text/csv")
-        return json_response(prediction_body(served, result, exchange), 200, exchange.headers)
+        return json_response(prediction_body(result, exchange), 200, exchange.headers)
 
     return await server.handle(request, "invocations", answer)
+
+
+async def _read_records(served: ServedVersion, exchange: Exchange) -> Records:
+    """SageMaker's reader: the simple API's bodies, and rows as ``{"instances": [...]}``."""
+    return await read_records(served, exchange, partial(_json_records, served=served))
 
 
 def _json_records(document: Any, served: ServedVersion) -> list[Any]:
@@ -105,7 +99,7 @@ def _json_records(document: Any, served: ServedVersion) -> list[Any]:
     return records_from_json(document)
 
 
-def _csv(result: Prediction) -> bytes:
+def _csv(result: Answer) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     labels = plain(result.labels)
@@ -118,7 +112,7 @@ def _csv(result: Prediction) -> bytes:
 
 
 async def execution_parameters(request: Request) -> Response:
-    server = _state(request)
+    server = state_of(request)
     return json_response(
         {
             "MaxConcurrentTransforms": 4,

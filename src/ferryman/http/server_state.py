@@ -1,35 +1,25 @@
-"""What every route shares: the model pool, metrics, limits, and the predict-request frame
-(request id, version headers, timing, error mapping) that all protocols go through."""
+"""What every route shares: the data plane over the model pool, metrics, limits, and the
+predict-request frame (request id, version headers, timing, error mapping) that all protocols
+go through."""
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ferryman.core.predictions import NullSink, PredictionBatch, PredictionSink, RejectionRecord
 from ferryman.core.refs import ModelRef
-from ferryman.errors import (
-    InvalidInputError,
-    ModelUnavailableError,
-    PredictionError,
-    RequestError,
-)
-from ferryman.http.bodies import request_id
+from ferryman.errors import ModelUnavailableError, PredictionError
+from ferryman.http.bodies import read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
-from ferryman.serving.batching import AnswerObserver, Runner
-from ferryman.serving.codec import ModelInput
-from ferryman.serving.pool import ModelPool
-from ferryman.serving.served import ModelCall, ServedVersion
+from ferryman.serving.dataplane import Answer, DataPlane
+from ferryman.serving.served import ServedVersion
 
 log = logging.getLogger("ferryman.http")
 
@@ -44,24 +34,29 @@ class HttpSettings:
 
 
 class Exchange:
-    """One prediction request in flight: its id, the version answering, its headers."""
+    """One prediction request in flight: its id, the version answering, its headers. It is
+    the request's tag in the prediction log (``core.predictions.RequestTag``)."""
 
     __slots__ = (
         "accepted",
+        "body_limit",
         "endpoint",
         "headers",
         "logged_id",
         "model",
         "number",
+        "request",
         "request_id",
         "rows",
         "started",
         "version",
     )
 
-    def __init__(self, request: Request, endpoint: str) -> None:
+    def __init__(self, request: Request, endpoint: str, body_limit: int = DEFAULT_MAX_BODY) -> None:
         self.started = time.perf_counter()
+        self.request = request
         self.endpoint = endpoint
+        self.body_limit = body_limit
         self.request_id = request_id(request)
         self.logged_id = self.request_id  # the id the prediction log keeps (V2: the body's)
         self.headers = {"x-request-id": self.request_id}
@@ -73,14 +68,18 @@ class Exchange:
         self.rows = 0
         self.accepted: Mapping[tuple[str, str], int] | None = None
 
-    def took(self, item: ModelInput) -> None:
-        """The request's checked rows: their count, and the values let through by policy."""
-        self.rows = item.count
-        self.accepted = item.accepted
+    async def body(self) -> bytes:
+        """The request's whole body, or 413 once it passes the server's limit."""
+        return await read_body(self.request, self.body_limit)
 
-    def answered_by(self, runner: Runner) -> None:
-        self.model = runner.served.name
-        self.number = runner.served.number
+    def took(self, answer: Answer) -> None:
+        """The answered rows: their count, and the values let through by policy."""
+        self.rows = answer.rows
+        self.accepted = answer.accepted
+
+    def answered_by(self, served: ServedVersion) -> None:
+        self.model = served.name
+        self.number = served.number
         self.version = str(self.number)
         self.headers["x-model-version"] = self.version
 
@@ -88,76 +87,21 @@ class Exchange:
 Handler = Callable[[Exchange], Awaitable[Response]]
 
 
-class _Untagged:
-    """Stands in for the exchange of a request predicted without one: an id of its own, no
-    latency (NaN, stored as null)."""
-
-    __slots__ = ("logged_id",)
-    endpoint = "unknown"
-    started = math.nan
-
-    def __init__(self) -> None:
-        self.logged_id = f"untagged-{uuid.uuid4().hex}"
-
-
-def _request_fields(
-    tags: Sequence[Any], finished: float
-) -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...]]:
-    """The ids, latencies (ms, to ``finished``) and endpoints of the exchanges ``tags``."""
-    return (
-        tuple([e.logged_id for e in tags]),
-        tuple([(finished - e.started) * 1000.0 for e in tags]),
-        tuple([e.endpoint for e in tags]),
-    )
+def state_of(request: Request) -> ServerState:
+    """The server's state, for a route."""
+    state: ServerState = request.app.state.ferryman
+    return state
 
 
 class ServerState:
     def __init__(
-        self,
-        pool: ModelPool,
-        metrics: ServerMetrics,
-        settings: HttpSettings | None = None,
-        sink: PredictionSink | None = None,
+        self, plane: DataPlane, metrics: ServerMetrics, settings: HttpSettings | None = None
     ) -> None:
-        self.pool = pool
+        self.plane = plane
+        self.pool = plane.pool
         self.metrics = metrics
         self.settings = settings or HttpSettings()
-        self.sink: PredictionSink = sink or NullSink()
-        self._sink_is_null = isinstance(self.sink, NullSink)  # monitoring off: build nothing
         self._refs: dict[str, ModelRef] = {}
-
-    @property
-    def answer_observer(self) -> AnswerObserver | None:
-        """What the model pool's runners call with every answered model call (None when
-        monitoring is off: nothing is built then)."""
-        return None if self._sink_is_null else self.log_call
-
-    def log_call(self, served: ServedVersion, call: ModelCall, tags: Sequence[object]) -> None:
-        """Hand the requests one model call answered to the prediction sink, as one batch
-        (the sink never blocks). ``tags``: the call's requests' exchanges, in order."""
-        finished = time.perf_counter()
-        try:
-            ids, latencies, endpoints = _request_fields(tags, finished)
-        except AttributeError:  # predicted without its exchange: logged, without an id
-            known = [t if isinstance(t, Exchange) else _Untagged() for t in tags]
-            ids, latencies, endpoints = _request_fields(known, finished)
-        item = call.input
-        self.sink.record_batch(
-            PredictionBatch(
-                served.name,
-                served.number,
-                time.time(),
-                served.codec.columns,
-                item.rows if item.rows is not None else item.frame,
-                call.output.labels,
-                call.output.proba,
-                served.classes,
-                ids,
-                latencies,
-                endpoints,
-                call.sizes,
-            )
-        )
 
     def ref(self, text: str) -> ModelRef:
         """``text`` parsed as a model reference (parsed once, then remembered)."""
@@ -175,7 +119,7 @@ class ServerState:
         """Run ``handler`` inside the shared frame: every answer, good or bad, carries the
         request id (and the version once known), is timed and counted; errors become the
         protocol's JSON error with the table's status, never a traceback."""
-        exchange = Exchange(request, endpoint)
+        exchange = Exchange(request, endpoint, self.settings.max_body_size)
         model_failed = False
         try:
             response = await handler(exchange)
@@ -201,8 +145,6 @@ class ServerState:
             kind = "model_failed"  # the model's fault, though the caller gets a 422
         if isinstance(exc, ModelUnavailableError):  # a served model: its name is a fair label
             exchange.model, exchange.version = exc.name, str(exc.version)
-        if isinstance(exc, InvalidInputError | RequestError) and exchange.model:
-            self._reject(exc, exchange)
         if status == 500 and not isinstance(exc, PredictionError):
             log.error(
                 "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
@@ -213,21 +155,3 @@ class ServerState:
         if v2:
             return v2_error_response(exc, exchange.request_id, exchange.headers)
         return error_response(exc, exchange.request_id, exchange.headers)
-
-    def _reject(self, exc: Exception, exchange: Exchange) -> None:
-        """A refused request of a served model goes to the sink: data quality counts them."""
-        found = getattr(exc, "problems", None) or []
-        problems = tuple(
-            (getattr(p, "row", None), getattr(p, "column", None), str(getattr(p, "kind", "")))
-            for p in found
-        )
-        self.sink.reject(
-            RejectionRecord(
-                model=exchange.model,
-                version=exchange.number,
-                request_id=exchange.request_id,
-                at=time.time(),
-                source=exchange.endpoint,
-                problems=problems or ((None, None, "malformed"),),
-            )
-        )

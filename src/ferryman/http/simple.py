@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,22 +16,16 @@ from ferryman.http.bodies import (
     is_json_type,
     media_type,
     parse_json,
-    read_body,
     records_from_csv,
     records_from_json,
     unsupported_type,
 )
 from ferryman.http.errors import HttpError, json_response
-from ferryman.http.server_state import Exchange, ServerState
-from ferryman.serving.batching import Runner
-from ferryman.serving.served import Prediction, ServedVersion
+from ferryman.http.server_state import Exchange, ServerState, state_of
+from ferryman.serving.dataplane import Answer, Records
+from ferryman.serving.served import ServedVersion
 
 ACCEPTED = ("application/json", "text/csv")
-
-
-def state_of(request: Request) -> ServerState:
-    state: ServerState = request.app.state.ferryman
-    return state
 
 
 async def predict(request: Request) -> Response:
@@ -39,49 +33,40 @@ async def predict(request: Request) -> Response:
 
     async def answer(exchange: Exchange) -> Response:
         ref = server.ref(request.path_params["ref"])
-        runner = await server.pool.runner(ref)
-        exchange.answered_by(runner)
-        result = await predict_body(server, request, runner, exchange)
-        return json_response(
-            prediction_body(runner.served, result, exchange), 200, exchange.headers
-        )
+        result = await server.plane.predict(ref, read_records, exchange)
+        exchange.took(result)
+        return json_response(prediction_body(result, exchange), 200, exchange.headers)
 
     return await server.handle(request, "predict", answer)
 
 
-async def predict_body(
-    server: ServerState,
-    request: Request,
-    runner: Runner,
+async def read_records(
+    served: ServedVersion,
     exchange: Exchange,
-    json_records: Callable[[Any], Sequence[Mapping[str, Any]]] = records_from_json,
-) -> Prediction:
-    """Read a JSON or CSV body of records, check it and predict (shared with SageMaker, which
+    json_records: Callable[[Any], Records] = records_from_json,
+) -> Records:
+    """The simple API's reader: a JSON or CSV body of records (shared with SageMaker, which
     reads more JSON shapes: ``json_records``)."""
-    kind = media_type(request)
-    body = await read_body(request, server.settings.max_body_size)
+    kind = media_type(exchange.request)
+    body = await exchange.body()
     if is_json_type(kind):
-        records = json_records(parse_json(body))
-    elif kind in CSV_TYPES:
-        records = records_from_csv(body, runner.served.loaded.signature)
-    else:
-        raise unsupported_type(kind or "", ACCEPTED)
-    item = runner.served.codec.encode(records)
-    exchange.took(item)
-    return await runner.predict(item, exchange)
+        return json_records(parse_json(body))
+    if kind in CSV_TYPES:
+        return records_from_csv(body, served.loaded.signature)
+    raise unsupported_type(kind or "", ACCEPTED)
 
 
-def prediction_body(
-    served: ServedVersion, result: Prediction, exchange: Exchange
-) -> dict[str, Any]:
+def prediction_body(result: Answer, exchange: Exchange) -> dict[str, Any]:
+    served = result.served
     body: dict[str, Any] = {
         "model": served.name,
         "version": served.number,
         "request_id": exchange.request_id,
         "predictions": plain(result.labels),
     }
-    if result.proba is not None and served.classes is not None:
-        body["classes"] = list(served.classes)
+    classes = served.classes
+    if result.proba is not None and classes is not None:
+        body["classes"] = list(classes)
         body["probabilities"] = result.proba.tolist()
     return body
 
@@ -121,7 +106,7 @@ async def show_model(request: Request) -> Response:
             )
         ref = server.ref(text)
         runner = await server.pool.runner(ref)
-        exchange.answered_by(runner)
+        exchange.answered_by(runner.served)
         return json_response(describe(runner.served, _alias_of(server, ref)), 200, exchange.headers)
 
     return await server.handle(request, "metadata", answer)

@@ -21,9 +21,9 @@ from ferryman._version import __version__
 from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef, parse_version_number
 from ferryman.errors import InvalidInputError, ModelUnavailableError, RequestError
-from ferryman.http.bodies import MAX_REQUEST_ID, parse_json, read_body
+from ferryman.http.bodies import MAX_REQUEST_ID, parse_json
 from ferryman.http.errors import json_response
-from ferryman.http.server_state import Exchange, ServerState
+from ferryman.http.server_state import Exchange, state_of
 from ferryman.http.v2_tensors import (
     Tensor,
     column_datatype,
@@ -31,9 +31,9 @@ from ferryman.http.v2_tensors import (
     read_inputs,
     values_datatype,
 )
-from ferryman.serving.batching import Runner
 from ferryman.serving.codec import ModelInput, records_from_columns
-from ferryman.serving.served import Prediction, ServedVersion
+from ferryman.serving.dataplane import Answer
+from ferryman.serving.served import ServedVersion
 
 HEADER_LENGTH = "inference-header-content-length"
 EXTENSIONS = ["binary_tensor_data"]
@@ -41,16 +41,11 @@ NUMERIC = {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "
            "UINT32", "UINT64"}  # fmt: skip
 
 
-def _state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.ferryman
-    return state
-
-
 def _ref(request: Request) -> ModelRef:
     name = request.path_params["name"]
     version = request.path_params.get("version")
     if version is None:
-        return ModelRef(check_name(name), alias=_state(request).pool.settings.alias)
+        return ModelRef(check_name(name), alias=state_of(request).pool.settings.alias)
     return ModelRef(check_name(name), version=parse_version_number(version, f"{name}/{version}"))
 
 
@@ -58,7 +53,7 @@ async def _json_answer(
     request: Request, endpoint: str, body: Callable[[Exchange], Awaitable[dict[str, Any]]]
 ) -> Response:
     """A JSON answer about a model, in the shared frame (ids, metrics, V2 error shape)."""
-    server = _state(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
         return json_response(await body(exchange), 200, exchange.headers)
@@ -71,7 +66,7 @@ async def live(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    if _state(request).pool.ready:
+    if state_of(request).pool.ready:
         return json_response({"ready": True})
     return json_response({"error": "the server is still loading its models"}, 503)
 
@@ -81,14 +76,14 @@ async def server_metadata(request: Request) -> Response:
 
 
 async def model_list(request: Request) -> Response:
-    pool = _state(request).pool
+    pool = state_of(request).pool
     return json_response({"models": sorted([*pool.names, *pool.unavailable])})
 
 
 async def model_ready(request: Request) -> Response:
     """200 ``{"name", "ready": true}``; a model that cannot be loaded: 503 with ``"ready":
     false`` and the reason as ``error``."""
-    server = _state(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
         try:
@@ -96,7 +91,7 @@ async def model_ready(request: Request) -> Response:
         except ModelUnavailableError as exc:
             body = {"name": exc.name, "ready": False, "error": str(exc)}
             return json_response(body, 503, exchange.headers)
-        exchange.answered_by(runner)
+        exchange.answered_by(runner.served)
         body = {"name": runner.served.name, "ready": runner.served.warmed}
         return json_response(body, 200, exchange.headers)
 
@@ -104,11 +99,11 @@ async def model_ready(request: Request) -> Response:
 
 
 async def model_metadata(request: Request) -> Response:
-    server = _state(request)
+    server = state_of(request)
 
     async def body(exchange: Exchange) -> dict[str, Any]:
         runner = await server.pool.runner(_ref(request))
-        exchange.answered_by(runner)
+        exchange.answered_by(runner.served)
         return metadata(runner.served)
 
     return await _json_answer(request, "v2_metadata", body)
@@ -139,34 +134,29 @@ def metadata(served: ServedVersion) -> dict[str, Any]:
 
 
 async def infer(request: Request) -> Response:
-    server = _state(request)
+    server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
-        ref = _ref(request)
-        runner = await server.pool.runner(ref)
-        exchange.answered_by(runner)
-        body = await read_body(request, server.settings.max_body_size)
-        document, binary = _split(request, body)
-        if not isinstance(document, dict):
-            raise RequestError('the inference request must be a JSON object with "inputs"')
-        given_id = document.get("id")
-        if given_id is not None and (
-            not isinstance(given_id, str) or len(given_id) > MAX_REQUEST_ID
-        ):
-            raise RequestError(f'"id" must be text of at most {MAX_REQUEST_ID} characters')
-        wanted = _wanted_outputs(document, runner.served)
-        item = _model_input(runner.served, read_inputs(document, binary))
-        exchange.took(item)
-        if given_id is not None:
-            exchange.logged_id = given_id
-        result = await runner.predict(item, exchange)
-        return _response(
-            runner,
-            result,
-            given_id if given_id is not None else exchange.request_id,
-            wanted,
-            exchange,
-        )
+        wanted: dict[str, bool] = {}
+
+        async def read(served: ServedVersion, exchange: Exchange) -> ModelInput:
+            document, binary = _split(request, await exchange.body())
+            if not isinstance(document, dict):
+                raise RequestError('the inference request must be a JSON object with "inputs"')
+            given_id = document.get("id")
+            if given_id is not None and (
+                not isinstance(given_id, str) or len(given_id) > MAX_REQUEST_ID
+            ):
+                raise RequestError(f'"id" must be text of at most {MAX_REQUEST_ID} characters')
+            wanted.update(_wanted_outputs(document, served))
+            item = _model_input(served, read_inputs(document, binary))
+            if given_id is not None:
+                exchange.logged_id = given_id  # the answer's id too
+            return item
+
+        result = await server.plane.predict(_ref(request), read, exchange)
+        exchange.took(result)
+        return _response(result, exchange.logged_id, wanted, exchange)
 
     return await server.handle(request, "v2_infer", answer, v2=True)
 
@@ -256,13 +246,9 @@ def _from_matrix(served: ServedVersion, tensor: Tensor, columns: list[str]) -> M
 
 
 def _response(
-    runner: Runner,
-    result: Prediction,
-    response_id: str,
-    wanted: dict[str, bool],
-    exchange: Exchange,
+    result: Answer, response_id: str, wanted: dict[str, bool], exchange: Exchange
 ) -> Response:
-    served = runner.served
+    served = result.served
     rows = len(result.labels)
     produced = {"predict": result.labels, "predict_proba": result.proba}
     outputs: list[dict[str, Any]] = []

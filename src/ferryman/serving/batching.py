@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ferryman.core.predictions import RequestTag
 from ferryman.errors import InvalidInputError, OverloadedError, PredictionError
 from ferryman.serving.codec import ModelInput
+from ferryman.serving.recording import AnswerObserver, Untagged
 from ferryman.serving.served import ModelCall, Prediction, ServedVersion, parts_of
 
 log = logging.getLogger("ferryman.serving")
@@ -32,15 +34,14 @@ class BatchSettings:
 
 
 BatchObserver = Callable[[ServedVersion, int], None]
-# told of every model call once it has answered: the version, the call (its stacked input and
-# whole output) and the tags its requests were predicted with, in order
-AnswerObserver = Callable[[ServedVersion, ModelCall, Sequence[object]], None]
 
 
 class _Waiting:
     __slots__ = ("future", "item", "tag")
 
-    def __init__(self, item: ModelInput, tag: object, future: asyncio.Future[Prediction]) -> None:
+    def __init__(
+        self, item: ModelInput, tag: RequestTag | None, future: asyncio.Future[Prediction]
+    ) -> None:
         self.item = item
         self.tag = tag
         self.future = future
@@ -70,9 +71,11 @@ class Runner:
         self._closed = False
         self._last_batch = 0
 
-    async def predict(self, item: ModelInput, tag: object = None) -> Prediction:
-        """The prediction for one request's rows. ``tag`` (anything) is handed back to the
-        answer observer with the call that answered this request."""
+    async def predict(self, item: ModelInput, tag: RequestTag | None = None) -> Prediction:
+        """The prediction for one request's rows. ``tag`` is handed to the answer observer
+        with the call that answered this request (without one, an untagged id of its own)."""
+        if tag is None and self._on_answer is not None:
+            tag = Untagged()
         if self._closed or not self.settings.enabled or item.count >= self.settings.max_batch:
             return (await self._call([item], [tag]))[0]
         if self._queued_rows + item.count > self.settings.max_queue:
@@ -91,7 +94,9 @@ class Runner:
         self._wakeup.set()
         return await future
 
-    async def _call(self, items: list[ModelInput], tags: list[object]) -> list[Prediction]:
+    async def _call(
+        self, items: list[ModelInput], tags: list[RequestTag | None]
+    ) -> list[Prediction]:
         if self._on_batch is not None:
             self._on_batch(self.served, sum(i.count for i in items))
         if self.served.inline:
@@ -105,14 +110,15 @@ class Runner:
             self._tell(calls, tags)
         return parts_of(calls)
 
-    def _tell(self, calls: list[ModelCall], tags: list[object]) -> None:
+    def _tell(self, calls: list[ModelCall], tags: list[RequestTag | None]) -> None:
         """Hand each call to the answer observer; its failure never fails the requests."""
         assert self._on_answer is not None
+        tagged: list[RequestTag] = tags  # type: ignore[assignment] # predict tagged them all
         start = 0
         for call in calls:
             stop = start + len(call.sizes)
             try:
-                self._on_answer(self.served, call, tags[start:stop])
+                self._on_answer(self.served, call, tagged[start:stop])
             except Exception as exc:
                 self._observer_failures += 1
                 if self._observer_failures == 1:

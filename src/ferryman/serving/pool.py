@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ferryman.core.predictions import NullSink, PredictionSink
 from ferryman.core.records import ModelVersion
 from ferryman.core.refs import ModelRef
 from ferryman.errors import (
@@ -34,7 +35,8 @@ from ferryman.errors import (
     UnavailableError,
 )
 from ferryman.registry import Registry
-from ferryman.serving.batching import AnswerObserver, BatchSettings, Runner
+from ferryman.serving.batching import BatchSettings, Runner
+from ferryman.serving.recording import CallRecorder
 from ferryman.serving.served import WARMUP_ROWS, ServedVersion
 
 log = logging.getLogger("ferryman.serving")
@@ -65,29 +67,34 @@ class LoadFailure:
 
 @dataclass
 class PoolEvents:
-    """Hooks the HTTP layer uses for metrics and logs (all optional). ``dropped``: a model
-    that could not be loaded lost its alias and is no longer served."""
+    """Hooks the server uses for metrics and logs (all optional). ``dropped``: a model that
+    could not be loaded lost its alias and is no longer served."""
 
     loaded: Callable[[ServedVersion], None] | None = None
     swapped: Callable[[str, int | None, int], None] | None = None
     batch: Callable[[ServedVersion, int], None] | None = None
-    answered: AnswerObserver | None = None
     failed: Callable[[LoadFailure], None] | None = None
     dropped: Callable[[str], None] | None = None
 
 
 class ModelPool:
-    """Served models by name; ``runner(ref)`` answers which version handles a request."""
+    """Served models by name; ``runner(ref)`` answers which version handles a request.
+
+    What the versions answer (and refuse) goes to ``sink``, the prediction log (none: kept
+    nothing, built nothing).
+    """
 
     def __init__(
         self,
         registry: Registry,
         settings: PoolSettings | None = None,
         events: PoolEvents | None = None,
+        sink: PredictionSink | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings or PoolSettings()
         self.events = events or PoolEvents()
+        self.recorder = CallRecorder(sink if sink is not None else NullSink())
         self._current: dict[str, Runner] = {}
         self._extra: OrderedDict[tuple[str, int], Runner] = OrderedDict()
         self._aliases: dict[tuple[str, str], tuple[float, int]] = {}
@@ -310,7 +317,7 @@ class ModelPool:
         served = await self._call(self._build, version)
         if self.events.loaded is not None:
             self.events.loaded(served)
-        return Runner(served, self.settings.batching, self.events.batch, self.events.answered)
+        return Runner(served, self.settings.batching, self.events.batch, self.recorder.observer)
 
     async def _watch(self) -> None:
         while True:

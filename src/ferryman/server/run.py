@@ -22,11 +22,11 @@ from uvicorn.supervisors import Multiprocess
 from ferryman.config import Settings
 from ferryman.errors import ConfigError, FerrymanError
 from ferryman.flavors.trust import SERVER_ADVICE
-from ferryman.http.app import OPTIONS_ENV, Lifecycle, ServeOptions, create_app
 from ferryman.http.metrics import MULTIPROC_ENV
 from ferryman.registry import Registry
+from ferryman.server.app import OPTIONS_ENV, Lifecycle, ServeOptions, create_app
 
-FACTORY = "ferryman.http.app:app_from_environment"
+FACTORY = "ferryman.server.app:app_from_environment"
 log = logging.getLogger("ferryman.http")
 
 

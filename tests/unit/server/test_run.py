@@ -1,4 +1,4 @@
-"""The socket ``ferryman serve`` takes before anything loads (http/server.py)."""
+"""The socket ``ferryman serve`` takes before anything loads (server/run.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from ferryman.errors import ConfigError
-from ferryman.http.server import address, listen
+from ferryman.server.run import address, listen
 
 
 def test_a_port_taken_by_a_server_still_loading_is_refused() -> None:

@@ -1,4 +1,5 @@
-"""The ASGI app: every protocol's routes over one model pool.
+"""The server, composed: the model pool, the prediction sink, the monitoring schedule and the
+ASGI app, each built whole with what it needs.
 
 ``create_app`` builds it for a registry and options; ``app_from_environment`` is the factory
 uvicorn's workers call (``ferryman serve`` passes the options in ``FERRYMAN_SERVE_OPTIONS``).
@@ -23,25 +24,21 @@ from typing import Any
 
 import pyarrow
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from uvicorn.config import STARTUP_FAILURE
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError, FerrymanError
 from ferryman.flavors.trust import SERVER_ADVICE
-from ferryman.http import monitoring, openapi, sagemaker, simple, v2
-from ferryman.http.errors import json_response
 from ferryman.http.metrics import ServerMetrics
+from ferryman.http.routes import asgi_app
 from ferryman.http.server_state import DEFAULT_MAX_BODY, HttpSettings, ServerState
-from ferryman.http.watch import Watch
+from ferryman.monitoring.schedule import Watch
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings
+from ferryman.serving.dataplane import DataPlane
 from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
 
-log = logging.getLogger("ferryman.http")
+log = logging.getLogger("ferryman.http")  # the name its lines have always had
 OPTIONS_ENV = "FERRYMAN_SERVE_OPTIONS"
 
 
@@ -136,6 +133,8 @@ def create_app(
     # Arrow's own allocator keeps freed memory; the system one gives it back (see settle_memory)
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     metrics = ServerMetrics()
+    # the schedule keeps the prediction log: the sink of what the pool's versions answer
+    watch = Watch(registry, metrics)
     events = PoolEvents(
         loaded=metrics.loaded,
         swapped=metrics.swapped,
@@ -143,21 +142,18 @@ def create_app(
         failed=metrics.failed,
         dropped=metrics.dropped,
     )
-    pool = ModelPool(registry, options.pool_settings(), events)
-    watch = Watch(registry, metrics)
+    pool = ModelPool(registry, options.pool_settings(), events, watch.sink)
     state = ServerState(
-        pool,
+        DataPlane(pool),
         metrics,
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
-        watch.sink,
     )
-    events.answered = state.answer_observer  # read as each version's runner is made
     lifecycle = Lifecycle(pool, metrics, watch)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            await lifecycle.start()  # in one process, done already by the server (server.py)
+            await lifecycle.start()  # in one process, done already by the server (run.py)
         except FerrymanError as exc:
             if not is_worker:
                 raise
@@ -171,43 +167,9 @@ def create_app(
         finally:
             await lifecycle.stop()
 
-    async def metrics_page(request: Request) -> Response:
-        watch.export_log_stats()
-        return Response(metrics.render(), media_type=metrics.content_type)
-
-    routes = [
-        *monitoring.routes,
-        *simple.routes,
-        *v2.routes,
-        *sagemaker.routes,
-        *openapi.routes,
-        Route("/metrics", metrics_page, methods=["GET"]),
-    ]
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
-    )
-    app.state.ferryman = state
-    app.state.watch = watch
+    app = asgi_app(state, watch, lifespan)
     app.state.lifecycle = lifecycle
     return app
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        message = f"no route {request.url.path!r}; see /docs for the API"
-    elif exc.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path!r}"
-    else:
-        message = str(exc.detail)
-    return json_response({"error": message}, exc.status_code, dict(exc.headers or {}))
-
-
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response({"error": "internal error; the server log has the details"}, 500)
 
 
 def settle_memory() -> None:

@@ -1,4 +1,4 @@
-"""Monitoring inside the server: the prediction log the routes feed, and the schedule that
+"""Monitoring inside the server: the prediction log serving feeds, and the schedule that
 computes drift, quality, KPIs and alerts every few minutes and exports them at /metrics.
 
 With several workers every worker logs its own predictions, but only the one that holds the
@@ -13,19 +13,18 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from filelock import FileLock, Timeout
 
 from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
-from ferryman.http.metrics import ServerMetrics
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
-from ferryman.serving.pool import ModelPool
 
 if TYPE_CHECKING:
     from ferryman.monitoring.monitor import Health, Monitor, RunOutcome
@@ -34,14 +33,64 @@ log = logging.getLogger("ferryman.monitoring")
 CLOSE_TIMEOUT = 30.0
 
 
+class Gauge(Protocol):
+    """A labelled gauge (prometheus_client's ``Gauge``)."""
+
+    def labels(self, *values: str) -> Gauge: ...
+
+    def set(self, value: float) -> None: ...
+
+
+class ScheduleMetrics(Protocol):
+    """What the schedule reads (each model's requests and failures, ``tally``) and sets of
+    the server's metrics (``http/metrics.py``)."""
+
+    @property
+    def tally(self) -> Mapping[str, Sequence[int]]: ...
+
+    @property
+    def log_records(self) -> Gauge: ...
+
+    @property
+    def drift_share(self) -> Gauge: ...
+
+    @property
+    def feature_psi(self) -> Gauge: ...
+
+    @property
+    def feature_drifted(self) -> Gauge: ...
+
+    @property
+    def kpi(self) -> Gauge: ...
+
+    @property
+    def alert_firing(self) -> Gauge: ...
+
+
+class ServingAlias(Protocol):
+    @property
+    def alias(self) -> str: ...
+
+
+class ServedModels(Protocol):
+    """What the schedule reads of the server's model pool (``serving/pool.py``): the models
+    answering now, and the alias they are served by."""
+
+    @property
+    def names(self) -> list[str]: ...
+
+    @property
+    def settings(self) -> ServingAlias: ...
+
+
 # the prediction log's counters the server shows (/metrics, GET /models/{name}/monitoring)
 LOG_OUTCOMES = ("logged", "written", "dropped", "sampled_out", "write_errors")
 
 
 class Watch:
-    """The server's monitoring: a sink for the routes, a schedule, and its gauges."""
+    """The server's monitoring: a sink for serving, a schedule, and its gauges."""
 
-    def __init__(self, registry: Registry, metrics: ServerMetrics) -> None:
+    def __init__(self, registry: Registry, metrics: ScheduleMetrics) -> None:
         self.settings: Settings = registry.settings
         self.config = self.settings.monitoring
         self.metrics = metrics
@@ -77,7 +126,7 @@ class Watch:
         return self.log if self.log is not None else NullSink()
 
     # --- life cycle -----------------------------------------------------------------------------
-    def start(self, pool: ModelPool) -> None:
+    def start(self, pool: ServedModels) -> None:
         """Start the schedule if monitoring is on, scheduled, and no other worker runs it."""
         if not self.enabled or self.config.schedule_seconds <= 0:
             return
@@ -123,7 +172,7 @@ class Watch:
             self.metrics.log_records.labels(outcome).set(getattr(stats, outcome))
 
     # --- the schedule ---------------------------------------------------------------------------
-    async def _schedule(self, pool: ModelPool) -> None:
+    async def _schedule(self, pool: ServedModels) -> None:
         period = self.config.schedule_seconds
         while True:
             await asyncio.sleep(period)

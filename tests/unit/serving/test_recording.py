@@ -1,4 +1,4 @@
-"""ServerState.log_call: what a model call hands the prediction log, request by request."""
+"""CallRecorder: what a model call hands the prediction log, request by request."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 from starlette.requests import Request
 
-from ferryman.http.metrics import ServerMetrics
-from ferryman.http.server_state import Exchange, ServerState
+from ferryman.http.server_state import Exchange
 from ferryman.monitoring.log_reader import LogReader
 from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
@@ -40,8 +39,7 @@ def test_one_model_call_is_logged_as_its_requests_each_with_its_own_fields(
     served.warm(registry.reference_sample("cancer/1"))
     served.inline = True
     log = PredictionLog(str(tmp_path / "log"), start=False)
-    state = ServerState(ModelPool(registry, PoolSettings()), ServerMetrics(), sink=log)
-    observer = state.answer_observer
+    observer = ModelPool(registry, PoolSettings(), sink=log).recorder.observer
     assert observer is not None
     features = cancer_frame.drop(columns="target")
     work = [features.iloc[0:2], features.iloc[2:3], features.iloc[3:6], features.iloc[6:7]]

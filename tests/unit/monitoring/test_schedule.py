@@ -10,7 +10,7 @@ from filelock import FileLock
 
 from ferryman.config import Settings
 from ferryman.http.metrics import ServerMetrics
-from ferryman.http.watch import Watch, lock_path
+from ferryman.monitoring.schedule import Watch, lock_path
 from ferryman.registry import Registry
 
 
