@@ -55,9 +55,11 @@ def _monitor(
     # the statistics stack (SciPy, DuckDB) loads only for monitoring commands, so every other
     # command starts as fast as before
     from ferryman.monitoring.monitor import Monitor
+    from ferryman.monitoring.storage import open_monitor_store
 
     chosen = _sources(sources)  # a usage mistake is reported before the store is opened
-    monitor = Monitor(registry(ctx), notifier, sources=chosen)
+    reg = registry(ctx)
+    monitor = Monitor(reg, notifier, sources=chosen, store=open_monitor_store(reg))
     try:
         yield monitor
     finally:
@@ -76,10 +78,12 @@ def _sources(values: list[str] | None) -> frozenset[str] | None:
 
 def _webhooks(ctx: typer.Context) -> WebhookNotifier:
     """The configured webhooks (global and per model), checked as ``serve`` checks them."""
+    from ferryman.monitoring.storage import open_monitor_store
     from ferryman.monitoring.webhooks import WebhookNotifier
 
     reg = registry(ctx)
-    return WebhookNotifier.from_settings(reg.settings.monitoring, reg.store, **WEBHOOK_DELIVERY)
+    store = open_monitor_store(reg)
+    return WebhookNotifier.from_settings(reg.settings.monitoring, store, **WEBHOOK_DELIVERY)
 
 
 def _window(text: str) -> Window:
@@ -304,8 +308,9 @@ def alerts(
 ) -> None:
     """Alert events, newest first."""
     from ferryman.monitoring.alerts import AlertBook
+    from ferryman.monitoring.storage import open_monitor_store
 
-    book = AlertBook(registry(ctx).store)
+    book = AlertBook(open_monitor_store(registry(ctx)))
     events = book.firing(name) if firing else book.events(name, limit=limit)
     if as_json:
         print_json(events)

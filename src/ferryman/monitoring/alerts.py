@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 from ferryman.config import DEFAULT_MIN_LABELS, AlertRule, MonitoringSettings
 from ferryman.monitoring._json import iso_utc, json_safe
-from ferryman.store import AlertEvent, MetadataStore, NewAlert
+from ferryman.monitoring.storage import AlertEvent, MonitorStore, NewAlert
 
 __all__ = [
     "AlertBook",
@@ -337,14 +337,14 @@ class AlertBook:
 
     Parameters
     ----------
-    store : MetadataStore
+    store : MonitorStore
         Where events are kept (so that several processes agree on what is firing).
     notifier : AlertNotifier, optional
         Told about openings and resolutions, e.g. a :class:`WebhookNotifier`. Every change is
         also logged on the ``ferryman.alerts`` logger.
     """
 
-    def __init__(self, store: MetadataStore, notifier: AlertNotifier | None = None) -> None:
+    def __init__(self, store: MonitorStore, notifier: AlertNotifier | None = None) -> None:
         self.store = store
         self.notifier = notifier
 

@@ -46,6 +46,7 @@ from ferryman.monitoring.root_cause import (
     kpi_dropped,
     rank_causes,
 )
+from ferryman.monitoring.storage import MonitorStore, open_monitor_store
 from ferryman.registry import LoadedModel, Registry
 
 log = logging.getLogger("ferryman.monitoring")
@@ -126,6 +127,9 @@ class Monitor:
         The prediction-log sources every result looks at: ``live`` (the server's answers),
         ``score`` (rows written by ``ferryman score``) or ``all``; several as a list or
         separated by commas. Default: the ``monitoring.sources`` setting (``live``).
+    store
+        Where results and alert events are kept. Default: monitoring's store in the
+        registry's database (``open_monitor_store(registry)``).
     """
 
     def __init__(
@@ -134,6 +138,7 @@ class Monitor:
         notifier: AlertNotifier | None = None,
         *,
         sources: str | Iterable[str] | None = None,
+        store: MonitorStore | None = None,
     ) -> None:
         self.registry = registry
         self.settings: Settings = registry.settings
@@ -141,8 +146,9 @@ class Monitor:
         self.sources: frozenset[str] = parse_sources(chosen)
         self.reader = LogReader.from_settings(self.settings)
         self.feedback = FeedbackStore.from_settings(self.settings, self.reader)
-        self.results = MonitorResults(registry.store)
-        self.alerts = AlertBook(registry.store, notifier)
+        store = open_monitor_store(registry) if store is None else store
+        self.results = MonitorResults(store)
+        self.alerts = AlertBook(store, notifier)
         self._references: dict[tuple[str, int], _Reference] = {}
         self._lock = threading.Lock()
 

@@ -13,17 +13,17 @@ from typing import Any
 
 from ferryman.errors import InvalidArgumentError
 from ferryman.monitoring._json import json_safe
-from ferryman.store import MetadataStore, MonitorPoint, MonitorResult
+from ferryman.monitoring.storage import MonitorPoint, MonitorResult, MonitorStore
 
 __all__ = ["MonitorResults"]
 
 
 class MonitorResults:
-    """Monitoring results of every model, kept in the metadata store.
+    """Monitoring results of every model, kept in monitoring's store.
 
     Parameters
     ----------
-    store : MetadataStore
+    store : MonitorStore
         The store the results are written to and read from.
 
     Each result has a ``kind`` (``drift``, ``quality``, ``performance``, ``health``,
@@ -31,7 +31,7 @@ class MonitorResults:
     time series read, and the full ``payload``.
     """
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MonitorStore) -> None:
         self.store = store
 
     def save(

@@ -23,6 +23,7 @@ from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
 from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.storage import open_monitor_store
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
 
@@ -105,7 +106,7 @@ class Watch:
         self._dropped_seen = 0
         if self.config.enabled:
             self.log = PredictionLog.from_settings(self.settings)
-            self.notifier = WebhookNotifier.from_settings(self.config, registry.store)
+            self.notifier = WebhookNotifier.from_settings(self.config, open_monitor_store(registry))
 
     @property
     def enabled(self) -> bool:

@@ -29,7 +29,7 @@ from ferryman.config import MonitoringSettings
 from ferryman.errors import ConfigError, FerrymanError
 from ferryman.monitoring._json import iso_utc, json_safe
 from ferryman.monitoring.alerts import Change
-from ferryman.store import AlertEvent, MetadataStore
+from ferryman.monitoring.storage import AlertEvent, MonitorStore
 
 __all__ = ["WebhookNotifier", "check_webhook_url", "webhook_body"]
 
@@ -108,7 +108,7 @@ class WebhookNotifier:
     ----------
     urls : sequence of str
         Webhooks told about every model's alerts.
-    store : MetadataStore or None
+    store : MonitorStore or None
         Where each attempt is recorded (``alert_deliveries``); None records nothing.
     model_urls : mapping of str to sequence of str, optional
         Further webhooks per model, told about that model's alerts only.
@@ -133,7 +133,7 @@ class WebhookNotifier:
     def __init__(
         self,
         urls: Sequence[str],
-        store: MetadataStore | None,
+        store: MonitorStore | None,
         *,
         model_urls: Mapping[str, Sequence[str]] | None = None,
         attempts: int = 5,
@@ -175,7 +175,7 @@ class WebhookNotifier:
 
     @classmethod
     def from_settings(
-        cls, settings: MonitoringSettings, store: MetadataStore | None, **options: Any
+        cls, settings: MonitoringSettings, store: MonitorStore | None, **options: Any
     ) -> WebhookNotifier:
         """A notifier for ``[ferryman.monitoring]``: its webhooks and each model's own."""
         model_urls = {name: m.webhooks for name, m in settings.models.items() if m.webhooks}

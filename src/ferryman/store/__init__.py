@@ -1,13 +1,18 @@
-"""Where ferryman keeps things: the metadata database and the artifact store."""
+"""Where ferryman keeps things: the metadata database and the artifact store.
+
+Each part keeps its tables through a store of its own over the database's one engine:
+``MetadataStore`` (the registry's, which opens the database) and ``MonitorStore``.
+"""
 
 from ferryman.store.artifacts import ArtifactStore, sha256_file
 from ferryman.store.metadata import MetadataStore, MetricFilter, NewVersion
-from ferryman.store.migrate import head_revision, upgrade_database
-from ferryman.store.monitor_queries import (
+from ferryman.store.migrate import head_revision, open_database, upgrade_database
+from ferryman.store.monitoring import (
     AlertDelivery,
     AlertEvent,
     MonitorPoint,
     MonitorResult,
+    MonitorStore,
     NewAlert,
 )
 
@@ -19,9 +24,11 @@ __all__ = [
     "MetricFilter",
     "MonitorPoint",
     "MonitorResult",
+    "MonitorStore",
     "NewAlert",
     "NewVersion",
     "head_revision",
+    "open_database",
     "sha256_file",
     "upgrade_database",
 ]

@@ -1,4 +1,5 @@
-"""What every part of the metadata store shares: transactions, lookups, the audit event."""
+"""What the stores over the metadata database share: an engine's transactions; and what the
+registry's queries share: lookups, alias moves, the audit event."""
 
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ from ferryman.core.records import AliasMove
 from ferryman.errors import InvalidQueryError, ModelNotFoundError, StoreError, VersionNotFoundError
 from ferryman.store import _rows
 from ferryman.store import tables as t
-from ferryman.store.engine import WRITE, create_store_engine
-from ferryman.store.migrate import upgrade_database
+from ferryman.store.engine import WRITE
 
 MetricOp = Literal["<", "<=", "=", "!=", ">=", ">"]
 MAX_PAGE = 1000
@@ -94,16 +94,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class StoreBase:
-    """The engine, its transactions, and helpers used by several kinds of query."""
+class EngineStore:
+    """Tables over one engine, read and written in transactions.
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine: Engine = create_store_engine(url)
-        upgrade_database(self.engine)
+    Each part's store (``MetadataStore`` for the registry, ``MonitorStore`` for monitoring)
+    is one of these over the same engine; the engine belongs to whoever opened it.
+    """
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -122,6 +121,11 @@ class StoreBase:
             raise  # callers turn these into precise errors
         except DBAPIError as exc:
             raise StoreError(database_problem("write", exc)) from exc
+
+
+class StoreBase(EngineStore):
+    """What the registry's queries share: lookups of models and versions, alias moves and
+    the audit event."""
 
     def _event(
         self,

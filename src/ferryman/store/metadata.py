@@ -1,5 +1,8 @@
 """The metadata store: models, versions, aliases and the audit log, in one SQL database.
 
+It opens the database and owns its engine; other parts keep their tables in the same database
+through stores of their own on that engine (``store/monitoring.py``).
+
 Every write runs in one transaction together with its audit event, so the log and the data
 never disagree. On SQLite, writes take the lock when they begin; elsewhere, the model's row is
 locked with SELECT ... FOR UPDATE before a version number is taken.
@@ -16,15 +19,26 @@ from ferryman.store import _rows
 from ferryman.store import tables as t
 from ferryman.store._base import MetricFilter, NewVersion, check_limit
 from ferryman.store.alias_queries import AliasQueries
+from ferryman.store.migrate import open_database
 from ferryman.store.model_queries import ModelQueries
-from ferryman.store.monitor_queries import MonitorQueries
 from ferryman.store.version_queries import VersionQueries
 
 __all__ = ["MetadataStore", "MetricFilter", "NewVersion"]
 
 
-class MetadataStore(ModelQueries, VersionQueries, AliasQueries, MonitorQueries):
-    """Models, versions, aliases, audit events and monitoring rows over one SQLAlchemy engine."""
+class MetadataStore(ModelQueries, VersionQueries, AliasQueries):
+    """Models, versions, aliases and audit events in the database at ``url``.
+
+    Opening it creates or upgrades the database; :meth:`close` disposes of its engine, which
+    other parts' stores on the same database share (``MonitorStore(store.engine)``).
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(open_database(url))
+        self.url = url
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def events(
         self,

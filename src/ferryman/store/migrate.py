@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from ferryman.errors import SchemaVersionError, StoreError
-from ferryman.store.engine import WRITE
+from ferryman.store.engine import WRITE, create_store_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision under migrations/versions; a test keeps it equal to Alembic's head. It
@@ -44,6 +44,17 @@ def current_revision(engine: Engine) -> str | None:
             if "alembic_version" in str(exc.orig):
                 return None  # no table yet: a new database
             raise
+
+
+def open_database(url: str) -> Engine:
+    """The engine for the database at ``url``, brought to the newest schema (created when new).
+
+    One engine serves every store over the database: ``MetadataStore`` opens it, and the
+    other parts' stores (``MonitorStore``) are built on the same engine.
+    """
+    engine = create_store_engine(url)
+    upgrade_database(engine)
+    return engine
 
 
 def upgrade_database(engine: Engine) -> None:

@@ -22,7 +22,8 @@ from ferryman.monitoring.alerts import (
     fingerprint,
     rules_for,
 )
-from ferryman.store import AlertEvent, MetadataStore
+from ferryman.monitoring.storage import AlertEvent, MonitorStore
+from ferryman.store import open_database
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -40,10 +41,10 @@ class Recorder:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[MetadataStore]:
-    s = MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[MonitorStore]:
+    engine = open_database(f"sqlite:///{tmp_path / 'meta.db'}")
+    yield MonitorStore(engine)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def told() -> Recorder:
 
 
 @pytest.fixture
-def book(store: MetadataStore, told: Recorder) -> AlertBook:
+def book(store: MonitorStore, told: Recorder) -> AlertBook:
     return AlertBook(store, told)
 
 
@@ -167,7 +168,7 @@ def test_fingerprints_name_the_model_rule_and_subject() -> None:
 
 # --- the book -------------------------------------------------------------------------------
 def test_a_condition_that_keeps_firing_is_one_event_and_one_notification(
-    book: AlertBook, store: MetadataStore, told: Recorder
+    book: AlertBook, store: MonitorStore, told: Recorder
 ) -> None:
     first = book.check([DRIFT], seen(0, drift_share=0.3), at=T0)
     second = book.check([DRIFT], seen(1, drift_share=0.5), at=T0 + HOUR)
@@ -180,7 +181,7 @@ def test_a_condition_that_keeps_firing_is_one_event_and_one_notification(
 
 
 def test_a_cleared_condition_is_resolved_once(
-    book: AlertBook, store: MetadataStore, told: Recorder
+    book: AlertBook, store: MonitorStore, told: Recorder
 ) -> None:
     book.check([DRIFT], seen(0, drift_share=0.3), at=T0)
     cleared = book.check([DRIFT], seen(1, drift_share=0.05), at=T0 + HOUR)
@@ -193,7 +194,7 @@ def test_a_cleared_condition_is_resolved_once(
 
 
 def test_an_unknown_value_does_not_resolve(
-    book: AlertBook, store: MetadataStore, told: Recorder
+    book: AlertBook, store: MonitorStore, told: Recorder
 ) -> None:
     book.check([ACCURACY], seen(0, kpis={"accuracy": 0.7}), at=T0)
     quiet = book.check([ACCURACY], seen(1), at=T0 + HOUR)  # no labels in this window
@@ -205,7 +206,7 @@ def test_an_unknown_value_does_not_resolve(
     assert [c[2] for c in told.calls] == ["fired", "resolved"]
 
 
-def test_features_resolve_one_by_one(book: AlertBook, store: MetadataStore) -> None:
+def test_features_resolve_one_by_one(book: AlertBook, store: MonitorStore) -> None:
     book.check([ANY_PSI], seen(0, feature_psi={"age": 0.4, "zip": 0.3}), at=T0)
     changes = book.check([ANY_PSI], seen(1, feature_psi={"age": 0.5, "zip": 0.1}), at=T0 + HOUR)
     assert [e.subject for e in changes.still_firing] == ["age"]
@@ -213,7 +214,7 @@ def test_features_resolve_one_by_one(book: AlertBook, store: MetadataStore) -> N
     assert [e.subject for e in store.firing_alerts("churn")] == ["age"]
 
 
-def test_other_models_and_rules_are_left_alone(book: AlertBook, store: MetadataStore) -> None:
+def test_other_models_and_rules_are_left_alone(book: AlertBook, store: MonitorStore) -> None:
     book.check([DRIFT, ACCURACY], seen(0, drift_share=0.5, kpis={"accuracy": 0.5}), at=T0)
     other = Observation("fraud", T0, T0 + HOUR, drift_share=0.0)
     book.check([DRIFT], other, at=T0)
@@ -234,7 +235,7 @@ def test_changes_are_logged_on_the_alerts_logger(
 
 
 def test_a_failing_notifier_does_not_stop_the_book(
-    store: MetadataStore, caplog: pytest.LogCaptureFixture
+    store: MonitorStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken:
         def notify(self, event: AlertEvent, change: Change) -> None:

@@ -13,7 +13,8 @@ import pytest
 from ferryman.errors import InvalidArgumentError
 from ferryman.monitoring._json import json_safe
 from ferryman.monitoring.results import MonitorResults
-from ferryman.store import MetadataStore
+from ferryman.monitoring.storage import MonitorStore
+from ferryman.store import open_database
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -21,9 +22,9 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def results(tmp_path: Path) -> Iterator[MonitorResults]:
-    store = MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
-    yield MonitorResults(store)
-    store.close()
+    engine = open_database(f"sqlite:///{tmp_path / 'meta.db'}")
+    yield MonitorResults(MonitorStore(engine))
+    engine.dispose()
 
 
 def save(results: MonitorResults, hour: int, share: float) -> None:

@@ -17,8 +17,9 @@ import pytest
 from ferryman.config import AlertRule, ModelMonitoring, MonitoringSettings
 from ferryman.errors import ConfigError
 from ferryman.monitoring.alerts import AlertBook, Observation
+from ferryman.monitoring.storage import AlertEvent, MonitorStore, NewAlert
 from ferryman.monitoring.webhooks import WebhookNotifier, shown_url
-from ferryman.store import AlertEvent, MetadataStore, NewAlert
+from ferryman.store import open_database
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FAST: dict[str, Any] = {"base_delay": 0.01, "max_delay": 0.05, "timeout": 2.0}
@@ -59,10 +60,10 @@ class Receiver:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[MetadataStore]:
-    s = MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[MonitorStore]:
+    engine = open_database(f"sqlite:///{tmp_path / 'meta.db'}")
+    yield MonitorStore(engine)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}/hook"
 
 
-def fire(store: MetadataStore, model: str = "churn", fp: str = "fp") -> AlertEvent:
+def fire(store: MonitorStore, model: str = "churn", fp: str = "fp") -> AlertEvent:
     event, _ = store.fire_alert(
         NewAlert(
             model=model,
@@ -98,7 +99,7 @@ def fire(store: MetadataStore, model: str = "churn", fp: str = "fp") -> AlertEve
     return event
 
 
-def test_an_event_is_posted_as_json(store: MetadataStore, receiver: Receiver) -> None:
+def test_an_event_is_posted_as_json(store: MonitorStore, receiver: Receiver) -> None:
     event = fire(store)
     notifier = WebhookNotifier([receiver.url], store, **FAST)
     notifier.notify(event, "fired")
@@ -129,7 +130,7 @@ def test_an_event_is_posted_as_json(store: MetadataStore, receiver: Receiver) ->
     assert (delivery.target, delivery.state) == (receiver.url, "fired")
 
 
-def test_failures_are_retried_and_each_attempt_recorded(store: MetadataStore) -> None:
+def test_failures_are_retried_and_each_attempt_recorded(store: MonitorStore) -> None:
     flaky = Receiver(fail_first=2)
     try:
         event = fire(store)
@@ -145,7 +146,7 @@ def test_failures_are_retried_and_each_attempt_recorded(store: MetadataStore) ->
     assert [h["X-Ferryman-Attempt"] for h in flaky.headers] == ["1", "2", "3"]
 
 
-def test_a_dead_url_records_every_attempt_and_never_raises(store: MetadataStore) -> None:
+def test_a_dead_url_records_every_attempt_and_never_raises(store: MonitorStore) -> None:
     event = fire(store)
     notifier = WebhookNotifier([dead_url()], store, attempts=3, **FAST)
     started = time.monotonic()
@@ -161,7 +162,7 @@ def test_a_dead_url_records_every_attempt_and_never_raises(store: MetadataStore)
     assert all(d.error and d.error.startswith("cannot connect") for d in deliveries)
 
 
-def test_a_slow_receiver_does_not_block_the_caller(store: MetadataStore) -> None:
+def test_a_slow_receiver_does_not_block_the_caller(store: MonitorStore) -> None:
     gate = threading.Event()
 
     class Slow(BaseHTTPRequestHandler):
@@ -200,7 +201,7 @@ def test_a_slow_receiver_does_not_block_the_caller(store: MetadataStore) -> None
 
 
 def test_the_book_notifies_webhooks_once_per_fire_and_resolution(
-    store: MetadataStore, receiver: Receiver
+    store: MonitorStore, receiver: Receiver
 ) -> None:
     notifier = WebhookNotifier([receiver.url], store, **FAST)
     book = AlertBook(store, notifier)
@@ -217,7 +218,7 @@ def test_the_book_notifies_webhooks_once_per_fire_and_resolution(
     assert receiver.bodies[1]["resolved_at"] == "2026-03-01T03:00:00Z"
 
 
-def test_model_webhooks_hear_only_their_model(store: MetadataStore, receiver: Receiver) -> None:
+def test_model_webhooks_hear_only_their_model(store: MonitorStore, receiver: Receiver) -> None:
     settings = MonitoringSettings(
         webhooks=[], models={"churn": ModelMonitoring(webhooks=[receiver.url])}
     )
@@ -252,7 +253,7 @@ def test_secrets_in_a_url_are_not_recorded() -> None:
     )
 
 
-def test_close_gives_up_on_what_cannot_finish_in_time(store: MetadataStore) -> None:
+def test_close_gives_up_on_what_cannot_finish_in_time(store: MonitorStore) -> None:
     notifier = WebhookNotifier([dead_url()], store, attempts=5, base_delay=10, timeout=1)
     notifier.notify(fire(store), "fired")
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Monitoring rows over a real SQLite file: results as time series, alert events, deliveries."""
+"""Monitoring's store over a real SQLite file: results as time series, alert events, deliveries."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from ferryman.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
-from ferryman.store import MetadataStore, NewAlert
+from ferryman.store import MetadataStore, MonitorStore, NewAlert
 from ferryman.store.engine import WRITE, create_store_engine
-from ferryman.store.migrate import _config, current_revision, head_revision
+from ferryman.store.migrate import _config, current_revision, head_revision, open_database
 from ferryman.store.tables import metadata
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -23,13 +23,13 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[MetadataStore]:
-    s = MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}")
-    yield s
-    s.close()
+def store(tmp_path: Path) -> Iterator[MonitorStore]:
+    engine = open_database(f"sqlite:///{tmp_path / 'meta.db'}")
+    yield MonitorStore(engine)
+    engine.dispose()
 
 
-def save(store: MetadataStore, hour: int, *, kind: str = "drift", version: int | None = 1) -> int:
+def save(store: MonitorStore, hour: int, *, kind: str = "drift", version: int | None = 1) -> int:
     start = T0 + hour * HOUR
     return store.save_monitor_result(
         "churn",
@@ -57,7 +57,7 @@ def alert(fp: str = "fp1", value: float = 0.5, **extra: object) -> NewAlert:
 
 
 # --- results --------------------------------------------------------------------------------
-def test_a_saved_result_reads_back_whole(store: MetadataStore) -> None:
+def test_a_saved_result_reads_back_whole(store: MonitorStore) -> None:
     saved = store.save_monitor_result(
         "churn",
         "drift",
@@ -75,7 +75,7 @@ def test_a_saved_result_reads_back_whole(store: MetadataStore) -> None:
     assert latest.payload["features"]["age"]["drifted"] is True
 
 
-def test_latest_is_the_newest_window_and_can_be_of_one_version(store: MetadataStore) -> None:
+def test_latest_is_the_newest_window_and_can_be_of_one_version(store: MonitorStore) -> None:
     save(store, 5, version=2)
     save(store, 1, version=1)  # computed later, but about an older window
     newest = store.latest_monitor_result("churn", "drift")
@@ -88,7 +88,7 @@ def test_latest_is_the_newest_window_and_can_be_of_one_version(store: MetadataSt
     assert store.latest_monitor_result("other", "drift") is None
 
 
-def test_series_is_ordered_by_window_and_bounded(store: MetadataStore) -> None:
+def test_series_is_ordered_by_window_and_bounded(store: MonitorStore) -> None:
     for hour in (3, 0, 2, 1, 4):
         save(store, hour)
     save(store, 9, kind="quality")
@@ -103,7 +103,7 @@ def test_series_is_ordered_by_window_and_bounded(store: MetadataStore) -> None:
         store.monitor_series("churn", "drift", limit=0)
 
 
-def test_series_of_one_version_and_of_model_level_results(store: MetadataStore) -> None:
+def test_series_of_one_version_and_of_model_level_results(store: MonitorStore) -> None:
     save(store, 0, version=1)
     save(store, 1, version=2)
     save(store, 2, version=None)
@@ -111,7 +111,7 @@ def test_series_of_one_version_and_of_model_level_results(store: MetadataStore) 
     assert [p.version for p in store.monitor_series("churn", "drift", version=2)] == [2]
 
 
-def test_prune_deletes_results_whose_window_ended_before(store: MetadataStore) -> None:
+def test_prune_deletes_results_whose_window_ended_before(store: MonitorStore) -> None:
     for hour in range(5):
         save(store, hour)
     assert store.prune_monitor_results(T0 + 3 * HOUR) == 2  # windows ending at 1h and 2h
@@ -123,7 +123,7 @@ def test_prune_deletes_results_whose_window_ended_before(store: MetadataStore) -
     assert store.prune_monitor_results(T0) == 0
 
 
-def test_a_window_that_ends_before_it_starts_is_refused(store: MetadataStore) -> None:
+def test_a_window_that_ends_before_it_starts_is_refused(store: MonitorStore) -> None:
     with pytest.raises(InvalidArgumentError, match="must not end"):
         store.save_monitor_result(
             "churn", "drift", window_start=T0, window_end=T0 - HOUR, summary={}, payload={}
@@ -131,7 +131,7 @@ def test_a_window_that_ends_before_it_starts_is_refused(store: MetadataStore) ->
 
 
 # --- alert events ---------------------------------------------------------------------------
-def test_firing_twice_keeps_one_event_and_refreshes_it(store: MetadataStore) -> None:
+def test_firing_twice_keeps_one_event_and_refreshes_it(store: MonitorStore) -> None:
     first, is_new = store.fire_alert(alert(value=0.5), T0)
     assert is_new
     assert (first.state, first.first_seen, first.last_seen) == ("firing", T0, T0)
@@ -143,7 +143,7 @@ def test_firing_twice_keeps_one_event_and_refreshes_it(store: MetadataStore) -> 
     assert [e.id for e in store.firing_alerts("churn")] == [first.id]
 
 
-def test_resolve_then_fire_again_opens_a_new_event(store: MetadataStore) -> None:
+def test_resolve_then_fire_again_opens_a_new_event(store: MonitorStore) -> None:
     first, _ = store.fire_alert(alert(), T0)
     resolved = store.resolve_alert("fp1", T0 + HOUR)
     assert resolved is not None
@@ -156,7 +156,7 @@ def test_resolve_then_fire_again_opens_a_new_event(store: MetadataStore) -> None
     assert [e.state for e in store.alert_events("churn")] == ["firing", "resolved"]
 
 
-def test_only_one_firing_event_per_fingerprint_in_the_database(store: MetadataStore) -> None:
+def test_only_one_firing_event_per_fingerprint_in_the_database(store: MonitorStore) -> None:
     store.fire_alert(alert(), T0)
     with (
         sqlite3.connect(Path(store.engine.url.database or "")) as raw,
@@ -169,7 +169,7 @@ def test_only_one_firing_event_per_fingerprint_in_the_database(store: MetadataSt
         )
 
 
-def test_event_listings_filter_by_model_state_and_time(store: MetadataStore) -> None:
+def test_event_listings_filter_by_model_state_and_time(store: MonitorStore) -> None:
     store.fire_alert(alert("a"), T0)
     store.fire_alert(alert("b", model="other"), T0 + HOUR)
     store.fire_alert(alert("c"), T0 + 2 * HOUR)
@@ -185,7 +185,7 @@ def test_event_listings_filter_by_model_state_and_time(store: MetadataStore) -> 
         store.alert_events(state="open")
 
 
-def test_evidence_and_subject_are_kept(store: MetadataStore) -> None:
+def test_evidence_and_subject_are_kept(store: MonitorStore) -> None:
     event, _ = store.fire_alert(alert(subject="age", version=4, evidence={"top": {"age": 0.4}}), T0)
     stored = store.alert_event(event.id)
     assert (stored.subject, stored.version, stored.evidence) == ("age", 4, {"top": {"age": 0.4}})
@@ -193,13 +193,13 @@ def test_evidence_and_subject_are_kept(store: MetadataStore) -> None:
         store.alert_event(999)
 
 
-def test_a_rule_name_too_long_for_the_column_is_refused(store: MetadataStore) -> None:
+def test_a_rule_name_too_long_for_the_column_is_refused(store: MonitorStore) -> None:
     with pytest.raises(InvalidArgumentError, match="longer than 128"):
         store.fire_alert(alert(rule="r" * 129))
 
 
 # --- deliveries -----------------------------------------------------------------------------
-def test_deliveries_are_recorded_per_event_in_order(store: MetadataStore) -> None:
+def test_deliveries_are_recorded_per_event_in_order(store: MonitorStore) -> None:
     event, _ = store.fire_alert(alert(), T0)
     other, _ = store.fire_alert(alert("fp2"), T0)
     store.record_delivery(event.id, "fired", "http://a/x", 1, ok=False, error="refused")
@@ -213,7 +213,7 @@ def test_deliveries_are_recorded_per_event_in_order(store: MetadataStore) -> Non
     assert got[0].at.tzinfo is not None
 
 
-def test_pruning_resolved_events_takes_their_deliveries(store: MetadataStore) -> None:
+def test_pruning_resolved_events_takes_their_deliveries(store: MonitorStore) -> None:
     old, _ = store.fire_alert(alert("old"), T0)
     store.record_delivery(old.id, "fired", "http://a/x", 1, ok=True, status_code=200)
     store.resolve_alert("old", T0 + HOUR)
@@ -232,15 +232,16 @@ def test_a_database_at_0002_gains_the_monitoring_tables_on_open(tmp_path: Path) 
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")
     engine.dispose()
-    store = MetadataStore(f"sqlite:///{path}")
+    meta = MetadataStore(f"sqlite:///{path}")
     try:
-        assert current_revision(store.engine) == head_revision()
+        assert current_revision(meta.engine) == head_revision()
+        store = MonitorStore(meta.engine)
         save(store, 0)
         assert len(store.monitor_series("churn", "drift")) == 1
     finally:
-        store.close()
+        meta.close()
 
 
-def test_the_migrations_match_the_table_definitions(store: MetadataStore) -> None:
+def test_the_migrations_match_the_table_definitions(store: MonitorStore) -> None:
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -1,4 +1,9 @@
-"""Monitoring rows: stored results (time series), alert events and their webhook deliveries.
+"""Monitoring's store: stored results (time series), alert events and their webhook deliveries.
+
+``MonitorStore`` keeps monitoring's tables in the metadata database, over the engine the
+registry's ``MetadataStore`` opened: monitoring is given it explicitly and never reaches these
+tables through the registry. A later part's tables get a store of their own beside this one
+(``RolloutStore(engine)``), with their tables in ``tables.py`` and a migration.
 
 Rows name the model by text, as audit events do, so that they outlive a deleted model and a
 monitoring run never needs the model's row lock.
@@ -16,7 +21,16 @@ from sqlalchemy.exc import IntegrityError
 
 from ferryman.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
 from ferryman.store import tables as t
-from ferryman.store._base import StoreBase, check_limit, utc_now
+from ferryman.store._base import EngineStore, check_limit, utc_now
+
+__all__ = [
+    "AlertDelivery",
+    "AlertEvent",
+    "MonitorPoint",
+    "MonitorResult",
+    "MonitorStore",
+    "NewAlert",
+]
 
 AlertState = Literal["firing", "resolved"]
 ALERT_STATES = ("firing", "resolved")
@@ -116,8 +130,12 @@ _POINT_COLUMNS = (
 )
 
 
-class MonitorQueries(StoreBase):
-    """Stored monitoring results, alert events and alert deliveries."""
+class MonitorStore(EngineStore):
+    """Stored monitoring results, alert events and alert deliveries, over ``engine``.
+
+    The engine is the metadata database's (``MetadataStore.engine``, already upgraded to the
+    newest schema); whoever opened it disposes of it, so this store has nothing to close.
+    """
 
     # --- results ---------------------------------------------------------------------------
     def save_monitor_result(
