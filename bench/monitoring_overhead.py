@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from ferryman.config import Settings
 from ferryman.http.app import ServeOptions, create_app
 from ferryman.http.server_state import ServerState
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.registry import Registry
 
 CLIENTS = 16

@@ -22,7 +22,7 @@ from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
 from ferryman.http.metrics import ServerMetrics
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
 from ferryman.serving.pool import ModelPool

@@ -24,7 +24,6 @@ from ferryman.core.durations import parse_duration
 from ferryman.core.records import ModelVersion
 from ferryman.core.sources import describe_sources, parse_sources
 from ferryman.errors import FerrymanError
-from ferryman.monitoring._log_arrow import score_values
 from ferryman.monitoring.alerts import (
     AlertBook,
     AlertChanges,
@@ -33,10 +32,11 @@ from ferryman.monitoring.alerts import (
     feature_signals,
     rules_for,
 )
-from ferryman.monitoring.drift import DriftDetector, compare_together
-from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
-from ferryman.monitoring.log_reader import LogReader, source_filter
-from ferryman.monitoring.performance import PerformanceReport, compute_performance
+from ferryman.monitoring.drift.detector import DriftDetector, compare_together
+from ferryman.monitoring.kpi.feedback import FeedbackResult, FeedbackStore
+from ferryman.monitoring.kpi.performance import PerformanceReport, compute_performance
+from ferryman.monitoring.log.reader import LogReader, source_filter
+from ferryman.monitoring.log.scheme import score_values
 from ferryman.monitoring.quality import QualityReport, assess_quality
 from ferryman.monitoring.results import MonitorResults
 from ferryman.monitoring.root_cause import (

@@ -20,9 +20,9 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
-from ferryman.monitoring.drift import adjust_pvalues
+from ferryman.monitoring.drift.detector import adjust_pvalues
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.monitoring.monitor import Monitor, Window
-from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
 
 

@@ -21,7 +21,7 @@ from scipy import stats
 
 from ferryman.config import MonitoringSettings
 from ferryman.monitoring.alerts import Observation, evaluate, feature_signals
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
 from ferryman.schema.profiling import profile_frame
 
 ALPHA = 0.05

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
-from ferryman.monitoring._kpi_intervals import wilson
+from ferryman.monitoring.kpi.intervals import wilson
 from ferryman.monitoring.root_cause import (
     Importance,
     estimate_importance,

@@ -11,8 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryman.core.predictions import RejectionRecord
-from ferryman.monitoring._log_layout import TS_TYPE, label_text, row_keys
-from ferryman.monitoring._log_pending import (
+from ferryman.monitoring.log.pending import (
     AT_AT,
     CLASSES_AT,
     COLUMNS_AT,
@@ -26,25 +25,14 @@ from ferryman.monitoring._log_pending import (
     SOURCES_AT,
     PendingRows,
 )
-
-PROBA_PREFIX = "proba__"
-FEATURE_PREFIX = "feature__"
-# names the log itself uses (and the hive partition keys): a feature so named gets a prefix
-RESERVED = frozenset(
-    {"key", "request_id", "row", "ts", "source", "latency_ms", "prediction", "score"}
-    | {"model", "version", "day"}
+from ferryman.monitoring.log.scheme import (
+    TS_TYPE,
+    feature_column,
+    label_text,
+    proba_column,
+    row_keys,
+    score_values,
 )
-
-
-def feature_column(name: str) -> str:
-    """The log column of an input feature: its own name unless the log uses that name."""
-    if name in RESERVED or name.startswith((PROBA_PREFIX, FEATURE_PREFIX)):
-        return f"{FEATURE_PREFIX}{name}"
-    return name
-
-
-def proba_column(cls: Any) -> str:
-    return f"{PROBA_PREFIX}{label_text(cls)}"
 
 
 def predictions_table(pending: PendingRows) -> pa.Table:
@@ -150,18 +138,6 @@ def _score(predictions: np.ndarray, proba: np.ndarray | None, classes: Any, tota
     if proba is None or classes is None or proba.shape[1] == 0:
         return pa.nulls(total, pa.float64())
     return pa.array(score_values(predictions, proba, classes), pa.float64())
-
-
-def score_values(predictions: np.ndarray, proba: np.ndarray, classes: Any) -> np.ndarray:
-    """The log's ``score``: the probability of the positive class (binary) or of the
-    predicted class (multiclass). Prediction drift compares it with the same on training."""
-    if proba.shape[1] == 2:
-        return proba[:, 1]
-    index = pd.Index([label_text(c) for c in classes]).get_indexer(
-        pd.Index([label_text(p) for p in predictions])
-    )
-    index = np.where(index >= 0, index, proba.argmax(axis=1))
-    return proba[np.arange(len(proba)), index]
 
 
 def _features(

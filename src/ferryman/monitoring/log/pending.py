@@ -8,7 +8,7 @@ one plain tuple (``BATCH_FIELDS`` order) in one list, under one lock, and nothin
 tuple of text, numbers, tuples of those and NumPy arrays is untracked by the garbage
 collector's first young pass, so thousands of waiting batches never reach its older
 generations. Sorting the batches by table layout and turning them into columns
-(``PendingRows``, ``_log_arrow``) is the writer thread's work.
+(``PendingRows``, ``arrow``) is the writer thread's work.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferryman.core.predictions import PredictionBatch, PredictionRecord
-from ferryman.monitoring._log_pending import (
+from ferryman.monitoring.log.pending import (
     COLUMNS_AT,
     REQUEST_IDS_AT,
     SIZES_AT,

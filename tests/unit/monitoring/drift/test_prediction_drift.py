@@ -26,8 +26,8 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import DriftThresholds, Settings
 from ferryman.core.records import ModelVersion
-from ferryman.monitoring._log_arrow import score_values
-from ferryman.monitoring.drift import adjust_pvalues
+from ferryman.monitoring.drift.detector import adjust_pvalues
+from ferryman.monitoring.log.scheme import score_values
 from ferryman.monitoring.monitor import Monitor, Window
 from ferryman.registry import Registry
 
