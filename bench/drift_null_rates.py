@@ -29,7 +29,7 @@ for size in t.SIZES:
             r = ref.tests_only.compare(w)
             sig += r.drifted_count > 0
             hits += r.drifted_count > 0
-            fired += t.default_drift_alert_fires(ref.defaults.compare(w).to_dict(), size)
+            fired += t.default_drift_alert_fires(ref.defaults.compare(w), size)
         per_ref.append(hits / t.WINDOWS_PER_REFERENCE)
     n = t.REFERENCES * t.WINDOWS_PER_REFERENCE
     print(

@@ -48,12 +48,12 @@ def _draw(rng: np.random.Generator, n: int, numeric: int, shift: float = 0.0) ->
 
 
 def _observe(detector: DriftDetector, window: pd.DataFrame) -> Observation:
-    report = detector.compare(window).to_dict()
+    report = detector.compare(window)
     return Observation(
         "m",
         T0,
         T0 + timedelta(hours=1),
-        drift_share=report["share"],
+        drift_share=report.share,
         features=feature_signals(report),
         live_rows=len(window),
     )
