@@ -11,20 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryman.core.predictions import RejectionRecord
-from ferryman.monitoring.log.pending import (
-    AT_AT,
-    CLASSES_AT,
-    COLUMNS_AT,
-    INPUTS_AT,
-    LATENCIES_AT,
-    PREDICTIONS_AT,
-    PROBABILITIES_AT,
-    REQUEST_IDS_AT,
-    ROW_IDS_AT,
-    SIZES_AT,
-    SOURCES_AT,
-    PendingRows,
-)
+from ferryman.monitoring.log.pending import PendingRows
 from ferryman.monitoring.log.scheme import (
     TS_TYPE,
     feature_column,
@@ -39,9 +26,9 @@ def predictions_table(pending: PendingRows) -> pa.Table:
     """One Arrow table for the pending batches of one layout (model version, columns,
     classes, presence of probabilities and kind of inputs: the log buffers them so)."""
     # per batch: its rows; per request: its rows (each batch's requests, in order)
-    parts = pending.field(PREDICTIONS_AT)
+    parts = pending.field("predictions")
     chunk_rows = [len(p) for p in parts]
-    sizes = np.array(pending.per_request(SIZES_AT), dtype=np.int64)
+    sizes = np.array(pending.per_request("sizes"), dtype=np.int64)
     total = int(sizes.sum())
     single = len(sizes) == total and bool((sizes == 1).all())  # a row per request: no repeats
 
@@ -49,43 +36,43 @@ def predictions_table(pending: PendingRows) -> pa.Table:
         return values if single else np.repeat(values, sizes)
 
     columns: dict[str, pa.Array] = {}
-    ids = pending.per_request(REQUEST_IDS_AT)
+    ids = pending.per_request("request_ids")
     repeated = ids if single else np.repeat(np.array(ids, dtype=object), sizes)
     request_ids = pa.array(repeated, pa.string())
     rows = _rows(pending, sizes, total)
     columns["key"] = pa.array(row_keys(request_ids, rows), pa.int64())
     columns["request_id"] = request_ids
     columns["row"] = rows
-    micros = np.round(np.array(pending.field(AT_AT), dtype=np.float64) * 1e6).astype(np.int64)
+    micros = np.round(np.array(pending.field("at"), dtype=np.float64) * 1e6).astype(np.int64)
     columns["ts"] = pa.array(np.repeat(micros, chunk_rows), pa.int64()).cast(TS_TYPE)
-    sources = per_row(np.array(pending.per_request(SOURCES_AT), dtype=object))
+    sources = per_row(np.array(pending.per_request("sources"), dtype=object))
     columns["source"] = pa.array(sources, pa.string())
-    latencies = per_row(np.array(pending.per_request(LATENCIES_AT), dtype=np.float64))
+    latencies = per_row(np.array(pending.per_request("latencies_ms"), dtype=np.float64))
     columns["latency_ms"] = pa.array(latencies, pa.float64(), from_pandas=True)  # NaN: null
     predictions = _concat_1d(parts)
     columns["prediction"] = _arrow(predictions)
     first = pending.chunks[0]
-    classes = first[CLASSES_AT]
+    classes = first.classes
     proba = None
-    if first[PROBABILITIES_AT] is not None and classes is not None:
-        proba = _stack(pending.field(PROBABILITIES_AT), chunk_rows).astype(np.float64, copy=False)
+    if first.probabilities is not None and classes is not None:
+        proba = _stack(pending.field("probabilities"), chunk_rows).astype(np.float64, copy=False)
     columns["score"] = _score(predictions, proba, classes, total)
     if proba is not None and classes is not None:
         for j, cls in enumerate(classes):
             columns[proba_column(cls)] = pa.array(proba[:, j], pa.float64())
-    inputs = pending.field(INPUTS_AT)
-    columns.update(_features(first[COLUMNS_AT], inputs, chunk_rows, total))
+    inputs = pending.field("inputs")
+    columns.update(_features(first.columns, inputs, chunk_rows, total))
     return pa.table(columns)
 
 
 def _rows(pending: PendingRows, sizes: np.ndarray, total: int) -> pa.Array:
     """Row ids as text: the given ids, else the row's position within its request."""
-    given = pending.field(ROW_IDS_AT)
+    given = pending.field("row_ids")
     if all(ids is None for ids in given):
         starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
         return pa.array(np.arange(total, dtype=np.int64) - starts).cast(pa.string())
     per_request = itertools.chain.from_iterable(
-        itertools.repeat(None, len(chunk[SIZES_AT])) if ids is None else ids
+        itertools.repeat(None, len(chunk.sizes)) if ids is None else ids
         for chunk, ids in zip(pending.chunks, given, strict=True)
     )
     parts = []

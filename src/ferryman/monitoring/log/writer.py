@@ -34,6 +34,7 @@ from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
     Batch,
+    PendingBatch,
     PendingRows,
     batch_fields,
     check_batch,
@@ -425,18 +426,20 @@ def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> Non
         first.put_before(rows)
 
 
-def _convert_each(key: Hashable, chunks: list[Batch]) -> tuple[list[Batch], list[pa.Table], int]:
+def _convert_each(
+    key: Hashable, chunks: list[PendingBatch]
+) -> tuple[list[PendingBatch], list[pa.Table], int]:
     """Each batch converted on its own: the batches that convert, their tables, and the rows
     of those that do not. (A batch is not split further: ``check_batch`` has refused every
     batch whose requests could convert one by one but not together.)"""
-    good: list[Batch] = []
+    good: list[PendingBatch] = []
     tables: list[pa.Table] = []
     bad_rows = 0
     for chunk in chunks:
         try:
             tables.append(predictions_table(PendingRows(key, [chunk])))
         except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-            bad_rows += len(chunk[PREDICTIONS_AT])
+            bad_rows += len(chunk.predictions)
         else:
             good.append(chunk)
     return good, tables, bad_rows
