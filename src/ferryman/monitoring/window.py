@@ -69,13 +69,8 @@ class WindowDrift:
         return self.features.drifted if self.features is not None else []
 
     def to_dict(self) -> dict[str, Any]:
-        head: dict[str, Any] = {
-            "model": self.model,
-            "version": self.version,
-            "window": self.window.to_dict(),
-            "sources": self.sources,
-            "live_rows": self.live_rows,
-        }
+        head = _head(self.model, self.version, self.window, self.sources)
+        head["live_rows"] = self.live_rows
         if self.features is None:
             return {**head, "features": [], "share": None, "reason": self.reason}
         outputs: dict[str, Any]
@@ -159,12 +154,7 @@ class WindowPerformance:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        head: dict[str, Any] = {
-            "model": self.model,
-            "version": self.version,
-            "window": self.window.to_dict(),
-            "sources": self.sources,
-        }
+        head = _head(self.model, self.version, self.window, self.sources)
         report = self.report
         if report is None:
             return {**head, "versions": [], "reason": self.reason}
@@ -177,3 +167,8 @@ class WindowPerformance:
             "reason": report.reason,
             "versions": [row.to_dict() for row in self.versions],
         }
+
+
+def _head(model: str, version: int, window: Window, sources: list[str]) -> dict[str, Any]:
+    """What a result's dict starts with: whose it is, over which window, from which sources."""
+    return {"model": model, "version": version, "window": window.to_dict(), "sources": sources}
