@@ -1,6 +1,6 @@
 """Drift on data that did not drift, per window size: the figures of docs/drift.md.
 
-Runs the A/A simulation of tests/unit/monitoring/test_drift_null_simulation.py (20 references,
+Runs the A/A simulation of tests/unit/monitoring/drift/test_null_simulation.py (20 references,
 50 windows each per size) and prints, per size, the share of windows with any significant test
 (effect gate off), the share where a default drift alert fired, and the worst single
 reference's rate: the test only asserts the bound, this prints what it measured.
@@ -11,9 +11,11 @@ reference's rate: the test only asserts the bound, this prints what it measured.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "monitoring"))
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "monitoring" / "drift")
+)
 import numpy as np
-import test_drift_null_simulation as t
+import test_null_simulation as t
 
 refs = t.references(seed=14)
 for size in t.SIZES:
@@ -27,7 +29,7 @@ for size in t.SIZES:
             r = ref.tests_only.compare(w)
             sig += r.drifted_count > 0
             hits += r.drifted_count > 0
-            fired += t.default_drift_alert_fires(ref.defaults.compare(w).to_dict(), size)
+            fired += t.default_drift_alert_fires(ref.defaults.compare(w), size)
         per_ref.append(hits / t.WINDOWS_PER_REFERENCE)
     n = t.REFERENCES * t.WINDOWS_PER_REFERENCE
     print(

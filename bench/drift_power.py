@@ -3,7 +3,7 @@
 Prints the markdown table of docs/drift.md, "What the decision catches": one feature shifted,
 100 windows a cell, the share reported drifted with the default thresholds and, in brackets,
 with the effect gate off. Uses the population of the A/A test
-(tests/unit/monitoring/test_drift_null_simulation.py), so both describe the same data.
+(tests/unit/monitoring/drift/test_null_simulation.py), so both describe the same data.
 
     .venv/bin/python bench/drift_power.py
 """
@@ -11,12 +11,14 @@ with the effect gate off. Uses the population of the A/A test
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "monitoring"))
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "monitoring" / "drift")
+)
 import numpy as np
-import test_drift_null_simulation as t
+import test_null_simulation as t
 
 from ferryman.config import MonitoringSettings
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
 from ferryman.schema.profiling import profile_frame
 
 rng = np.random.default_rng(8)

@@ -35,17 +35,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ferryman.core.predictions import PredictionRecord
-from ferryman.monitoring._log_layout import (
-    COMPACTED_PREFIX,
-    LogRoot,
-    row_keys,
-    segment_name,
-    write_parquet,
-)
-from ferryman.monitoring.feedback import FeedbackStore, with_predictions
-from ferryman.monitoring.log_reader import LogReader
-from ferryman.monitoring.performance import compute_performance
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.kpi.feedback import FeedbackStore, with_predictions
+from ferryman.monitoring.kpi.performance import compute_performance
+from ferryman.monitoring.log.files import COMPACTED_PREFIX, LogRoot, segment_name, write_parquet
+from ferryman.monitoring.log.reader import LogReader
+from ferryman.monitoring.log.scheme import row_keys
+from ferryman.monitoring.log.writer import PredictionLog
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 FEATURES = [f"f{i}" for i in range(10)]

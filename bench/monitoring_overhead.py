@@ -35,7 +35,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import Settings
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.registry import Registry
 from ferryman.server.app import ServeOptions, create_app
 from ferryman.serving.recording import CallRecorder

@@ -15,7 +15,7 @@ from typing import Any
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.registry import LoadedModel, Registry
 from ferryman.registry.registration import TrainData
 from ferryman.serving.scoring import ScoreReport, score_file

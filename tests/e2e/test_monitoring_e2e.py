@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ferryman.monitoring.log_reader import LogReader
+from ferryman.monitoring.log.reader import LogReader
 from ferryman.registry import Registry
 from live_server import LiveServer, cli_json
 

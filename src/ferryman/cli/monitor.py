@@ -106,7 +106,7 @@ def drift(
     """Drift of each feature and of the predictions in the window, against training data."""
     span = _window(window)
     with _monitor(ctx, source) as monitor:
-        result = monitor.drift(ref, span)
+        result = monitor.drift(ref, span).to_dict()
     if as_json:
         print_json(result)
         return
@@ -169,32 +169,33 @@ def performance(
     with _monitor(ctx, source) as monitor:
         result = monitor.performance(ref, span, seconds)
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
-    heading(f"performance of {ref}", f"last {window} ({result.get('task') or '-'})")
-    rows = result.get("versions") or []
-    if not rows:
-        console.print(f"no KPIs: {result.get('reason') or 'no labelled predictions'}")
+    report = result.report
+    heading(f"performance of {ref}", f"last {window} ({report.task if report else '-'})")
+    if not result.versions:
+        reason = report.reason if report is not None else result.reason
+        console.print(f"no KPIs: {reason or 'no labelled predictions'}")
         return
     # one row per KPI: as many KPIs as a task has stay readable on a 100-column terminal
     out = table(
         "version", "bucket (UTC)", "logged", "labelled", "KPI", "live", "95% CI",
         "vs baseline",
     )  # fmt: skip
-    for r in rows:
-        changes = r.get("change") or {}
-        intervals = r.get("intervals") or {}
-        for i, name in enumerate(sorted(r["metrics"])):
-            change = changes.get(name)
+    for r in result.versions:
+        live = r.live
+        bucket = live.bucket_start.isoformat() if live.bucket_start is not None else None
+        for i, name in enumerate(sorted(r.metrics)):
+            change = r.change.get(name)
             first = i == 0
             out.add_row(
-                str(r["version"]) if first else "",
-                _bucket(r["bucket_start"]) if first else "",
-                f"{r['predictions']:,}" if first else "",
-                f"{r['labelled']:,}" if first else "",
+                str(live.version) if first else "",
+                _bucket(bucket) if first else "",
+                f"{live.predictions:,}" if first else "",
+                f"{live.labelled:,}" if first else "",
                 name,
-                number(r["metrics"][name]),
-                interval_text(intervals.get(name)),
+                number(r.metrics[name]),
+                interval_text(live.intervals.get(name)),
                 "-" if change is None else f"{change:+.3f}",
             )
     console.print(out)
@@ -221,7 +222,7 @@ def explain(
         cause, drift_result = monitor.explain(ref, span)
     result = cause.to_dict()
     if as_json:
-        print_json({**result, "drift_share": drift_result.get("share")})
+        print_json({**result, "drift_share": drift_result.share})
         return
     heading(f"root cause for {ref}", f"last {window}: {result['summary']}")
     if not result["suspects"]:
@@ -267,16 +268,15 @@ def run(
     fired = [e.rule for e in outcome.alerts.fired] if outcome.alerts else []
     resolved = [e.rule for e in outcome.alerts.resolved] if outcome.alerts else []
     firing = [e.rule for e in outcome.alerts.still_firing] if outcome.alerts else []
+    drift_share = outcome.drift.share if outcome.drift is not None else None
     if as_json:
         print_json(
             {
                 "model": outcome.model,
                 "version": outcome.version,
                 "window": span.to_dict(),
-                "drift_share": outcome.drift.get("share"),
-                "drifted": [
-                    f["feature"] for f in outcome.drift.get("features") or [] if f.get("drifted")
-                ],
+                "drift_share": drift_share,
+                "drifted": outcome.drift.drifted if outcome.drift is not None else [],
                 "alerts_fired": fired,
                 "alerts_still_firing": firing,
                 "alerts_resolved": resolved,
@@ -286,7 +286,7 @@ def run(
         )
         return
     heading(f"monitored {outcome.model}/{outcome.version}", f"last {window}")
-    console.print(f"drift share: {number(outcome.drift.get('share'))}")
+    console.print(f"drift share: {number(drift_share)}")
     console.print(
         f"alerts fired: {', '.join(fired) or 'none'}; resolved: {', '.join(resolved) or 'none'}"
     )
@@ -344,7 +344,7 @@ def report(
         bucket = max(parse_duration(window, "window") / 24, 60.0)
         perf = monitor.performance(ref, span, bucket)
         overall = monitor.performance(ref, span)
-        quality_result = monitor.quality(ref, span).to_dict()
+        quality_result = monitor.quality(ref, span)
         series = monitor.results.series(
             version.model, "drift", since=span.start, version=version.version
         )
@@ -354,17 +354,17 @@ def report(
         version=version.version,
         window=window,
         performance_series=[
-            {"at": r["bucket_start"], "metrics": r["metrics"]}
-            for r in perf.get("versions") or []
-            if r.get("bucket_start") and r.get("version") == version.version
+            {"at": row["bucket_start"], "metrics": row["metrics"]}
+            for row in (r.to_dict() for r in perf.versions)
+            if row["bucket_start"] and row["version"] == version.version
         ],
-        performance=overall,
-        drift=drift_result,
+        performance=overall.to_dict(),
+        drift=drift_result.to_dict(),
         drift_series=[
             {"at": p.get("window_end"), "share": (p.get("summary") or {}).get("share")}
             for p in series
         ],
-        quality=quality_result,
+        quality=quality_result.to_dict(),
         alerts=[_event_dict(e) for e in events],
         root_cause=cause.to_dict(),
     )

@@ -21,14 +21,17 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ferryman.config import DEFAULT_MIN_LABELS, AlertRule, MonitoringSettings
 from ferryman.monitoring._json import iso_utc, json_safe
 from ferryman.monitoring.storage import AlertEvent, MonitorStore, NewAlert
+
+if TYPE_CHECKING:  # the drift stack (SciPy) is not needed to check alerts
+    from ferryman.monitoring.drift.detector import DriftReport
 
 __all__ = [
     "AlertBook",
@@ -62,17 +65,17 @@ class FeatureSignal:
     drifted: bool
 
 
-def feature_signals(drift: Mapping[str, Any]) -> dict[str, FeatureSignal]:
-    """The signal of each tested feature of a drift report's dict (``DriftReport.to_dict``)."""
-    alpha = float((drift.get("thresholds") or {}).get("alpha", 0.05))
+def feature_signals(drift: DriftReport) -> dict[str, FeatureSignal]:
+    """The signal of each tested feature of a drift report (a PSI that is not a finite number
+    is unknown, and so is a p-value: never significant)."""
+    alpha = float(drift.thresholds.get("alpha", 0.05))
     out: dict[str, FeatureSignal] = {}
-    for record in drift.get("features") or []:
-        p_adjusted = record.get("p_adjusted")
-        psi = record.get("psi")
-        out[str(record["feature"])] = FeatureSignal(
-            psi=float(psi) if psi is not None else None,
-            significant=p_adjusted is not None and float(p_adjusted) < alpha,
-            drifted=bool(record.get("drifted")),
+    for record in drift.features:
+        psi = record.psi
+        out[record.feature] = FeatureSignal(
+            psi=float(psi) if psi is not None and math.isfinite(psi) else None,
+            significant=bool(record.p_adjusted < alpha),
+            drifted=bool(record.drifted),
         )
     return out
 

@@ -12,19 +12,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from ferryman.config import DriftThresholds, Settings
-from ferryman.core.durations import parse_duration
 from ferryman.core.records import ModelVersion
 from ferryman.core.sources import describe_sources, parse_sources
 from ferryman.errors import FerrymanError
-from ferryman.monitoring._log_arrow import score_values
 from ferryman.monitoring.alerts import (
     AlertBook,
     AlertChanges,
@@ -33,10 +30,11 @@ from ferryman.monitoring.alerts import (
     feature_signals,
     rules_for,
 )
-from ferryman.monitoring.drift import DriftDetector, compare_together
-from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
-from ferryman.monitoring.log_reader import LogReader, source_filter
-from ferryman.monitoring.performance import PerformanceReport, compute_performance
+from ferryman.monitoring.drift.detector import DriftDetector, compare_together
+from ferryman.monitoring.kpi.feedback import FeedbackResult, FeedbackStore
+from ferryman.monitoring.kpi.performance import compute_performance
+from ferryman.monitoring.log.reader import LogReader, source_filter
+from ferryman.monitoring.log.scheme import score_values
 from ferryman.monitoring.quality import QualityReport, assess_quality
 from ferryman.monitoring.results import MonitorResults
 from ferryman.monitoring.root_cause import (
@@ -47,30 +45,15 @@ from ferryman.monitoring.root_cause import (
     rank_causes,
 )
 from ferryman.monitoring.storage import MonitorStore, open_monitor_store
+from ferryman.monitoring.window import VersionKpis, Window, WindowDrift, WindowPerformance
 from ferryman.registry import LoadedModel, Registry
 
 log = logging.getLogger("ferryman.monitoring")
 REFERENCE_CACHE = 8
 OUTPUT_COLUMNS = ("prediction", "score")
+T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The span ``[start, end)`` of the log a result covers; ``label`` as the user wrote it."""
-
-    start: datetime
-    end: datetime
-    label: str
-
-    @classmethod
-    def last(cls, text: str, end: datetime | None = None) -> Window:
-        """The ``text`` (e.g. ``24h``) up to ``end`` (default now)."""
-        seconds = parse_duration(text, "window")
-        stop = (end or datetime.now(UTC)).astimezone(UTC)
-        return cls(stop - timedelta(seconds=seconds), stop, text)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+__all__ = ["Health", "Monitor", "RunOutcome", "Window"]
 
 
 @dataclass
@@ -83,15 +66,17 @@ class Health:
 
 @dataclass
 class RunOutcome:
-    """One monitoring pass over a model: every result, and what changed in the alerts."""
+    """One monitoring pass over a model: every result, and what changed in the alerts.
+
+    A result is None when its check failed (``errors`` says how)."""
 
     model: str
     version: int
     window: Window
-    drift: dict[str, Any]
-    quality: dict[str, Any]
-    performance: dict[str, Any]
-    root_cause: dict[str, Any] | None
+    drift: WindowDrift | None
+    quality: QualityReport | None
+    performance: WindowPerformance | None
+    root_cause: RootCause | None
     observation: Observation
     alerts: AlertChanges | None = None
     errors: list[str] = field(default_factory=list)
@@ -192,7 +177,7 @@ class Monitor:
         return "classification", None
 
     # --- results --------------------------------------------------------------------------------
-    def drift(self, ref: str, window: Window) -> dict[str, Any]:
+    def drift(self, ref: str, window: Window) -> WindowDrift:
         """Drift of each feature and of the model's outputs in ``window`` against training."""
         version = self.version(ref)
         return self._drift(version, window, self._window_rows(version, window))
@@ -202,17 +187,19 @@ class Monitor:
         version = self.version(ref)
         return self._quality(version, window, self._window_rows(version, window))
 
-    def performance(self, ref: str, window: Window, bucket: float | None = None) -> dict[str, Any]:
+    def performance(
+        self, ref: str, window: Window, bucket: float | None = None
+    ) -> WindowPerformance:
         """Live KPIs per version (and per time bucket) from predictions joined with feedback,
         next to each version's metrics recorded at registration."""
         version = self.version(ref)
         return self._performance(version, window, bucket)
 
-    def explain(self, ref: str, window: Window) -> tuple[RootCause, dict[str, Any]]:
+    def explain(self, ref: str, window: Window) -> tuple[RootCause, WindowDrift]:
         """The features most responsible for drift or a KPI drop, with the drift behind them."""
         version = self.version(ref)
         drift = self.drift(ref, window)
-        if not drift.get("live_rows"):
+        if not drift.live_rows:
             summary = f"{self._no_rows()} in this window (last {window.label})"
             return RootCause(version.model, "none", [], summary), drift
         return self._explain(version, drift), drift
@@ -225,31 +212,27 @@ class Monitor:
         alias: str = "production",
         check_alerts: bool = True,
     ) -> RunOutcome:
-        """Every result for the version under ``alias``, stored, then the alert rules."""
+        """Every result for the version under ``alias``, stored, then the alert rules.
+
+        A check that fails is logged and named in the outcome's ``errors``; the others go on.
+        """
         version = self.version(f"{model}@{alias}")
         live = self._window_rows(version, window)
         errors: list[str] = []
-        drift = self._guarded(errors, "drift", lambda: self._drift(version, window, live), {})
-        quality = self._guarded(
-            errors, "quality", lambda: self._quality(version, window, live).to_dict(), {}
-        )
-        performance = self._guarded(
-            errors, "performance", lambda: self._performance(version, window, None), {}
-        )
+        drift = _checked(errors, "drift", lambda: self._drift(version, window, live))
+        quality = _checked(errors, "quality", lambda: self._quality(version, window, live))
+        performance = _checked(errors, "performance", lambda: self._performance(version, window))
         cause = None
-        if drift.get("drifted_count") or kpi_dropped(performance):
-            cause = self._guarded(
-                errors, "root cause", lambda: self._explain(version, drift).to_dict(), None
-            )
-        self._save(version, window, drift, quality, performance, cause)
-        observation = self._observation(version, window, drift, performance, health, live)
+        if _calls_for_a_cause(drift, performance):
+            cause = _checked(errors, "root cause", lambda: self._explain(version, drift))
         outcome = RunOutcome(
-            model, version.version, window, drift, quality, performance, cause, observation
-        )
-        outcome.errors = errors
+            model, version.version, window, drift, quality, performance, cause,
+            self._observation(version, window, drift, performance, health, live), errors=errors,
+        )  # fmt: skip
+        self._save(outcome)
         if check_alerts:
             rules = rules_for(self.settings.monitoring, model)
-            outcome.alerts = self.alerts.check(rules, observation, window.end)
+            outcome.alerts = self.alerts.check(rules, outcome.observation, window.end)
         return outcome
 
     # --- the work -------------------------------------------------------------------------------
@@ -260,25 +243,18 @@ class Monitor:
             version.model, start, end, version.version, sources=self.sources
         )
 
-    def _drift(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> dict[str, Any]:
-        head: dict[str, Any] = {
-            "model": version.model,
-            "version": version.version,
-            "window": window.to_dict(),
-            "sources": describe_sources(self.sources),
-            "live_rows": len(live),
-        }
+    def _drift(self, version: ModelVersion, window: Window, live: pd.DataFrame) -> WindowDrift:
+        sources = describe_sources(self.sources)
+        head = WindowDrift(version.model, version.version, window, sources, len(live))
         reference = self._reference(version)
         if reference is None:
-            return {
-                **head,
-                "features": [],
-                "share": None,
-                "reason": f"version {version.ref} has no training data profile or reference "
-                "sample; register it with its training data to get drift",
-            }
+            missing = (
+                f"version {version.ref} has no training data profile or reference "
+                "sample; register it with its training data to get drift"
+            )
+            return dataclasses.replace(head, reason=missing)
         if live.empty:
-            return {**head, "features": [], "share": None, "reason": self._no_rows()}
+            return dataclasses.replace(head, reason=self._no_rows())
         inputs = [c for c in _features(version) if c in live.columns]  # not the log's own
         parts = [(reference.features, live[inputs])]
         present = [c for c in OUTPUT_COLUMNS if c in live.columns]
@@ -289,12 +265,10 @@ class Monitor:
             parts.append((reference.outputs, live[present]))
         # features and outputs are one family: one correction over every test of the pass
         reports = compare_together(parts)
-        outputs: dict[str, Any]
-        if len(reports) > 1:
-            outputs = {**reports[1].to_dict(), "reason": None}
-        else:
-            outputs = {"features": [], "skipped": {}, "share": None, "reason": reason}
-        return {**head, **reports[0].to_dict(), "prediction": outputs}
+        outputs = reports[1] if len(reports) > 1 else None
+        return dataclasses.replace(
+            head, features=reports[0], outputs=outputs, outputs_reason=None if outputs else reason
+        )
 
     def _no_rows(self) -> str:
         shown = describe_sources(self.sources)
@@ -324,21 +298,13 @@ class Monitor:
         return summary, int(counted["n"].iloc[0]) if not counted.empty else 0
 
     def _performance(
-        self, version: ModelVersion, window: Window, bucket: float | None
-    ) -> dict[str, Any]:
+        self, version: ModelVersion, window: Window, bucket: float | None = None
+    ) -> WindowPerformance:
         task = _task(version)
-        head = {
-            "model": version.model,
-            "version": version.version,
-            "window": window.to_dict(),
-            "sources": describe_sources(self.sources),
-        }
+        sources = describe_sources(self.sources)
+        head = WindowPerformance(version.model, version.version, window, sources)
         if task is None:
-            return {
-                **head,
-                "versions": [],
-                "reason": "the model is neither classifier nor regressor",
-            }
+            return dataclasses.replace(head, reason="the model is neither classifier nor regressor")
         report = compute_performance(
             self.reader,
             self.feedback,
@@ -350,7 +316,9 @@ class Monitor:
             classes=version.output.classes,
             sources=self.sources,
         )
-        return {**head, **_performance_dict(report, self._baselines(version.model))}
+        baselines = self._baselines(version.model)
+        rows = [VersionKpis.of(row, baselines.get(row.version, {})) for row in report.rows]
+        return dataclasses.replace(head, report=report, versions=rows)
 
     def _baselines(self, model: str) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {}
@@ -358,10 +326,10 @@ class Monitor:
             out[item.version] = dict(item.metrics)
         return out
 
-    def _explain(self, version: ModelVersion, drift: dict[str, Any]) -> RootCause:
+    def _explain(self, version: ModelVersion, drift: WindowDrift | None) -> RootCause:
         reference = self._reference(version)
-        records = list(drift.get("features") or [])
-        columns = [str(r.get("feature")) for r in records]
+        records = drift.tested if drift is not None else []
+        columns = [r.feature for r in records]
         if reference is None or not columns:
             return rank_causes(version.model, records, Importance({}, "none"))
         if reference.importance is None:
@@ -433,86 +401,105 @@ class Monitor:
         detector = DriftDetector(self.thresholds(version.model))
         return detector.fit(outputs, None, kinds)
 
-    def _save(
-        self,
-        version: ModelVersion,
-        window: Window,
-        drift: dict[str, Any],
-        quality: dict[str, Any],
-        performance: dict[str, Any],
-        cause: dict[str, Any] | None,
-    ) -> None:
+    def _save(self, outcome: RunOutcome) -> None:
+        """Store the pass's results (a failed check's as an empty payload)."""
+        model, window = outcome.model, outcome.window
         common: dict[str, Any] = {
             "window_start": window.start,
             "window_end": window.end,
-            "version": version.version,
+            "version": outcome.version,
         }
-        psi = {f["feature"]: f.get("psi") for f in drift.get("features") or []}
+        drift, quality, performance = outcome.drift, outcome.quality, outcome.performance
+        psi = {f.feature: f.psi for f in drift.tested} if drift is not None else {}
         self.results.save(
-            version.model,
+            model,
             "drift",
-            drift,
-            summary={"share": drift.get("share"), "psi": psi, "rows": drift.get("live_rows")},
+            _payload(drift),
+            summary={
+                "share": drift.share if drift is not None else None,
+                "psi": psi,
+                "rows": drift.live_rows if drift is not None else None,
+            },
             **common,
         )
         self.results.save(
-            version.model,
+            model,
             "quality",
-            quality,
-            summary={"rejected": quality.get("rejected_requests"), "rows": quality.get("rows")},
+            _payload(quality),
+            summary={
+                "rejected": quality.rejected_requests if quality is not None else None,
+                "rows": quality.rows if quality is not None else None,
+            },
             **common,
         )
-        current = _current_metrics(performance, version.version)
+        current = performance.current() if performance is not None else None
         self.results.save(
-            version.model, "performance", performance, summary={"metrics": current}, **common
+            model,
+            "performance",
+            _payload(performance),
+            summary={"metrics": dict(current.metrics) if current is not None else {}},
+            **common,
         )
-        if cause is not None:
-            self.results.save(version.model, "root_cause", cause, **common)
+        if outcome.root_cause is not None:
+            self.results.save(model, "root_cause", outcome.root_cause.to_dict(), **common)
 
     def _observation(
         self,
         version: ModelVersion,
         window: Window,
-        drift: dict[str, Any],
-        performance: dict[str, Any],
+        drift: WindowDrift | None,
+        performance: WindowPerformance | None,
         health: Health | None,
         live: pd.DataFrame,
     ) -> Observation:
-        features = drift.get("features") or []
+        tested = drift is not None and drift.features is not None and bool(drift.tested)
         latency = None
         if "latency_ms" in live.columns and len(live):
             served = live["latency_ms"].to_numpy(dtype=float)
             served = served[served > 0]
             latency = float(np.percentile(served, 99)) if len(served) else None
-        current = _current_row(performance, version.version)
-        kpis = {k: float(v) for k, v in (current.get("metrics") or {}).items() if _number(v)}
+        current = performance.current() if performance is not None else None
+        kpis = {}
+        if current is not None:
+            kpis = {k: float(v) for k, v in current.metrics.items() if _number(v)}
         return Observation(
             model=version.model,
             window_start=window.start,
             window_end=window.end,
             version=version.version,
-            drift_share=drift.get("share") if features else None,
-            features=feature_signals(drift),
+            drift_share=drift.share if tested and drift is not None else None,
+            features=feature_signals(drift.features) if drift and drift.features else {},
             live_rows=len(live),
             kpis=kpis,
-            kpi_intervals={k: (v[0], v[1]) for k, v in (current.get("intervals") or {}).items()},
-            labelled=current.get("labelled"),
-            valued=current.get("values"),
+            kpi_intervals=dict(current.live.intervals) if current is not None else {},
+            labelled=current.live.labelled if current is not None else None,
+            valued=current.live.values if current is not None else None,
             error_rate=health.error_rate if health else None,
             latency_p99_ms=latency,
             dropped_records=health.dropped_records if health else None,
             evidence={"live_rows": len(live), "window": window.label},
         )
 
-    @staticmethod
-    def _guarded(errors: list[str], what: str, work: Callable[[], Any], fallback: Any) -> Any:
-        """Run one part of a pass; a failure is logged and reported, the rest goes on."""
-        try:
-            return work()
-        except Exception as exc:  # one broken part must not stop the others
-            log.exception("monitoring %s failed", what)
-            errors.append(f"{what}: {exc}")
-            return fallback
+
+def _checked(errors: list[str], what: str, work: Callable[[], T]) -> T | None:
+    """Run one check of a pass; a failure is logged and named in ``errors``, and gives None."""
+    try:
+        return work()
+    except Exception as exc:  # one broken check must not stop the others
+        log.exception("monitoring %s failed", what)
+        errors.append(f"{what}: {exc}")
+        return None
+
+
+def _calls_for_a_cause(drift: WindowDrift | None, performance: WindowPerformance | None) -> bool:
+    """A root cause is looked for when a feature drifted or a live KPI clearly dropped."""
+    if drift is not None and drift.features is not None and drift.features.drifted_count:
+        return True
+    return performance is not None and kpi_dropped(performance.versions)
+
+
+def _payload(result: WindowDrift | QualityReport | WindowPerformance | None) -> dict[str, Any]:
+    return result.to_dict() if result is not None else {}
 
 
 def _features(version: ModelVersion) -> list[str]:
@@ -552,57 +539,6 @@ def _reference_outputs(loaded: LoadedModel, sample: pd.DataFrame) -> pd.DataFram
     if proba is not None:
         out["score"] = score_values(labels, np.asarray(proba), classes)
     return out
-
-
-def _performance_dict(
-    report: PerformanceReport, baselines: dict[int, dict[str, float]]
-) -> dict[str, Any]:
-    versions = []
-    for row in report.rows:
-        metrics: dict[str, Any] = dict(row.metrics)
-        if row.value_mean is not None:
-            metrics["business_value"] = row.value_mean
-        baseline = {k: baselines.get(row.version, {}).get(k) for k in metrics}
-        change = {
-            k: metrics[k] - b
-            for k, b in baseline.items()
-            if isinstance(b, int | float) and isinstance(metrics[k], int | float)
-        }
-        bucket = row.bucket_start
-        versions.append(
-            {
-                "version": row.version,
-                "bucket_start": bucket.isoformat() if bucket is not None else None,
-                "predictions": row.predictions,
-                "labelled": row.labelled,
-                "values": row.values,
-                "coverage": row.coverage,
-                "metrics": metrics,
-                "intervals": {k: list(v) for k, v in row.intervals.items()},
-                "registered": {k: v for k, v in baseline.items() if v is not None},
-                "change": change,
-                "reasons": dict(row.reasons),
-            }
-        )
-    return {
-        "task": report.task,
-        "bucket": report.bucket,
-        "positive_class": report.positive_class,
-        "average": report.average,
-        "reason": report.reason,
-        "versions": versions,
-    }
-
-
-def _current_metrics(performance: dict[str, Any], version: int) -> dict[str, Any]:
-    return dict(_current_row(performance, version).get("metrics") or {})
-
-
-def _current_row(performance: dict[str, Any], version: int) -> dict[str, Any]:
-    for row in performance.get("versions") or []:
-        if row.get("version") == version and row.get("bucket_start") is None:
-            return dict(row)
-    return {}
 
 
 def _number(value: Any) -> bool:

@@ -14,7 +14,7 @@ version scored at registration.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +23,8 @@ import pandas as pd
 
 from ferryman.config import DEFAULT_MIN_LABELS
 from ferryman.monitoring._json import json_safe
+from ferryman.monitoring.drift.detector import FeatureDrift
+from ferryman.monitoring.window import VersionKpis
 
 KPI_DROP = 0.05  # how much worse than registered a live KPI must be to call for a root cause
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
@@ -106,23 +108,23 @@ def estimate_importance(
 
 def rank_causes(
     model: str,
-    drift_features: Sequence[Mapping[str, Any]],
+    drift_features: Sequence[FeatureDrift],
     importance: Importance,
     *,
     top: int | None = None,
 ) -> RootCause:
     """Rank features by drift size (PSI, else normalised Wasserstein or Jensen-Shannon) times
-    importance. ``drift_features`` are drift records (``feature``, ``psi``, ``drifted``,
-    ``reason``, ...). Drifted features come first; the score orders within each group."""
+    importance. ``drift_features`` are the drift of each tested feature. Drifted features come
+    first; the score orders within each group."""
     suspects: list[tuple[bool, float, Suspect]] = []
     for record in drift_features:
-        name = str(record.get("feature"))
+        name = record.feature
         size = _drift_size(record)
         weight = importance.shares.get(name, 0.0)
-        drifted = bool(record.get("drifted"))
+        drifted = bool(record.drifted)
         evidence = (
             f"drift size {size:.3f} x importance {weight:.3f}"
-            f" ({importance.method}); {record.get('reason') or 'no drift test result'}"
+            f" ({importance.method}); {record.reason or 'no drift test result'}"
         )
         suspect = Suspect(0, name, size * weight, size, weight, drifted, evidence)
         suspects.append((drifted, size * weight, suspect))
@@ -142,9 +144,8 @@ def _summary(ranked: Sequence[Suspect]) -> str:
     return f"{len(drifted)} drifted feature(s); most responsible: {names}"
 
 
-def _drift_size(record: Mapping[str, Any]) -> float:
-    for key in ("psi", "wasserstein", "jensen_shannon"):
-        value = record.get(key)
+def _drift_size(record: FeatureDrift) -> float:
+    for value in (record.psi, record.wasserstein, record.jensen_shannon):
         if isinstance(value, int | float) and math.isfinite(value):
             return float(value)
     return 0.0
@@ -194,18 +195,18 @@ def _scale(base: np.ndarray) -> float:
     return spread if spread > 0 else 1.0
 
 
-def kpi_dropped(performance: Mapping[str, Any], min_labels: int = DEFAULT_MIN_LABELS) -> bool:
+def kpi_dropped(versions: Iterable[VersionKpis], min_labels: int = DEFAULT_MIN_LABELS) -> bool:
     """True when a live KPI is clearly worse than what the version scored at registration.
 
     Clearly: the version's window has at least ``min_labels`` labelled answers, and the KPI's
     whole 95% interval is more than ``KPI_DROP`` on the worse side of the registered value
     (a KPI without an interval never counts).
     """
-    for row in performance.get("versions") or []:
-        if row.get("bucket_start") is not None or (row.get("labelled") or 0) < min_labels:
+    for row in versions:
+        if not row.is_whole_window or row.live.labelled < min_labels:
             continue
-        intervals = row.get("intervals") or {}
-        for name, registered in (row.get("registered") or {}).items():
+        intervals = row.live.intervals
+        for name, registered in row.registered.items():
             interval = intervals.get(name)
             if interval is None or not isinstance(registered, int | float):
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from filelock import FileLock, Timeout
 from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.monitoring.storage import open_monitor_store
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
@@ -217,15 +218,16 @@ class Watch:
 
     def _export(self, outcome: RunOutcome) -> None:
         model, version = outcome.model, str(outcome.version)
-        share = outcome.drift.get("share")
-        if isinstance(share, int | float):
+        drift = outcome.drift
+        share = drift.share if drift is not None else None
+        if share is not None:
             self.metrics.drift_share.labels(model, version).set(share)
-        for feature in outcome.drift.get("features") or []:
-            name = str(feature.get("feature"))
-            if isinstance(feature.get("psi"), int | float):
-                self.metrics.feature_psi.labels(model, version, name).set(feature["psi"])
+        for feature in drift.tested if drift is not None else []:
+            name = feature.feature
+            if math.isfinite(feature.psi):  # an unknown PSI leaves the gauge as it was
+                self.metrics.feature_psi.labels(model, version, name).set(feature.psi)
             self.metrics.feature_drifted.labels(model, version, name).set(
-                1 if feature.get("drifted") else 0
+                1 if feature.drifted else 0
             )
         for kpi, value in outcome.observation.kpis.items():
             self.metrics.kpi.labels(model, version, kpi).set(value)

@@ -20,9 +20,9 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
-from ferryman.monitoring.drift import adjust_pvalues
+from ferryman.monitoring.drift.detector import adjust_pvalues
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.monitoring.monitor import Monitor, Window
-from ferryman.monitoring.prediction_log import PredictionLog
 from ferryman.registry import Registry
 
 
@@ -223,7 +223,7 @@ def test_all_null_feature_is_skipped_with_a_reason(
         )  # fmt: skip
     monitor = Monitor(registry)
     try:
-        result = monitor.drift("n", Window.last("1h"))
+        result = monitor.drift("n", Window.last("1h")).to_dict()
         quality = monitor.quality("n", Window.last("1h"))
     finally:
         monitor.close()
@@ -432,7 +432,7 @@ def test_the_monitor_takes_its_sources_from_the_sdk_and_the_settings(
         (Monitor(mixed, sources=["score"]), SCORED_ROWS),
     ):
         try:
-            assert monitor.drift("mix", window)["live_rows"] == rows
+            assert monitor.drift("mix", window).live_rows == rows
         finally:
             monitor.close()
     configured = Registry(

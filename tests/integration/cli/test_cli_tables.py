@@ -15,7 +15,7 @@ from ferryman.cli import output
 from ferryman.cli.monitor import interval_text
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.registry import Registry
 
 

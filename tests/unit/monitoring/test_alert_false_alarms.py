@@ -21,7 +21,7 @@ from scipy import stats
 
 from ferryman.config import MonitoringSettings
 from ferryman.monitoring.alerts import Observation, evaluate, feature_signals
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
 from ferryman.schema.profiling import profile_frame
 
 ALPHA = 0.05
@@ -48,12 +48,12 @@ def _draw(rng: np.random.Generator, n: int, numeric: int, shift: float = 0.0) ->
 
 
 def _observe(detector: DriftDetector, window: pd.DataFrame) -> Observation:
-    report = detector.compare(window).to_dict()
+    report = detector.compare(window)
     return Observation(
         "m",
         T0,
         T0 + timedelta(hours=1),
-        drift_share=report["share"],
+        drift_share=report.share,
         features=feature_signals(report),
         live_rows=len(window),
     )

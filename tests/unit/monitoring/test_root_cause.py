@@ -7,13 +7,16 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
-from ferryman.monitoring._kpi_intervals import wilson
+from ferryman.monitoring.drift.detector import FeatureDrift
+from ferryman.monitoring.kpi.intervals import wilson
+from ferryman.monitoring.kpi.performance import VersionPerformance
 from ferryman.monitoring.root_cause import (
     Importance,
     estimate_importance,
     kpi_dropped,
     rank_causes,
 )
+from ferryman.monitoring.window import VersionKpis
 
 
 def _data() -> tuple[pd.DataFrame, np.ndarray]:
@@ -52,9 +55,9 @@ def test_model_importances_are_used_when_they_match_the_columns() -> None:
 def test_drifted_important_features_rank_first() -> None:
     importance = Importance({"a": 0.6, "b": 0.3, "c": 0.1}, "model")
     records = [
-        {"feature": "a", "psi": 0.05, "drifted": False, "reason": "small"},
-        {"feature": "b", "psi": 0.5, "drifted": True, "reason": "PSI 0.5"},
-        {"feature": "c", "psi": 0.9, "drifted": True, "reason": "PSI 0.9"},
+        _drift("a", 0.05, drifted=False, reason="small"),
+        _drift("b", 0.5, drifted=True, reason="PSI 0.5"),
+        _drift("c", 0.9, drifted=True, reason="PSI 0.9"),
     ]
     cause = rank_causes("m", records, importance)
     assert [s.feature for s in cause.suspects] == ["b", "c", "a"]
@@ -66,27 +69,40 @@ def test_drifted_important_features_rank_first() -> None:
 
 def test_no_drift_still_ranks_and_says_so() -> None:
     cause = rank_causes(
-        "m", [{"feature": "a", "psi": None, "drifted": False}], Importance({"a": 1.0}, "model")
+        "m", [_drift("a", float("nan"), drifted=False)], Importance({"a": 1.0}, "model")
     )
     assert cause.suspects[0].score == 0
     assert "no feature drifted" in cause.summary
 
 
-def _performance(labelled: int, correct: int, registered: float = 0.9) -> dict[str, object]:
+def _drift(feature: str, psi: float, *, drifted: bool, reason: str = "") -> FeatureDrift:
+    """A tested feature's drift: what the ranking reads, the rest plausible filler."""
+    return FeatureDrift(
+        feature=feature, kind="numeric", reference_rows=1000, live_rows=1000, live_nulls=0,
+        psi=psi, p_value=0.5, p_adjusted=0.5, effect="psi", effect_value=psi,
+        effect_threshold=0.2, drifted=drifted, reason=reason,
+    )  # fmt: skip
+
+
+def _performance(labelled: int, correct: int, registered: float = 0.9) -> list[VersionKpis]:
     accuracy = correct / labelled
-    return {
-        "versions": [
-            {
-                "version": 1,
-                "bucket_start": None,
-                "labelled": labelled,
-                "metrics": {"accuracy": accuracy},
-                "intervals": {"accuracy": list(wilson(correct, labelled) or (0.0, 1.0))},
-                "registered": {"accuracy": registered},
-                "change": {"accuracy": accuracy - registered},
-            }
-        ]
-    }
+    live = VersionPerformance(
+        version=1,
+        bucket_start=None,
+        predictions=labelled,
+        labelled=labelled,
+        coverage=None,
+        metrics={"accuracy": accuracy},
+        intervals={"accuracy": wilson(correct, labelled) or (0.0, 1.0)},
+    )
+    return [
+        VersionKpis(
+            live,
+            metrics={"accuracy": accuracy},
+            registered={"accuracy": registered},
+            change={"accuracy": accuracy - registered},
+        )
+    ]
 
 
 def test_a_handful_of_labels_does_not_call_for_a_root_cause() -> None:

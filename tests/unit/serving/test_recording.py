@@ -14,8 +14,8 @@ from sklearn.pipeline import Pipeline
 from starlette.requests import Request
 
 from ferryman.http.server_state import Exchange
-from ferryman.monitoring.log_reader import LogReader
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.reader import LogReader
+from ferryman.monitoring.log.writer import PredictionLog
 from ferryman.registry import Registry
 from ferryman.serving.batching import BatchSettings, Runner
 from ferryman.serving.pool import ModelPool, PoolSettings

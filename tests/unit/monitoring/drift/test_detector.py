@@ -12,8 +12,7 @@ from scipy.spatial.distance import jensenshannon
 
 from ferryman.config import DriftThresholds, FeatureThresholds
 from ferryman.errors import InvalidArgumentError
-from ferryman.monitoring._drift_stats import ks_and_wasserstein, ks_pvalue, pool_sparse_cells
-from ferryman.monitoring.drift import (
+from ferryman.monitoring.drift.detector import (
     DriftDetector,
     NotFittedError,
     adjust_pvalues,
@@ -21,6 +20,7 @@ from ferryman.monitoring.drift import (
     jensen_shannon_distance,
     population_stability_index,
 )
+from ferryman.monitoring.drift.stats import ks_and_wasserstein, ks_pvalue, pool_sparse_cells
 from ferryman.schema.profiling import profile_frame
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from ferryman.core.predictions import PredictionRecord
 from ferryman.errors import DataFileError, InvalidNameError
-from ferryman.monitoring.feedback import FeedbackStore
-from ferryman.monitoring.log_reader import LogReader
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.kpi.feedback import FeedbackStore
+from ferryman.monitoring.log.reader import LogReader
+from ferryman.monitoring.log.writer import PredictionLog
 
 
 @pytest.fixture

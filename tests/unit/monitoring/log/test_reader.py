@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ferryman.core.predictions import PredictionRecord, RejectionRecord
-from ferryman.monitoring.log_reader import LogReader, source_filter
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log.reader import LogReader, source_filter
+from ferryman.monitoring.log.writer import PredictionLog
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 COLUMNS = ("age", "income")

@@ -5,19 +5,22 @@ touch of memory counts several times what it costs in a loop of its own. The ser
 one :class:`~ferryman.core.predictions.PredictionBatch` per model call (its micro-batch: all
 the requests' rows stacked as the model saw them), and the log keeps that batch's fields as
 one plain tuple (``BATCH_FIELDS`` order) in one list, under one lock, and nothing more. A
-tuple of text, numbers, tuples of those and NumPy arrays is untracked by the garbage
-collector's first young pass, so thousands of waiting batches never reach its older
-generations. Sorting the batches by table layout and turning them into columns
-(``PendingRows``, ``_log_arrow``) is the writer thread's work.
+plain tuple of text, numbers, tuples of those and NumPy arrays is untracked by the garbage
+collector's first young pass (a subclass of tuple is not), so thousands of waiting batches
+never reach its older generations. So the request path reads the tuple by position (the
+``*_AT`` constants), and the writer thread, when it sorts the batches by table layout
+(``PendingRows``), reads each as a :class:`PendingBatch`, by name, and turns them into
+columns (``arrow``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import operator
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,16 +31,38 @@ SECONDS_PER_DAY = 86400
 BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(PredictionBatch))
 batch_fields: Callable[[PredictionBatch], tuple[Any, ...]] = operator.attrgetter(*BATCH_FIELDS)
 Batch = tuple[Any, ...]  # a PredictionBatch's fields, in BATCH_FIELDS order
-# positions in a batch's fields
-(MODEL_AT, VERSION_AT, AT_AT, COLUMNS_AT, INPUTS_AT, PREDICTIONS_AT, PROBABILITIES_AT,
- CLASSES_AT, REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT, SIZES_AT, ROW_IDS_AT) = (
+# positions in a batch's fields that the request path reads
+(INPUTS_AT, PREDICTIONS_AT, PROBABILITIES_AT, REQUEST_IDS_AT, LATENCIES_AT, SOURCES_AT,
+ SIZES_AT, ROW_IDS_AT) = (
     BATCH_FIELDS.index(name)
-    for name in ("model", "version", "at", "columns", "inputs", "predictions", "probabilities",
-                 "classes", "request_ids", "latencies_ms", "sources", "sizes", "row_ids")
+    for name in ("inputs", "predictions", "probabilities", "request_ids", "latencies_ms",
+                 "sources", "sizes", "row_ids")
 )  # fmt: skip
 
 
-def layout_key(batch: Batch) -> Hashable:
+class PendingBatch(NamedTuple):
+    """A waiting batch's fields read by name: ``PredictionBatch``'s, in the same order."""
+
+    model: str
+    version: int
+    at: float
+    columns: tuple[str, ...]
+    inputs: Any
+    predictions: Any
+    probabilities: Any
+    classes: tuple[Any, ...] | None
+    request_ids: tuple[str, ...]
+    latencies_ms: tuple[float, ...]
+    sources: tuple[str, ...]
+    sizes: tuple[int, ...]
+    row_ids: tuple[Any, ...] | None
+
+
+# a queued tuple as a PendingBatch: one C call, no Python frame, for every batch of a flush
+as_pending: Callable[[Batch], PendingBatch] = functools.partial(tuple.__new__, PendingBatch)
+
+
+def layout_key(batch: PendingBatch) -> Hashable:
     """Batches with the same key share one table layout and partition (but for the day):
     model, version, columns, classes, presence of probabilities and kind of inputs.
 
@@ -46,12 +71,12 @@ def layout_key(batch: Batch) -> Hashable:
     reused meanwhile. Equal tuples that are different objects only make two tables.
     """
     return (
-        batch[MODEL_AT],
-        batch[VERSION_AT],
-        id(batch[COLUMNS_AT]),
-        id(batch[CLASSES_AT]),
-        batch[PROBABILITIES_AT] is None,
-        type(batch[INPUTS_AT]),
+        batch.model,
+        batch.version,
+        id(batch.columns),
+        id(batch.classes),
+        batch.probabilities is None,
+        type(batch.inputs),
     )
 
 
@@ -60,7 +85,7 @@ class PendingRows:
 
     __slots__ = ("chunks", "key")
 
-    def __init__(self, key: Hashable, chunks: list[Batch]) -> None:
+    def __init__(self, key: Hashable, chunks: list[PendingBatch]) -> None:
         """``chunks``: fields of batches with layout ``key`` (at least one)."""
         self.key = key
         self.chunks = chunks
@@ -68,38 +93,36 @@ class PendingRows:
     @classmethod
     def group(cls, batches: Sequence[Batch]) -> list[PendingRows]:
         """``batches`` (fields, at least one) by layout key, each in arrival order."""
-        by_key: dict[Hashable, list[Batch]] = {}
-        for batch in batches:
+        by_key: dict[Hashable, list[PendingBatch]] = {}
+        for fields in batches:
+            batch = as_pending(fields)
             by_key.setdefault(layout_key(batch), []).append(batch)
         return [cls(key, group) for key, group in by_key.items()]
 
     @property
     def model(self) -> str:
-        model: str = self.chunks[0][MODEL_AT]
-        return model
+        return self.chunks[0].model
 
     @property
     def version(self) -> int:
-        version: int = self.chunks[0][VERSION_AT]
-        return version
+        return self.chunks[0].version
 
     @property
     def first_at(self) -> float:
-        at: float = self.chunks[0][AT_AT]
-        return at
+        return self.chunks[0].at
 
     def __len__(self) -> int:
         """Rows."""
-        return sum(len(chunk[PREDICTIONS_AT]) for chunk in self.chunks)
+        return sum(len(chunk.predictions) for chunk in self.chunks)
 
-    def field(self, at: int) -> list[Any]:
-        """One field of every batch, in order."""
-        return list(map(operator.itemgetter(at), self.chunks))
+    def field(self, name: str) -> list[Any]:
+        """One field of every batch (``PendingBatch``'s name), in order."""
+        return list(map(operator.attrgetter(name), self.chunks))
 
-    def per_request(self, at: int) -> list[Any]:
-        """A per-request field (request ids, latencies, sources, sizes) of every batch's
-        requests, flattened in order."""
-        return list(itertools.chain.from_iterable(self.field(at)))
+    def per_request(self, name: str) -> list[Any]:
+        """A per-request field (``request_ids``, ``latencies_ms``, ``sources``, ``sizes``) of
+        every batch's requests, flattened in order."""
+        return list(itertools.chain.from_iterable(self.field(name)))
 
     def take(self, index: Sequence[int]) -> PendingRows:
         """The batches at ``index`` (in that order, at least one), as a buffer of their own."""
@@ -107,7 +130,7 @@ class PendingRows:
 
     def by_day(self) -> list[PendingRows]:
         """One buffer per UTC day of the batches' times (almost always just this one)."""
-        days = np.floor_divide(np.asarray(self.field(AT_AT), dtype=np.float64), SECONDS_PER_DAY)
+        days = np.floor_divide(np.asarray(self.field("at"), dtype=np.float64), SECONDS_PER_DAY)
         if days.min() == days.max():
             return [self]
         return [self.take(np.flatnonzero(days == day).tolist()) for day in np.unique(days)]

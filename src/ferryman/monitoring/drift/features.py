@@ -9,14 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ferryman.monitoring._drift_reference import (
+from ferryman.monitoring.drift.reference import (
     CategoricalReference,
     NumericReference,
     categorical_counts,
     distinct_values,
     numeric_values,
 )
-from ferryman.monitoring._drift_stats import (
+from ferryman.monitoring.drift.stats import (
     FloatArray,
     chi2_homogeneity,
     jensen_shannon_distance,

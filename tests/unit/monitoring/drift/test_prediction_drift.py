@@ -26,8 +26,8 @@ from sklearn.linear_model import LogisticRegression
 
 from ferryman.config import DriftThresholds, Settings
 from ferryman.core.records import ModelVersion
-from ferryman.monitoring._log_arrow import score_values
-from ferryman.monitoring.drift import adjust_pvalues
+from ferryman.monitoring.drift.detector import adjust_pvalues
+from ferryman.monitoring.log.scheme import score_values
 from ferryman.monitoring.monitor import Monitor, Window
 from ferryman.registry import Registry
 
@@ -106,7 +106,7 @@ def test_prediction_drift_false_alarms_stay_at_or_below_alpha(
                 pool = _logged(model, _draw(rng, size * count))
                 for w in range(count):
                     live = pool.iloc[w * size : (w + 1) * size]
-                    result = monitor._drift(version, WINDOW, live)
+                    result = monitor._drift(version, WINDOW, live).to_dict()
                     assert result["prediction"]["tested_count"] == 2
                     alarms[size] += _flagged(result)
     finally:
@@ -124,7 +124,7 @@ def test_a_shifted_window_flags_the_predictions(registry: Registry) -> None:
         flagged = []
         for _ in range(10):
             live = _logged(model, _draw(rng, 1000, shift=0.8))
-            result = monitor._drift(version, WINDOW, live)
+            result = monitor._drift(version, WINDOW, live).to_dict()
             outputs = {t["feature"]: t["drifted"] for t in result["prediction"]["features"]}
             flagged.append(outputs["score"])
     finally:
@@ -137,7 +137,7 @@ def test_features_and_outputs_are_corrected_as_one_family(registry: Registry) ->
     monitor = Monitor(registry)
     live = _logged(model, _draw(np.random.default_rng(4), 500, shift=0.3))
     try:
-        result = monitor._drift(version, WINDOW, live)
+        result = monitor._drift(version, WINDOW, live).to_dict()
     finally:
         monitor.close()
     tests = [*result["features"], *result["prediction"]["features"]]
@@ -154,7 +154,7 @@ def test_prediction_drift_is_skipped_without_held_out_data(registry: Registry) -
     try:
         result = monitor._drift(
             version, WINDOW, _logged(model, _draw(np.random.default_rng(6), 300))
-        )
+        ).to_dict()
     finally:
         monitor.close()
     assert result["prediction"]["features"] == []

@@ -21,7 +21,7 @@ import pytest
 from scipy import stats
 
 from ferryman.config import DriftThresholds
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
 
 ALPHA = 0.05
 REFERENCE_ROWS = 10_000

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ferryman.core.predictions import PredictionBatch, PredictionRecord
-from ferryman.monitoring._log_pending import (
-    COLUMNS_AT,
-    REQUEST_IDS_AT,
-    SIZES_AT,
+from ferryman.monitoring.log.pending import (
+    BATCH_FIELDS,
+    PendingBatch,
     PendingRows,
     batch_fields,
 )
@@ -30,18 +29,19 @@ def test_pending_batches_are_grouped_by_layout_in_arrival_order() -> None:
     records[4].columns = other_columns
     fields = [batch_fields(PredictionBatch.of(r)) for r in records]
     groups = {
-        (g.model, g.version, g.chunks[0][COLUMNS_AT] is other_columns): g
+        (g.model, g.version, g.chunks[0].columns is other_columns): g
         for g in PendingRows.group(fields)
     }
-    assert {k: g.per_request(REQUEST_IDS_AT) for k, g in groups.items()} == {
+    assert {k: g.per_request("request_ids") for k, g in groups.items()} == {
         ("m", 1, False): ["r0", "r2"],
         ("m", 2, False): ["r1"],
         ("n", 1, False): ["r3"],
         ("m", 1, True): ["r4"],
     }
     assert groups[("m", 1, False)].chunks == [fields[0], fields[2]]
+    assert PendingBatch._fields == BATCH_FIELDS  # the writer reads the queued tuples by name
     (alone,) = PendingRows.group(fields[:1] + fields[2:3])  # one layout
-    assert (alone.per_request(REQUEST_IDS_AT), alone.per_request(SIZES_AT), len(alone)) == (
+    assert (alone.per_request("request_ids"), alone.per_request("sizes"), len(alone)) == (
         ["r0", "r2"],
         [1, 1],
         2,

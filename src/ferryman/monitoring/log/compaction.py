@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from ferryman.monitoring._log_layout import (
+from ferryman.monitoring.log.files import (
     COMPACTED_PREFIX,
     SEGMENT_PREFIX,
     LogRoot,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ferryman.monitoring._log_layout import row_keys
+from ferryman.monitoring.log.scheme import row_keys
 
 
 def fnv1a64(data: bytes) -> int:

@@ -18,10 +18,10 @@ from scipy import stats
 from sklearn import metrics
 
 from ferryman.core.predictions import PredictionRecord
-from ferryman.monitoring.feedback import FeedbackResult, FeedbackStore
-from ferryman.monitoring.log_reader import LogReader
-from ferryman.monitoring.performance import compute_performance
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.kpi.feedback import FeedbackResult, FeedbackStore
+from ferryman.monitoring.kpi.performance import compute_performance
+from ferryman.monitoring.log.reader import LogReader
+from ferryman.monitoring.log.writer import PredictionLog
 
 DAY = datetime(2026, 5, 4, tzinfo=UTC)
 END = DAY + timedelta(days=1)

@@ -24,7 +24,7 @@ from scipy import stats
 
 from ferryman.config import DriftThresholds, MonitoringSettings
 from ferryman.monitoring.alerts import Observation, evaluate, feature_signals
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector, DriftReport
 from ferryman.schema.profiling import profile_frame
 
 ALPHA = 0.05
@@ -79,14 +79,14 @@ def references(seed: int) -> list[Reference]:
     return out
 
 
-def default_drift_alert_fires(report: dict[str, object], rows: int) -> bool:
+def default_drift_alert_fires(report: DriftReport, rows: int) -> bool:
     now = datetime.now(UTC)
     observation = Observation(
         model="m",
         window_start=now,
         window_end=now,
         version=1,
-        drift_share=report["share"],  # type: ignore[arg-type]
+        drift_share=report.share,
         features=feature_signals(report),
         live_rows=rows,
     )
@@ -110,7 +110,7 @@ def test_no_drift_alarms_at_most_alpha_over_references(fitted: list[Reference], 
             tested = reference.tests_only.compare(window)
             assert tested.tested_count == 6, tested.skipped
             any_significant += tested.drifted_count > 0
-            report = reference.defaults.compare(window).to_dict()
+            report = reference.defaults.compare(window)
             alerts_fired += default_drift_alert_fires(report, size)
     windows = REFERENCES * WINDOWS_PER_REFERENCE
     assert any_significant <= ALLOWED, f"{any_significant}/{windows} windows had a significant test"

@@ -18,8 +18,9 @@ from pandas.api import types as ptypes
 from ferryman.config import DriftThresholds, FeatureThresholds
 from ferryman.core.profile import DataProfile
 from ferryman.errors import FerrymanError, InvalidArgumentError
-from ferryman.monitoring._drift_features import Measured, measure_categorical, measure_numeric
-from ferryman.monitoring._drift_reference import (
+from ferryman.monitoring._json import json_safe
+from ferryman.monitoring.drift.features import Measured, measure_categorical, measure_numeric
+from ferryman.monitoring.drift.reference import (
     CategoricalReference,
     NumericReference,
     build_categorical,
@@ -27,13 +28,12 @@ from ferryman.monitoring._drift_reference import (
     categorical_counts,
     numeric_values,
 )
-from ferryman.monitoring._drift_stats import (
+from ferryman.monitoring.drift.stats import (
     adjust_pvalues,
     chi2_homogeneity,
     jensen_shannon_distance,
     population_stability_index,
 )
-from ferryman.monitoring._json import json_safe
 
 __all__ = [
     "DriftDetector",

@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ferryman.monitoring._log_arrow import proba_column
-from ferryman.monitoring._log_layout import label_text, parse_day, parse_partition
-from ferryman.monitoring.log_reader import quote, source_filter, sql_text
+from ferryman.monitoring.log.reader import quote, source_filter, sql_text
+from ferryman.monitoring.log.scheme import label_text, parse_day, parse_partition, proba_column
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -18,8 +18,8 @@ import pytest
 from scipy import stats
 
 from ferryman.config import AlertRule
-from ferryman.monitoring import _kpi_intervals as ci
 from ferryman.monitoring.alerts import Observation, evaluate
+from ferryman.monitoring.kpi import intervals as ci
 
 WINDOWS = 2000
 ALPHA = 0.05

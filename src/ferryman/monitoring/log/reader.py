@@ -1,6 +1,6 @@
 """Queries over the prediction log with DuckDB: windows, counts, latency, rejections.
 
-Only the live files of the day folders a window touches are read (see ``_log_layout``), so a
+Only the live files of the day folders a window touches are read (see ``files``), so a
 query over one day of one model never lists or opens another day. Every method answers an
 empty result when there is nothing to read (no folder yet, an empty window).
 """
@@ -18,16 +18,15 @@ import pandas as pd
 
 from ferryman.config import Settings
 from ferryman.core.sources import BATCH_SOURCES, SOURCE_GROUPS
-from ferryman.monitoring._log_layout import (
+from ferryman.monitoring.log.files import LogRoot, live_files
+from ferryman.monitoring.log.scheme import (
+    BASE_COLUMNS,
     PREDICTIONS,
     REJECTIONS,
-    LogRoot,
     days_between,
-    live_files,
     parse_partition,
 )
 
-BASE_COLUMNS = ("ts", "version", "request_id", "row", "latency_ms", "prediction", "score")
 T = TypeVar("T")
 _ATTEMPTS = 6  # a compaction may delete a listed file before it is read: list again
 

@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
-from ferryman.monitoring import _log_layout, prediction_log
-from ferryman.monitoring._log_layout import LogRoot, live_files
-from ferryman.monitoring.log_reader import LogReader
-from ferryman.monitoring.prediction_log import PredictionLog
+from ferryman.monitoring.log import files, writer
+from ferryman.monitoring.log.files import LogRoot, live_files
+from ferryman.monitoring.log.reader import LogReader
+from ferryman.monitoring.log.writer import PredictionLog
 
 COLUMNS = ("f0", "f1", "f2")
 NOW = time.time()
@@ -58,7 +58,7 @@ def log_whose_first_write_fails(
 ) -> PredictionLog:
     """A log (no writer thread) holding ``requests`` records, whose next segment write raises
     ``error``; later ones write for real."""
-    real = _log_layout.write_parquet
+    real = files.write_parquet
     calls = {"n": 0}
 
     def flaky(*args: object, **kwargs: object) -> str:
@@ -67,7 +67,7 @@ def log_whose_first_write_fails(
             raise error
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(prediction_log, "write_parquet", flaky)
+    monkeypatch.setattr(writer, "write_parquet", flaky)
     log = PredictionLog(str(tmp_path), start=False)
     for i in range(requests):
         log.record(binary(i))
@@ -253,7 +253,7 @@ def test_an_interrupted_compaction_never_shows_a_row_twice(tmp_path: Path) -> No
     # a compaction that wrote its file but died before deleting the old ones
     table = _read_all(old)
     names = [Path(p).name for p in old]
-    _log_layout.write_parquet(root, folder, "c-crashed.parquet", table, names)
+    files.write_parquet(root, folder, "c-crashed.parquet", table, names)
     assert len(parquet_files(tmp_path)) == 7
     assert len(all_rows(tmp_path)) == 6
     log.compact()  # the next compaction deletes the leftovers

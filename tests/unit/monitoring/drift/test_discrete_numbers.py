@@ -22,8 +22,8 @@ import pytest
 from scipy import stats
 
 from ferryman.config import DriftThresholds
-from ferryman.monitoring._drift_reference import DISCRETE_MAX_VALUES
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
+from ferryman.monitoring.drift.reference import DISCRETE_MAX_VALUES
 
 ALPHA = 0.05
 REFERENCE_ROWS = 10_000

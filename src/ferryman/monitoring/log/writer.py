@@ -1,9 +1,9 @@
 """The prediction log: a :class:`~ferryman.core.predictions.PredictionSink` writing Parquet.
 
 ``record()`` and ``record_batch()`` only sample, count and append the batch's fields to a
-bounded buffer (a few microseconds; see ``_log_pending``); a background thread turns what is
+bounded buffer (a few microseconds; see ``pending``); a background thread turns what is
 pending into one Arrow table per model version and day and writes it as a Parquet segment
-(see ``_log_layout`` for the folders).
+(see ``scheme`` for the folders).
 """
 
 from __future__ import annotations
@@ -27,27 +27,20 @@ from ferryman.core.predictions import (
     PredictionRecord,
     RejectionRecord,
 )
-from ferryman.monitoring._log_arrow import predictions_table, rejections_table
-from ferryman.monitoring._log_compaction import compact_folder
-from ferryman.monitoring._log_layout import (
-    FEEDBACK,
-    PREDICTIONS,
-    REJECTIONS,
-    SEGMENT_PREFIX,
-    LogRoot,
-    day_of,
-    segment_name,
-    write_parquet,
-)
-from ferryman.monitoring._log_pending import (
+from ferryman.monitoring.log.arrow import predictions_table, rejections_table
+from ferryman.monitoring.log.compaction import compact_folder
+from ferryman.monitoring.log.files import SEGMENT_PREFIX, LogRoot, segment_name, write_parquet
+from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
     Batch,
+    PendingBatch,
     PendingRows,
     batch_fields,
     check_batch,
     requests_of,
 )
+from ferryman.monitoring.log.scheme import FEEDBACK, PREDICTIONS, REJECTIONS, day_of
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +122,7 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: list[Batch] = []  # batches' fields (see ``_log_pending``)
+        self._pending: list[Batch] = []  # batches' fields (see ``pending``)
         self._failed: dict[Hashable, PendingRows] = {}  # written first next time (writer's)
         self._pending_rejections: list[RejectionRecord] = []
         self._pending_rows = 0
@@ -163,7 +156,7 @@ class PredictionLog:
         self.record_batch(PredictionBatch.of(record))
 
     def record_batch(self, batch: PredictionBatch) -> None:
-        """Queue the rows of the requests one model call answered (see ``_log_pending``).
+        """Queue the rows of the requests one model call answered (see ``pending``).
 
         Requests are sampled one by one; a batch that does not fit under the bound is dropped
         whole (and counted). A batch whose parts disagree (sizes that do not add up to its
@@ -433,18 +426,20 @@ def _queue_after(buffers: dict[Hashable, PendingRows], rows: PendingRows) -> Non
         first.put_before(rows)
 
 
-def _convert_each(key: Hashable, chunks: list[Batch]) -> tuple[list[Batch], list[pa.Table], int]:
+def _convert_each(
+    key: Hashable, chunks: list[PendingBatch]
+) -> tuple[list[PendingBatch], list[pa.Table], int]:
     """Each batch converted on its own: the batches that convert, their tables, and the rows
     of those that do not. (A batch is not split further: ``check_batch`` has refused every
     batch whose requests could convert one by one but not together.)"""
-    good: list[Batch] = []
+    good: list[PendingBatch] = []
     tables: list[pa.Table] = []
     bad_rows = 0
     for chunk in chunks:
         try:
             tables.append(predictions_table(PendingRows(key, [chunk])))
         except Exception:  # noqa: BLE001 (the first failure is logged by the caller)
-            bad_rows += len(chunk[PREDICTIONS_AT])
+            bad_rows += len(chunk.predictions)
         else:
             good.append(chunk)
     return good, tables, bad_rows

@@ -32,21 +32,23 @@ import pyarrow as pa
 from ferryman.config import Settings
 from ferryman.core.names import check_name
 from ferryman.errors import DataFileError
-from ferryman.monitoring._log_arrow import PROBA_PREFIX
-from ferryman.monitoring._log_compaction import compact_folder
-from ferryman.monitoring._log_layout import (
-    FEEDBACK,
+from ferryman.monitoring.log.compaction import compact_folder
+from ferryman.monitoring.log.files import (
     SEGMENT_PREFIX,
-    TS_TYPE,
     LogRoot,
-    day_of,
-    label_text,
     live_files,
-    row_keys,
     segment_name,
     write_parquet,
 )
-from ferryman.monitoring.log_reader import LogReader, file_list, quote, utc
+from ferryman.monitoring.log.reader import LogReader, file_list, quote, utc
+from ferryman.monitoring.log.scheme import (
+    FEEDBACK,
+    PROBA_PREFIX,
+    TS_TYPE,
+    day_of,
+    label_text,
+    row_keys,
+)
 from ferryman.schema.data_files import read_table
 
 FIELDS = ("request_id", "row", "label", "value", "at")

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from ferryman.config import DriftThresholds
-from ferryman.monitoring.drift import DriftDetector
+from ferryman.monitoring.drift.detector import DriftDetector
 from ferryman.schema.profiling import profile_frame
 
 WINDOWS = 200

@@ -10,7 +10,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from ferryman.core.profile import CategoricalSummary, NumericSummary
-from ferryman.monitoring._drift_stats import FloatArray
+from ferryman.monitoring.drift.stats import FloatArray
 
 SAMPLE_BINS = 10
 """PSI bins of a numeric column without a profile: the deciles of the reference sample, as the

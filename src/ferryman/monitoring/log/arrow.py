@@ -11,49 +11,24 @@ import pandas as pd
 import pyarrow as pa
 
 from ferryman.core.predictions import RejectionRecord
-from ferryman.monitoring._log_layout import TS_TYPE, label_text, row_keys
-from ferryman.monitoring._log_pending import (
-    AT_AT,
-    CLASSES_AT,
-    COLUMNS_AT,
-    INPUTS_AT,
-    LATENCIES_AT,
-    PREDICTIONS_AT,
-    PROBABILITIES_AT,
-    REQUEST_IDS_AT,
-    ROW_IDS_AT,
-    SIZES_AT,
-    SOURCES_AT,
-    PendingRows,
+from ferryman.monitoring.log.pending import PendingRows
+from ferryman.monitoring.log.scheme import (
+    TS_TYPE,
+    feature_column,
+    label_text,
+    proba_column,
+    row_keys,
+    score_values,
 )
-
-PROBA_PREFIX = "proba__"
-FEATURE_PREFIX = "feature__"
-# names the log itself uses (and the hive partition keys): a feature so named gets a prefix
-RESERVED = frozenset(
-    {"key", "request_id", "row", "ts", "source", "latency_ms", "prediction", "score"}
-    | {"model", "version", "day"}
-)
-
-
-def feature_column(name: str) -> str:
-    """The log column of an input feature: its own name unless the log uses that name."""
-    if name in RESERVED or name.startswith((PROBA_PREFIX, FEATURE_PREFIX)):
-        return f"{FEATURE_PREFIX}{name}"
-    return name
-
-
-def proba_column(cls: Any) -> str:
-    return f"{PROBA_PREFIX}{label_text(cls)}"
 
 
 def predictions_table(pending: PendingRows) -> pa.Table:
     """One Arrow table for the pending batches of one layout (model version, columns,
     classes, presence of probabilities and kind of inputs: the log buffers them so)."""
     # per batch: its rows; per request: its rows (each batch's requests, in order)
-    parts = pending.field(PREDICTIONS_AT)
+    parts = pending.field("predictions")
     chunk_rows = [len(p) for p in parts]
-    sizes = np.array(pending.per_request(SIZES_AT), dtype=np.int64)
+    sizes = np.array(pending.per_request("sizes"), dtype=np.int64)
     total = int(sizes.sum())
     single = len(sizes) == total and bool((sizes == 1).all())  # a row per request: no repeats
 
@@ -61,43 +36,43 @@ def predictions_table(pending: PendingRows) -> pa.Table:
         return values if single else np.repeat(values, sizes)
 
     columns: dict[str, pa.Array] = {}
-    ids = pending.per_request(REQUEST_IDS_AT)
+    ids = pending.per_request("request_ids")
     repeated = ids if single else np.repeat(np.array(ids, dtype=object), sizes)
     request_ids = pa.array(repeated, pa.string())
     rows = _rows(pending, sizes, total)
     columns["key"] = pa.array(row_keys(request_ids, rows), pa.int64())
     columns["request_id"] = request_ids
     columns["row"] = rows
-    micros = np.round(np.array(pending.field(AT_AT), dtype=np.float64) * 1e6).astype(np.int64)
+    micros = np.round(np.array(pending.field("at"), dtype=np.float64) * 1e6).astype(np.int64)
     columns["ts"] = pa.array(np.repeat(micros, chunk_rows), pa.int64()).cast(TS_TYPE)
-    sources = per_row(np.array(pending.per_request(SOURCES_AT), dtype=object))
+    sources = per_row(np.array(pending.per_request("sources"), dtype=object))
     columns["source"] = pa.array(sources, pa.string())
-    latencies = per_row(np.array(pending.per_request(LATENCIES_AT), dtype=np.float64))
+    latencies = per_row(np.array(pending.per_request("latencies_ms"), dtype=np.float64))
     columns["latency_ms"] = pa.array(latencies, pa.float64(), from_pandas=True)  # NaN: null
     predictions = _concat_1d(parts)
     columns["prediction"] = _arrow(predictions)
     first = pending.chunks[0]
-    classes = first[CLASSES_AT]
+    classes = first.classes
     proba = None
-    if first[PROBABILITIES_AT] is not None and classes is not None:
-        proba = _stack(pending.field(PROBABILITIES_AT), chunk_rows).astype(np.float64, copy=False)
+    if first.probabilities is not None and classes is not None:
+        proba = _stack(pending.field("probabilities"), chunk_rows).astype(np.float64, copy=False)
     columns["score"] = _score(predictions, proba, classes, total)
     if proba is not None and classes is not None:
         for j, cls in enumerate(classes):
             columns[proba_column(cls)] = pa.array(proba[:, j], pa.float64())
-    inputs = pending.field(INPUTS_AT)
-    columns.update(_features(first[COLUMNS_AT], inputs, chunk_rows, total))
+    inputs = pending.field("inputs")
+    columns.update(_features(first.columns, inputs, chunk_rows, total))
     return pa.table(columns)
 
 
 def _rows(pending: PendingRows, sizes: np.ndarray, total: int) -> pa.Array:
     """Row ids as text: the given ids, else the row's position within its request."""
-    given = pending.field(ROW_IDS_AT)
+    given = pending.field("row_ids")
     if all(ids is None for ids in given):
         starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
         return pa.array(np.arange(total, dtype=np.int64) - starts).cast(pa.string())
     per_request = itertools.chain.from_iterable(
-        itertools.repeat(None, len(chunk[SIZES_AT])) if ids is None else ids
+        itertools.repeat(None, len(chunk.sizes)) if ids is None else ids
         for chunk, ids in zip(pending.chunks, given, strict=True)
     )
     parts = []
@@ -150,18 +125,6 @@ def _score(predictions: np.ndarray, proba: np.ndarray | None, classes: Any, tota
     if proba is None or classes is None or proba.shape[1] == 0:
         return pa.nulls(total, pa.float64())
     return pa.array(score_values(predictions, proba, classes), pa.float64())
-
-
-def score_values(predictions: np.ndarray, proba: np.ndarray, classes: Any) -> np.ndarray:
-    """The log's ``score``: the probability of the positive class (binary) or of the
-    predicted class (multiclass). Prediction drift compares it with the same on training."""
-    if proba.shape[1] == 2:
-        return proba[:, 1]
-    index = pd.Index([label_text(c) for c in classes]).get_indexer(
-        pd.Index([label_text(p) for p in predictions])
-    )
-    index = np.where(index >= 0, index, proba.argmax(axis=1))
-    return proba[np.arange(len(proba)), index]
 
 
 def _features(

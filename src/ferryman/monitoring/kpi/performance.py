@@ -13,7 +13,7 @@ Definitions follow scikit-learn (tests check them against ``sklearn.metrics``):
 
 A metric that cannot be computed is None, and ``reasons`` says why. Each metric has a 95%
 interval in ``intervals`` (Wilson for accuracy and binary precision and recall, a normal
-approximation for the others, none for R²; see ``_kpi_intervals``), computed from the same
+approximation for the others, none for R²; see ``intervals``), computed from the same
 counts and sums, so it costs the query nothing.
 """
 
@@ -32,12 +32,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ferryman.monitoring import _kpi_intervals as ci
-from ferryman.monitoring._kpi_query import KpiQuery, bucket_sql, has_other_classes
-from ferryman.monitoring._log_arrow import PROBA_PREFIX
-from ferryman.monitoring._log_layout import label_text
-from ferryman.monitoring.feedback import TASKS, FeedbackStore, fact_columns, feedback_source
-from ferryman.monitoring.log_reader import LogReader, source_filter, utc
+from ferryman.monitoring.kpi import intervals as ci
+from ferryman.monitoring.kpi.feedback import TASKS, FeedbackStore, fact_columns, feedback_source
+from ferryman.monitoring.kpi.query import KpiQuery, bucket_sql, has_other_classes
+from ferryman.monitoring.log.reader import LogReader, source_filter, utc
+from ferryman.monitoring.log.scheme import PROBA_PREFIX, label_text
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
