@@ -2,7 +2,7 @@
 
 Other parts import these modules by their path (``from ferryman.serving.pool import
 ModelPool``): importing the package itself loads none of them, so ``ferryman score --help``
-stays quick. The ``_score_*`` modules are scoring's own.
+stays quick. ``scoring`` is a subpackage: batch scoring, a chunk of rows at a time.
 """
 
-__all__ = ["batching", "codec", "pool", "score_defaults", "scoring", "served"]
+__all__ = ["batching", "codec", "pool", "scoring", "served"]
