@@ -17,6 +17,8 @@ from sklearn.datasets import make_regression
 # than these fits.
 XGBOOST_TREES = {"n_estimators": 5, "max_depth": 2, "n_jobs": 1}
 LIGHTGBM_TREES = {"n_estimators": 5, "num_leaves": 4, "n_jobs": 1, "verbose": -1}
+# the options of an ONNX classifier converted with and without its ZipMap output
+ZIPMAP = {"with-zipmap": None, "without-zipmap": {"zipmap": False}}
 
 _LOAD_IN_CHILD = """
 import sys

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
-from flavor_support import LIGHTGBM_TREES, XGBOOST_TREES, convert, regression
+from flavor_support import LIGHTGBM_TREES, XGBOOST_TREES, ZIPMAP, convert, regression
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
@@ -249,7 +249,6 @@ class Sets(NamedTuple):
 
 
 Fitted = tuple[object, pd.DataFrame]  # a model, and the rows it is checked on
-ZIPMAP = {"with-zipmap": None, "without-zipmap": {"zipmap": False}}
 TEXT_LABELS = np.array(["low", "mid", "high"])
 
 

@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from flavor_support import convert, regression
+from flavor_support import ZIPMAP, convert, regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from ferryman.errors import InvalidInputError, ModelFileError
 from ferryman.flavors import LoadContext, get_flavor
 from ferryman.flavors.onnx_flavor import OnnxFlavor
-
-ZIPMAP = {"with-zipmap": None, "without-zipmap": {"zipmap": False}}
 
 
 @pytest.fixture
