@@ -22,7 +22,7 @@ from rich.progress import (
 
 from ferryman.cli.context import NaValuesOpt, err_console, parse_na_values, plural, registry
 from ferryman.cli.output import console
-from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
+from ferryman.serving.scoring.defaults import DEFAULT_CHUNK_ROWS
 
 if TYPE_CHECKING:
     from ferryman.serving.scoring import ScoreProgress, ScoreReport

@@ -12,8 +12,7 @@ import pandas as pd
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
 from ferryman.flavors.base import Predictor
-from ferryman.flavors.boosters import BoosterFlavor
-from ferryman.flavors.labels import label_from_proba
+from ferryman.flavors.boosters import BoosterFlavor, BoosterPredictor
 
 
 def _output_for(booster: lgb.Booster, classes: tuple[Any, ...] | None) -> OutputSpec:
@@ -40,10 +39,9 @@ def _is_complete(text: str) -> bool:
     )
 
 
-class LightGBMPredictor(Predictor):
+class LightGBMPredictor(BoosterPredictor):
     def __init__(self, booster: lgb.Booster, output: OutputSpec) -> None:
-        self._booster = booster
-        self.classes = output.classes if output.kind == "classifier" else None
+        super().__init__(booster, output)
         self._names = booster.feature_name()
 
     @property
@@ -52,31 +50,10 @@ class LightGBMPredictor(Predictor):
         generated = [f"Column_{i}" for i in range(len(self._names))]
         return None if self._names == generated else tuple(self._names)
 
-    @property
-    def native(self) -> Any:
-        return self._booster
-
     def _raw(self, frame: pd.DataFrame) -> np.ndarray:
         if list(frame.columns) != self._names and set(self._names) <= set(frame.columns):
             frame = frame[self._names]
         return np.asarray(self._booster.predict(frame))
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
-        if self.classes is None:
-            return None
-        raw = self._raw(frame)
-        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
-
-    @property
-    def labels_follow_proba(self) -> bool:
-        return self.classes is not None  # predict is the argmax of these probabilities
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.classes is None:
-            return self._raw(frame)
-        proba = self.predict_proba(frame)
-        assert proba is not None
-        return label_from_proba(proba, self.classes)
 
 
 class LightGBMFlavor(BoosterFlavor):

@@ -13,8 +13,7 @@ import xgboost as xgb
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import ModelFileError
 from ferryman.flavors.base import Predictor
-from ferryman.flavors.boosters import BoosterFlavor
-from ferryman.flavors.labels import label_from_proba
+from ferryman.flavors.boosters import BoosterFlavor, BoosterPredictor
 
 
 def _objective(booster: xgb.Booster) -> tuple[str, int]:
@@ -38,20 +37,15 @@ def _output_for(objective: str, num_class: int, classes: tuple[Any, ...] | None)
     return OutputSpec(kind="other", extra=extra)
 
 
-class XGBoostPredictor(Predictor):
+class XGBoostPredictor(BoosterPredictor):
     def __init__(self, booster: xgb.Booster, output: OutputSpec) -> None:
-        self._booster = booster
+        super().__init__(booster, output)
         self._objective, _ = _objective(booster)
-        self.classes = output.classes if output.kind == "classifier" else None
         self._names = booster.feature_names
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:
         return tuple(self._names) if self._names else None
-
-    @property
-    def native(self) -> Any:
-        return self._booster
 
     def _raw(self, frame: pd.DataFrame, margin: bool = False) -> np.ndarray:
         data = (
@@ -62,9 +56,7 @@ class XGBoostPredictor(Predictor):
         matrix = xgb.DMatrix(data, enable_categorical=True)
         return np.asarray(self._booster.predict(matrix, output_margin=margin))
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
-        if self.classes is None:
-            return None
+    def _probabilities(self, frame: pd.DataFrame) -> np.ndarray:
         if self._objective == "multi:softmax":
             # softmax boosters answer labels; their margins give softprob's probabilities
             margins = self._raw(frame, margin=True)
@@ -73,23 +65,13 @@ class XGBoostPredictor(Predictor):
         raw = self._raw(frame)
         if self._objective == "binary:logitraw":
             raw = 1.0 / (1.0 + np.exp(-raw))
-        if raw.ndim == 1:
-            return np.column_stack([1.0 - raw, raw])
         return raw
 
-    @property
-    def labels_follow_proba(self) -> bool:
-        return self.classes is not None  # predict is the argmax of these probabilities
-
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.classes is None:
-            return self._raw(frame)
-        if self._objective == "multi:softmax":
+        if self.classes is not None and self._objective == "multi:softmax":
             index = self._raw(frame).astype(int)
             return np.asarray(self.classes, dtype=object)[index]
-        proba = self.predict_proba(frame)
-        assert proba is not None
-        return label_from_proba(proba, self.classes)
+        return super().predict(frame)
 
 
 class XGBoostFlavor(BoosterFlavor):

@@ -3,16 +3,7 @@ makes (``dataplane``) and batch scoring (no HTTP here).
 
 Other parts import these modules by their path (``from ferryman.serving.pool import
 ModelPool``): importing the package itself loads none of them, so ``ferryman score --help``
-stays quick. The ``_score_*`` modules are scoring's own.
+stays quick. ``scoring`` is a subpackage: batch scoring, a chunk of rows at a time.
 """
 
-__all__ = [
-    "batching",
-    "codec",
-    "dataplane",
-    "pool",
-    "recording",
-    "score_defaults",
-    "scoring",
-    "served",
-]
+__all__ = ["batching", "codec", "dataplane", "pool", "recording", "scoring", "served"]

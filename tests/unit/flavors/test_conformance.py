@@ -1,24 +1,31 @@
-"""check_flavor: passes a sound flavor, and names the rule a broken flavor breaks."""
+"""check_flavor: passes a sound flavor, names the rule a broken flavor breaks, and passes
+every flavor ferryman ships on the models data scientists give it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
+from flavor_support import LIGHTGBM_TREES, XGBOOST_TREES, ZIPMAP, convert, regression
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from ferryman.core.signature import OutputSpec
 from ferryman.errors import UntrustedTypeError
-from ferryman.flavors import Flavor, LoadContext, Predictor, check_flavor
+from ferryman.flavors import Flavor, LoadContext, Predictor, check_flavor, get_flavor
 from ferryman.flavors.sklearn_flavor import SklearnFlavor
 
 
@@ -218,15 +225,154 @@ def _cancer() -> tuple[pd.DataFrame, pd.Series]:
     return data.data.head(200), data.target.head(200)
 
 
-def test_a_tree_model_passes_with_the_registrys_default_trust() -> None:
-    x, y = _cancer()
-    for model in (DecisionTreeClassifier(max_depth=3), RandomForestClassifier(n_estimators=5)):
-        check_flavor(SklearnFlavor(), model.fit(x, y), x.head(20))
-
-
 def test_a_type_of_the_users_own_is_checked_once_trusted() -> None:
     x, y = _cancer()
     model = make_pipeline(Doubler(), LogisticRegression(max_iter=5000)).fit(x, y)
     with pytest.raises(UntrustedTypeError, match="Doubler"):
         check_flavor(SklearnFlavor(), model, x.head(20))
     check_flavor(SklearnFlavor(), model, x.head(20), trusted_types=[f"{__name__}.Doubler"])
+
+
+# -- every flavor ferryman ships ------------------------------------------------------------
+# Each case is a model as a data scientist fits it, and the rows it is checked on; the flavor
+# tests assert what each flavor answers beyond what the check asks.
+
+Data = tuple[pd.DataFrame, np.ndarray]
+
+
+class Sets(NamedTuple):
+    """The flavor tests' data sets (conftest.py)."""
+
+    binary: Data
+    three_class: Data
+    mixed: Data
+
+
+Fitted = tuple[object, pd.DataFrame]  # a model, and the rows it is checked on
+TEXT_LABELS = np.array(["low", "mid", "high"])
+
+
+def _fitted(model: Any, data: Data, *, as_array: bool = False) -> Fitted:
+    frame, y = data
+    return model.fit(frame.to_numpy() if as_array else frame, y), frame
+
+
+def _column_transformer_pipeline(mixed: Data) -> Fitted:
+    prep = ColumnTransformer(
+        [
+            ("text", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+            ("numbers", StandardScaler(), ["a", "b", "c", "d"]),
+        ]
+    )
+    return _fitted(make_pipeline(prep, LogisticRegression()), mixed)
+
+
+def _cancer_tree(model: Any) -> Fitted:
+    x, y = _cancer()
+    return model.fit(x, y), x.head(20)
+
+
+def _xgboost_booster(data: Data, params: dict[str, Any]) -> Fitted:
+    frame, y = data
+    params = {"max_depth": 2, "nthread": 1, **params}
+    return xgb.train(params, xgb.DMatrix(frame, label=y), num_boost_round=5), frame
+
+
+def _lightgbm_booster(data: Data) -> Fitted:
+    frame, y = data
+    params = {"objective": "binary", "num_leaves": 4, "num_threads": 1, "verbose": -1}
+    return lgb.train(params, lgb.Dataset(frame, label=y), num_boost_round=5), frame
+
+
+def _onnx(model: Any, data: Data, options: dict[str, Any] | None) -> Fitted:
+    frame, y = data
+    return convert(model.fit(frame.to_numpy(), y), frame, options), frame
+
+
+CASES: dict[str, tuple[str, Callable[[Sets], Fitted]]] = {
+    "sklearn-classifier-on-a-frame": (
+        "sklearn",
+        lambda d: _fitted(LogisticRegression(), d.binary),
+    ),
+    "sklearn-classifier-on-an-array": (
+        "sklearn",
+        lambda d: _fitted(LogisticRegression(), d.binary, as_array=True),
+    ),
+    "sklearn-regressor": ("sklearn", lambda d: _fitted(LinearRegression(), regression())),
+    "sklearn-pipeline-with-a-column-transformer": (
+        "sklearn",
+        lambda d: _column_transformer_pipeline(d.mixed),
+    ),
+    # trees pass with the registry's default trust (numpy.dtype, scikit-learn's own classes)
+    "sklearn-decision-tree": (
+        "sklearn",
+        lambda d: _cancer_tree(DecisionTreeClassifier(max_depth=3)),
+    ),
+    "sklearn-random-forest": (
+        "sklearn",
+        lambda d: _cancer_tree(RandomForestClassifier(n_estimators=5)),
+    ),
+    "xgboost-binary-classifier": (
+        "xgboost",
+        lambda d: _fitted(xgb.XGBClassifier(**XGBOOST_TREES), d.binary),
+    ),
+    "xgboost-three-class-classifier": (
+        "xgboost",
+        lambda d: _fitted(xgb.XGBClassifier(**XGBOOST_TREES), d.three_class),
+    ),
+    "xgboost-regressor": (
+        "xgboost",
+        lambda d: _fitted(xgb.XGBRegressor(**XGBOOST_TREES), regression()),
+    ),
+    "xgboost-classifier-fitted-on-an-array": (
+        "xgboost",
+        lambda d: _fitted(xgb.XGBClassifier(**XGBOOST_TREES), d.binary, as_array=True),
+    ),
+    "xgboost-raw-booster": (
+        "xgboost",
+        lambda d: _xgboost_booster(d.binary, {"objective": "binary:logistic"}),
+    ),
+    "xgboost-softmax-booster": (
+        "xgboost",
+        lambda d: _xgboost_booster(d.three_class, {"objective": "multi:softmax", "num_class": 3}),
+    ),
+    "lightgbm-binary-classifier": (
+        "lightgbm",
+        lambda d: _fitted(lgb.LGBMClassifier(**LIGHTGBM_TREES), d.binary),
+    ),
+    "lightgbm-multiclass-classifier-with-text-labels": (
+        "lightgbm",
+        lambda d: _fitted(
+            lgb.LGBMClassifier(**LIGHTGBM_TREES),
+            (d.three_class[0], TEXT_LABELS[d.three_class[1]]),
+        ),
+    ),
+    "lightgbm-regressor": (
+        "lightgbm",
+        lambda d: _fitted(lgb.LGBMRegressor(**LIGHTGBM_TREES), regression()),
+    ),
+    "lightgbm-raw-booster": ("lightgbm", lambda d: _lightgbm_booster(d.binary)),
+    "onnx-regressor": ("onnx", lambda d: _onnx(LinearRegression(), regression(), None)),
+}
+for _zipmap, _options in ZIPMAP.items():
+    CASES[f"onnx-binary-classifier-{_zipmap}"] = (
+        "onnx",
+        lambda d, options=_options: _onnx(LogisticRegression(), d.binary, options),
+    )
+    CASES[f"onnx-three-class-classifier-with-text-labels-{_zipmap}"] = (
+        "onnx",
+        lambda d, options=_options: _onnx(
+            LogisticRegression(),
+            (d.three_class[0], np.array(["a", "b", "c"])[d.three_class[1]]),
+            options,
+        ),
+    )
+
+
+@pytest.mark.parametrize(("flavor", "fit"), CASES.values(), ids=CASES.keys())
+def test_every_flavor_passes_the_check_on_the_models_it_is_given(
+    flavor: str, fit: Callable[[Sets], Fitted], binary: Data, three_class: Data, mixed: Data
+) -> None:
+    model, frame = fit(Sets(binary, three_class, mixed))
+
+    check_flavor(get_flavor(flavor), model, frame)

@@ -6,28 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import pandas as pd
 import pytest
-from flavor_support import frame_of
-from skl2onnx import to_onnx
-from sklearn.datasets import make_regression
+from flavor_support import ZIPMAP, convert, regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from ferryman.errors import InvalidInputError, ModelFileError
-from ferryman.flavors import LoadContext, check_flavor, get_flavor
+from ferryman.flavors import LoadContext, get_flavor
 from ferryman.flavors.onnx_flavor import OnnxFlavor
-
-ZIPMAP = {"with-zipmap": None, "without-zipmap": {"zipmap": False}}
 
 
 @pytest.fixture
 def flavor() -> OnnxFlavor:
     return OnnxFlavor()
-
-
-def convert(model: Any, frame: pd.DataFrame, options: dict[str, Any] | None) -> onnx.ModelProto:
-    return to_onnx(model, frame.to_numpy(dtype=np.float32)[:1], options=options)
 
 
 def test_get_flavor_returns_the_onnx_flavor() -> None:
@@ -45,7 +36,6 @@ def test_binary_classifier(
     model = LogisticRegression().fit(frame.to_numpy(), y)
     proto = convert(model, frame, options)
 
-    check_flavor(flavor, proto, frame)
     path = tmp_path / "m.onnx"
     flavor.save(proto, path)
     loaded = flavor.load(path, LoadContext(output=flavor.describe(proto)))
@@ -69,7 +59,6 @@ def test_three_class_classifier_with_text_labels(
     model = LogisticRegression().fit(frame.to_numpy(), np.array(["a", "b", "c"])[y])
     proto = convert(model, frame, options)
 
-    check_flavor(flavor, proto, frame)
     path = tmp_path / "m.onnx"
     flavor.save(proto, path)
     loaded = flavor.load(path, LoadContext())  # the classes come from the file itself
@@ -82,12 +71,11 @@ def test_three_class_classifier_with_text_labels(
 
 
 def test_regressor(flavor: OnnxFlavor, tmp_path: Path) -> None:
-    X, y = make_regression(200, 5, random_state=0)
-    frame = frame_of(X)
+    frame, y = regression()
+    X = frame.to_numpy()
     model = LinearRegression().fit(X, y)
     proto = convert(model, frame, None)
 
-    check_flavor(flavor, proto, frame)
     path = tmp_path / "m.onnx"
     flavor.save(proto, path)
     loaded = flavor.load(path, LoadContext())

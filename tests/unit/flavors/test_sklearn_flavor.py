@@ -10,16 +10,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from flavor_support import regression
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ferryman.errors import FlavorError, ModelFileError, UntrustedTypeError
-from ferryman.flavors import LoadContext, check_flavor, get_flavor
+from ferryman.flavors import LoadContext, get_flavor
 from ferryman.flavors.sklearn_flavor import SklearnFlavor, SklearnPredictor
 
 
@@ -47,14 +48,6 @@ def data() -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]), y
 
 
-@pytest.fixture(scope="module")
-def mixed() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(200, 4, random_state=1)
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    frame.insert(2, "colour", np.random.default_rng(1).choice(["red", "green", "blue"], 200))
-    return frame, y
-
-
 @pytest.fixture
 def flavor() -> SklearnFlavor:
     return SklearnFlavor()
@@ -77,7 +70,6 @@ def test_classifier_fitted_on_a_dataframe(
     frame, y = data
     model = LogisticRegression().fit(frame, y)
 
-    check_flavor(flavor, model, frame)
     loaded = save_and_load(flavor, model, tmp_path / "m.skops")
 
     np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame))
@@ -104,7 +96,6 @@ def test_classifier_fitted_on_an_array(
     frame, y = data
     model = LogisticRegression().fit(frame.to_numpy(), y)
 
-    check_flavor(flavor, model, frame)
     loaded = save_and_load(flavor, model, tmp_path / "m.skops")
 
     np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame.to_numpy()))
@@ -125,11 +116,9 @@ def test_string_class_labels(
 
 
 def test_regressor(flavor: SklearnFlavor, tmp_path: Path) -> None:
-    X, y = make_regression(200, 5, random_state=0)
-    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    frame, y = regression()
     model = LinearRegression().fit(frame, y)
 
-    check_flavor(flavor, model, frame)
     loaded = save_and_load(flavor, model, tmp_path / "m.skops")
 
     assert flavor.describe(model).kind == "regressor"
@@ -150,7 +139,6 @@ def test_pipeline_with_a_column_transformer(
     )
     model = make_pipeline(prep, LogisticRegression()).fit(frame, y)
 
-    check_flavor(flavor, model, frame)
     loaded = save_and_load(flavor, model, tmp_path / "m.skops")
 
     assert isinstance(loaded.native, Pipeline)

@@ -10,8 +10,8 @@ import pandas as pd
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
 from ferryman.schema import Problem
-from ferryman.serving._score_plan import Plan
-from ferryman.serving._score_readers import Chunk
+from ferryman.serving.scoring.plan import Plan
+from ferryman.serving.scoring.readers import Chunk
 
 
 @dataclass(frozen=True)

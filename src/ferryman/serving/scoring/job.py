@@ -8,8 +8,6 @@ missing or unknown column) fail the job before anything is written.
 
 from __future__ import annotations
 
-import math
-import os
 import time
 import uuid
 from collections import deque
@@ -28,36 +26,13 @@ from ferryman.core.sources import SCORE_SOURCE
 from ferryman.errors import DataFileError, FerrymanError, PredictionError
 from ferryman.registry import LoadedModel, Registry, failing_rows, first_line
 from ferryman.schema.data_files import check_na_values
-from ferryman.serving._score_checks import CheckedChunk, check_chunk
-from ferryman.serving._score_plan import Plan
-from ferryman.serving._score_readers import InputFile, choose_format
-from ferryman.serving._score_writers import ChunkWriter
-from ferryman.serving.score_defaults import DEFAULT_CHUNK_ROWS
+from ferryman.serving.scoring.checks import CheckedChunk, check_chunk
+from ferryman.serving.scoring.defaults import DEFAULT_CHUNK_ROWS, default_threads
+from ferryman.serving.scoring.plan import Plan
+from ferryman.serving.scoring.readers import InputFile, choose_format
+from ferryman.serving.scoring.writers import ChunkWriter
 
-MAX_DEFAULT_THREADS = 8
 MAX_FAILING_ROWS = 100  # of a chunk, set aside as rejects before the job is failed
-
-
-def default_threads() -> int:
-    """Chunks predicted at once by default: one per CPU this process may use (its affinity,
-    and a container's CPU quota), at most 8."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        usable = os.cpu_count() or 1
-    quota = _cgroup_cpu_quota()
-    if quota is not None:
-        usable = min(usable, math.ceil(quota))
-    return max(1, min(usable, MAX_DEFAULT_THREADS))
-
-
-def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> float | None:
-    """CPUs a cgroup v2 quota allows (``"200000 100000"`` is 2), or None without one."""
-    try:
-        quota, period = path.read_text().split()[:2]
-        return None if quota == "max" else max(int(quota) / int(period), 1.0)
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)

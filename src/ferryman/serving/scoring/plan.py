@@ -12,7 +12,7 @@ import pyarrow as pa
 from ferryman.errors import InvalidInputError
 from ferryman.registry import LoadedModel
 from ferryman.schema import Problem, describe_problems, validate
-from ferryman.serving._score_readers import InputFile
+from ferryman.serving.scoring.readers import InputFile
 
 ROW_COLUMN = "row"
 REASON_COLUMN = "reason"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -11,66 +9,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from scoring_support import FIRST, ROWS, SECOND, leftovers, read_file, write_file
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from ferryman.errors import (
     DataFileError,
-    InvalidArgumentError,
     InvalidInputError,
     PredictionError,
 )
 from ferryman.registry import LoadedModel, Registry
-from ferryman.serving._score_readers import InputFile
-from ferryman.serving.scoring import (
-    ScoreProgress,
-    _cgroup_cpu_quota,
-    default_rejects_path,
-    default_threads,
-    score_file,
-)
-
-ROWS = 569  # the breast-cancer data set
-FIRST = "mean radius"
-SECOND = "mean texture"
-
-
-@pytest.fixture
-def model(registry: Registry, cancer_frame: pd.DataFrame, cancer_model: Pipeline) -> LoadedModel:
-    registry.register(cancer_model, "cancer", train_data=cancer_frame, target="target")
-    return registry.load("cancer/1")
-
-
-@pytest.fixture
-def features(cancer_frame: pd.DataFrame) -> pd.DataFrame:
-    return cancer_frame.drop(columns="target")
-
-
-@pytest.fixture
-def with_ids(cancer_frame: pd.DataFrame) -> pd.DataFrame:
-    """The training data as scored in practice: an id column first, the target still there."""
-    ids = pd.Series([f"c{i:04d}" for i in range(len(cancer_frame))], name="customer")
-    return pd.concat([ids, cancer_frame], axis=1)
-
-
-def _write(frame: pd.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
-    return path
-
-
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"customer": str})
-    return pd.read_parquet(path)
-
-
-def _leftovers(folder: Path) -> list[Path]:
-    return sorted(folder.glob(".*.tmp"))
+from ferryman.serving.scoring.job import ScoreProgress, default_rejects_path, score_file
 
 
 @pytest.mark.parametrize(
@@ -86,12 +37,12 @@ def test_scores_every_row_as_the_loaded_model_does(
     source: str,
     target: str,
 ) -> None:
-    data = _write(with_ids, tmp_path / f"in{source}")
+    data = write_file(with_ids, tmp_path / f"in{source}")
     out = tmp_path / f"out{target}"
 
     report = score_file(registry, "cancer@latest", data, out, id_column="customer", chunk_rows=100)
 
-    table = _read(out)
+    table = read_file(out)
     assert list(table.columns) == ["customer", "prediction", "proba_0", "proba_1"]
     assert table["customer"].tolist() == with_ids["customer"].tolist()
     np.testing.assert_allclose(
@@ -102,13 +53,13 @@ def test_scores_every_row_as_the_loaded_model_does(
     assert (report.ref, report.output, report.rejects) == ("cancer/1", out, None)
     assert report.seconds > 0
     assert not default_rejects_path(out).exists()
-    assert _leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 def test_without_an_id_column_rows_are_numbered_from_zero(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
 
     score_file(registry, "cancer/1", data, tmp_path / "out.parquet", chunk_rows=64)
 
@@ -121,7 +72,7 @@ def test_ids_are_copied_as_written(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
     rows = pd.concat([pd.Series(["007", "010", "7"], name="code"), features.head(3)], axis=1)
-    data = _write(rows, tmp_path / "in.csv")
+    data = write_file(rows, tmp_path / "in.csv")
 
     score_file(registry, "cancer/1", data, tmp_path / "out.parquet", id_column="code")
 
@@ -162,7 +113,7 @@ def test_rows_that_break_the_signature_are_rejected_with_reasons(
     frame.loc[151, FIRST] = "big"  # two problems in one row
     frame.loc[151, SECOND] = None
     frame.loc[568, FIRST] = float("inf")
-    data = _write(frame, tmp_path / "in.csv")
+    data = write_file(frame, tmp_path / "in.csv")
     out = tmp_path / "scores.csv"
 
     report = score_file(registry, "cancer@latest", data, out, id_column="customer", chunk_rows=100)
@@ -197,7 +148,7 @@ def test_rejected_rows_keep_their_row_number_in_the_input(
 ) -> None:
     frame = features.copy()
     frame.loc[[0, 99, 100, 333], FIRST] = np.nan
-    data = _write(frame, tmp_path / "in.parquet")
+    data = write_file(frame, tmp_path / "in.parquet")
     rejects = tmp_path / "bad" / "rejects.csv"
     rejects.parent.mkdir()
 
@@ -216,7 +167,7 @@ def test_rejected_rows_keep_their_row_number_in_the_input(
 def test_a_stale_rejects_file_is_removed_when_no_row_is_rejected(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.csv")
+    data = write_file(features, tmp_path / "in.csv")
     stale = tmp_path / "out.rejects.csv"
     stale.write_text("row,reason\n1,old\n")
 
@@ -233,7 +184,7 @@ def test_a_regressor_answers_one_number_per_row(
     registry.register(
         Ridge().fit(features, train["score"]), "reg", train_data=train, target="score"
     )
-    data = _write(train, tmp_path / "in.parquet")
+    data = write_file(train, tmp_path / "in.parquet")
 
     report = score_file(registry, "reg/1", data, tmp_path / "out.csv", chunk_rows=128)
 
@@ -265,7 +216,7 @@ def test_text_and_category_columns_stay_text(registry: Registry, tmp_path: Path)
     city = loaded.signature.column("city")
     assert (city.kind, city.categories) == ("string", ("0047", "bergen", "oslo"))
     data = pd.DataFrame({"city": ["0047", "paris", "oslo", "bergen"], "x": [0.5, 1.0, -1.0, 2.0]})
-    path = _write(data, tmp_path / "in.csv")
+    path = write_file(data, tmp_path / "in.csv")
 
     report = score_file(registry, "city/1", path, tmp_path / "out.parquet", chunk_rows=3)
 
@@ -284,7 +235,7 @@ def test_text_and_category_columns_stay_text(registry: Registry, tmp_path: Path)
 def test_a_missing_column_fails_before_any_output_exists(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features.drop(columns=[FIRST, SECOND]).assign(extra=1), tmp_path / "in.csv")
+    data = write_file(features.drop(columns=[FIRST, SECOND]).assign(extra=1), tmp_path / "in.csv")
     out = tmp_path / "out.csv"
 
     with pytest.raises(InvalidInputError) as caught:
@@ -301,7 +252,7 @@ def test_a_missing_column_fails_before_any_output_exists(
 def test_an_id_column_the_file_lacks_is_refused(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
 
     with pytest.raises(InvalidInputError, match=r"id column 'customer' is not in .*in\.parquet"):
         score_file(registry, "cancer/1", data, tmp_path / "out.csv", id_column="customer")
@@ -309,7 +260,7 @@ def test_an_id_column_the_file_lacks_is_refused(
         score_file(
             registry,
             "cancer/1",
-            _write(features.assign(prediction=1), tmp_path / "in2.csv"),
+            write_file(features.assign(prediction=1), tmp_path / "in2.csv"),
             tmp_path / "out.csv",
             id_column="prediction",
         )
@@ -343,20 +294,20 @@ def test_unreadable_input_is_a_data_file_error_naming_it(
 
     assert name in str(caught.value)
     assert not (tmp_path / "out.parquet").exists()
-    assert _leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_an_input_with_no_rows_gives_an_output_with_no_rows(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path, suffix: str
 ) -> None:
-    data = _write(features.head(0), tmp_path / f"in{suffix}")
+    data = write_file(features.head(0), tmp_path / f"in{suffix}")
     out = tmp_path / f"out{suffix}"
 
     report = score_file(registry, "cancer/1", data, out)
 
     assert (report.rows_in, report.rows_scored, report.rows_rejected) == (0, 0, 0)
-    table = _read(out)
+    table = read_file(out)
     assert list(table.columns) == ["row", "prediction", "proba_0", "proba_1"]
     assert len(table) == 0
 
@@ -364,7 +315,7 @@ def test_an_input_with_no_rows_gives_an_output_with_no_rows(
 def test_a_failure_halfway_leaves_no_output_and_the_old_one_untouched(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.csv")
+    data = write_file(features, tmp_path / "in.csv")
     lines = data.read_text().splitlines()
     lines[400] += ",1,2,3"  # too many fields, well past the first chunks
     data.write_text("\n".join(lines) + "\n")
@@ -375,13 +326,13 @@ def test_a_failure_halfway_leaves_no_output_and_the_old_one_untouched(
         score_file(registry, "cancer/1", data, out, chunk_rows=50)
 
     assert out.read_bytes() == b"yesterday's scores"
-    assert _leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 def test_the_output_cannot_be_the_input(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.csv")
+    data = write_file(features, tmp_path / "in.csv")
 
     with pytest.raises(DataFileError, match="is the input file"):
         score_file(registry, "cancer/1", data, data)
@@ -389,34 +340,16 @@ def test_the_output_cannot_be_the_input(
     assert len(pd.read_csv(data)) == ROWS
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_the_reader_never_holds_more_than_chunk_rows(
-    features: pd.DataFrame, tmp_path: Path, suffix: str
-) -> None:
-    path = tmp_path / f"in{suffix}"
-    if suffix == ".csv":
-        features.to_csv(path, index=False)
-    else:
-        pq.write_table(pa.Table.from_pandas(features), path, row_group_size=ROWS)
-    source = InputFile(path, suffix.lstrip("."))
-
-    sizes = [len(chunk.frame) for chunk in source.chunks(64)]
-
-    assert max(sizes) <= 64
-    assert sum(sizes) == ROWS
-    assert len(sizes) == -(-ROWS // 64)
-
-
 def test_progress_counts_rows_for_parquet_and_bytes_for_csv(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
     parquet: list[ScoreProgress] = []
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
     score_file(
         registry, "cancer/1", data, tmp_path / "out.csv", chunk_rows=200, progress=parquet.append
     )
     csv: list[ScoreProgress] = []
-    big = _write(pd.concat([features] * 8, ignore_index=True), tmp_path / "big.csv")
+    big = write_file(pd.concat([features] * 8, ignore_index=True), tmp_path / "big.csv")
     score_file(registry, "cancer/1", big, tmp_path / "out.csv", chunk_rows=500, progress=csv.append)
 
     assert [p.rows_done for p in parquet] == [200, 400, ROWS]
@@ -435,7 +368,7 @@ def test_predicting_several_chunks_at_once_keeps_the_input_order(
     frame = with_ids.copy()
     for row in (5, 17, 200, 560):
         frame.loc[row, FIRST] = None  # refused rows (training had no nulls) in several chunks
-    data = _write(frame, tmp_path / f"in{suffix}")
+    data = write_file(frame, tmp_path / f"in{suffix}")
     outputs = {}
     for threads in (1, 4):
         out = tmp_path / f"out-{threads}{suffix}"
@@ -452,7 +385,7 @@ def test_predicting_several_chunks_at_once_keeps_the_input_order(
         )
         assert report.rows_rejected == 4
         assert [p.rows_done for p in seen] == [*range(16, ROWS, 16), ROWS]
-        outputs[threads] = (_read(out), _read(default_rejects_path(out)))
+        outputs[threads] = (read_file(out), read_file(default_rejects_path(out)))
 
     (one, one_rejects), (four, four_rejects) = outputs[1], outputs[4]
     pd.testing.assert_frame_equal(one, four)
@@ -464,7 +397,7 @@ def test_predicting_several_chunks_at_once_keeps_the_input_order(
 def test_threads_below_one_are_refused(
     registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
 ) -> None:
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
 
     with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
         score_file(registry, "cancer/1", data, tmp_path / "out.parquet", threads=0)
@@ -490,23 +423,23 @@ def test_rows_the_model_fails_on_go_to_the_rejects_file_and_the_job_goes_on(
         return real(frame)
 
     monkeypatch.setattr(loaded.predictor, "predict_proba", fails_on_big_radius)
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
     out = tmp_path / "out.parquet"
 
     report = score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=threads)
 
     assert (report.rows_in, report.rows_scored, report.rows_rejected) == (ROWS, ROWS - 1, 1)
-    table = _read(out)
+    table = read_file(out)
     assert 212 not in table["row"].tolist()
     assert len(table) == ROWS - 1
     good = features.drop(index=212)
     np.testing.assert_allclose(table[["proba_0", "proba_1"]].to_numpy(), real(good), rtol=1e-12)
     assert report.rejects is not None
-    rejects = _read(report.rejects)
+    rejects = read_file(report.rejects)
     assert rejects["row"].tolist() == [212]
     assert rejects["reason"].tolist() == ["the model failed on this row: tree 7 exploded"]
     assert rejects[FIRST].tolist() == [str(features.loc[212, FIRST])]
-    assert _leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 def test_a_model_failing_only_on_rows_together_fails_the_job_and_leaves_no_output(
@@ -525,7 +458,7 @@ def test_a_model_failing_only_on_rows_together_fails_the_job_and_leaves_no_outpu
         return real(frame)
 
     monkeypatch.setattr(loaded.predictor, "predict_proba", fails_on_big_chunks)
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
     out = tmp_path / "out.parquet"
 
     together = r"cancer/1 failed to predict on the chunk starting at input row 0, though on "
@@ -533,7 +466,7 @@ def test_a_model_failing_only_on_rows_together_fails_the_job_and_leaves_no_outpu
         score_file(registry, "cancer/1", data, out, chunk_rows=50, threads=1)
 
     assert not out.exists()
-    assert _leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("chunk_rows", [50, 400])
@@ -554,7 +487,7 @@ def test_a_model_failing_on_every_row_fails_the_job_instead_of_rejecting_them_al
         raise AttributeError("'LogisticRegression' object has no attribute 'multi_class'")
 
     monkeypatch.setattr(loaded.predictor, "predict_proba", broken)
-    data = _write(features, tmp_path / "in.parquet")
+    data = write_file(features, tmp_path / "in.parquet")
     out = tmp_path / "out.parquet"
 
     many = "every row" if chunk_rows == 50 else "more than 100 rows"
@@ -563,95 +496,4 @@ def test_a_model_failing_on_every_row_fails_the_job_instead_of_rejecting_them_al
 
     assert calls < 2 * 101 * 10  # the search stopped: not two calls for each of the rows
     assert not out.exists()
-    assert _leftovers(tmp_path) == []
-
-
-@pytest.mark.parametrize(
-    ("text", "cpus"),
-    [("200000 100000\n", 2.0), ("150000 100000", 1.5), ("max 100000", None), ("5 100000", 1.0),
-     ("garbage", None)],
-)  # fmt: skip
-def test_a_containers_cpu_quota_bounds_the_default_threads(
-    tmp_path: Path, text: str, cpus: float | None
-) -> None:
-    quota_file = tmp_path / "cpu.max"
-    quota_file.write_text(text)
-
-    assert _cgroup_cpu_quota(quota_file) == cpus
-    assert _cgroup_cpu_quota(tmp_path / "missing") is None
-    assert 1 <= default_threads() <= 8
-
-
-def _with_missing_spelt(features: pd.DataFrame, path: Path) -> Path:
-    """Rows 3, 5 and 7 of FIRST hold "n/a", "NA" and the empty field (written as text)."""
-    frame = features.astype({FIRST: object})
-    frame.loc[3, FIRST], frame.loc[5, FIRST], frame.loc[7, FIRST] = "n/a", "NA", None
-    return _write(frame, path)
-
-
-def test_only_the_empty_field_is_missing_in_a_csv_by_default(
-    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
-) -> None:
-    data = _with_missing_spelt(features, tmp_path / "in.csv")
-
-    report = score_file(registry, "cancer/1", data, tmp_path / "out.csv", chunk_rows=100)
-
-    rejects = pd.read_csv(tmp_path / "out.rejects.csv", keep_default_na=False)
-    assert report.rows_rejected == 3
-    assert rejects["reason"].tolist() == [
-        f"column {FIRST!r}: expected float, got str 'n/a'",
-        f"column {FIRST!r}: expected float, got str 'NA'",
-        f"column {FIRST!r}: null, but training data had no nulls here",
-    ]
-
-
-def test_na_values_name_more_strings_that_are_missing(
-    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
-) -> None:
-    data = _with_missing_spelt(features, tmp_path / "in.csv")
-
-    score_file(registry, "cancer/1", data, tmp_path / "out.csv", na_values=["n/a", "NA"])
-
-    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
-    assert rejects["row"].tolist() == [3, 5, 7]
-    assert set(rejects["reason"]) == {
-        f"column {FIRST!r}: null, but training data had no nulls here"
-    }
-
-
-def test_na_values_are_refused_for_parquet_input(
-    registry: Registry, model: LoadedModel, features: pd.DataFrame, tmp_path: Path
-) -> None:
-    data = _write(features, tmp_path / "in.parquet")
-
-    with pytest.raises(InvalidArgumentError, match="apply to CSV input only"):
-        score_file(registry, "cancer/1", data, tmp_path / "out.csv", na_values=["NA"])
-    assert not (tmp_path / "out.csv").exists()
-
-
-@pytest.mark.parametrize("umask", [0o022, 0o077])
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_outputs_and_rejects_have_the_mode_the_umask_gives(
-    registry: Registry,
-    model: LoadedModel,
-    features: pd.DataFrame,
-    tmp_path: Path,
-    umask: int,
-    suffix: str,
-) -> None:
-    frame = features.copy()
-    frame.loc[4, FIRST] = np.nan
-    data = _write(frame, tmp_path / "in.csv")
-    out = tmp_path / f"out{suffix}"
-    old = os.umask(umask)
-    try:
-        (tmp_path / "plain").open("w").close()
-        report = score_file(registry, "cancer/1", data, out)
-    finally:
-        os.umask(old)
-
-    plain = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
-    assert plain == 0o666 & ~umask
-    assert report.rejects is not None
-    assert stat.S_IMODE(out.stat().st_mode) == plain
-    assert stat.S_IMODE(report.rejects.stat().st_mode) == plain
+    assert leftovers(tmp_path) == []
