@@ -21,7 +21,7 @@ from live_server import LiveServer, cli_json
 
 OLD = Path(__file__).with_name("previous_release")
 EXPECTED = json.loads((OLD / "expected.json").read_text())
-WRITTEN_ON = datetime(2026, 12, 7, tzinfo=UTC)  # the day of the old log's partitions
+WRITTEN_ON = datetime.fromisoformat(EXPECTED["written_on"]).replace(tzinfo=UTC)
 # Fields that name the moment a query ran, not what it found.
 MOMENT_KEYS = frozenset({"window", "window_start", "window_end", "computed_at", "at"})
 
@@ -32,11 +32,12 @@ def window() -> list[str]:
 
 
 def assert_same(found: Any, expected: Any, where: str = "") -> None:
-    """Equal data: the same keys, strings and integers; floats within 1e-9 relative (they
-    are recomputed, possibly along another BLAS path); moments of the query skipped."""
+    """Equal data: the same keys in the same order, strings and integers; floats within 1e-9
+    relative (they are recomputed, possibly along another BLAS path); moments of the query
+    skipped."""
     if isinstance(expected, dict):
         assert isinstance(found, dict), where
-        assert sorted(found) == sorted(expected), where
+        assert list(found) == list(expected), where
         for key, value in expected.items():
             if key not in MOMENT_KEYS:
                 assert_same(found[key], value, f"{where}.{key}")
@@ -65,9 +66,14 @@ def test_the_fixture_was_written_by_an_earlier_commit() -> None:
 
 
 def test_versions_history_and_alerts_read_as_written(old_home: Path) -> None:
-    assert cli_json(old_home, "versions", "list", "tumours") == EXPECTED["versions"]
-    assert cli_json(old_home, "history", "tumours") == EXPECTED["history"]
-    assert cli_json(old_home, "monitor", "alerts", "tumours") == EXPECTED["alerts"]
+    for check, command in (
+        ("versions", ("versions", "list")),
+        ("history", ("history",)),
+        ("alerts", ("monitor", "alerts")),
+    ):
+        found = cli_json(old_home, *command, "tumours")
+        assert found == EXPECTED[check]  # stored: exactly as written
+        assert_same(found, EXPECTED[check], check)  # and its keys in the same order
 
 
 @pytest.mark.parametrize("check", ["drift", "quality", "performance"])

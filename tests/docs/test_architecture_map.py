@@ -29,7 +29,7 @@ def test_every_subpackage_is_on_the_map() -> None:
 
 
 def test_every_module_the_map_names_exists() -> None:
-    named = set(re.findall(r"`(_?[a-z_]+(?:/[a-z_]+)*\.py)`", TEXT))
+    named = set(re.findall(r"`([a-z_0-9]+(?:/[a-z_0-9]+)*\.py)`", TEXT))
     by_path = {name for name in named if "/" in name}
     # a bare name (``job.py`` beside the subpackage the sentence names) exists somewhere
     bare = {name for name in named if "/" not in name and name not in {"conftest.py"}}

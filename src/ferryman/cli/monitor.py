@@ -419,6 +419,8 @@ def _event_dict(event: Any) -> dict[str, Any]:
 
 
 def _print_drift(result: dict[str, Any]) -> None:
+    """The table of a drift result in its JSON-safe form (``WindowDrift.to_dict()``), which
+    it reads on purpose: there an unknown figure is None, printed as '-', not 'nan'."""
     heading(
         f"drift of {result['model']}/{result['version']}",
         f"{result['live_rows']} rows from {_shown_sources(result)}; "

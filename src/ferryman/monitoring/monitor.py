@@ -65,10 +65,9 @@ class Health:
 
 
 @dataclass
-class RunOutcome:
-    """One monitoring pass over a model: every result, and what changed in the alerts.
-
-    A result is None when its check failed (``errors`` says how)."""
+class RunResults:
+    """The results of one monitoring pass over a model, as they are stored; a result is None
+    when its check failed."""
 
     model: str
     version: int
@@ -77,6 +76,13 @@ class RunOutcome:
     quality: QualityReport | None
     performance: WindowPerformance | None
     root_cause: RootCause | None
+
+
+@dataclass
+class RunOutcome(RunResults):
+    """One monitoring pass over a model: every result, what the alert rules saw and what
+    changed in the alerts. A result is None when its check failed (``errors`` says how)."""
+
     observation: Observation
     alerts: AlertChanges | None = None
     errors: list[str] = field(default_factory=list)
@@ -225,11 +231,13 @@ class Monitor:
         cause = None
         if _calls_for_a_cause(drift, performance):
             cause = _checked(errors, "root cause", lambda: self._explain(version, drift))
+        self._save(  # stored first: the results are kept even if the alert rules cannot run
+            RunResults(model, version.version, window, drift, quality, performance, cause)
+        )
         outcome = RunOutcome(
             model, version.version, window, drift, quality, performance, cause,
             self._observation(version, window, drift, performance, health, live), errors=errors,
         )  # fmt: skip
-        self._save(outcome)
         if check_alerts:
             rules = rules_for(self.settings.monitoring, model)
             outcome.alerts = self.alerts.check(rules, outcome.observation, window.end)
@@ -401,7 +409,7 @@ class Monitor:
         detector = DriftDetector(self.thresholds(version.model))
         return detector.fit(outputs, None, kinds)
 
-    def _save(self, outcome: RunOutcome) -> None:
+    def _save(self, outcome: RunResults) -> None:
         """Store the pass's results (a failed check's as an empty payload)."""
         model, window = outcome.model, outcome.window
         common: dict[str, Any] = {

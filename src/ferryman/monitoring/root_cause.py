@@ -16,15 +16,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ferryman.config import DEFAULT_MIN_LABELS
 from ferryman.monitoring._json import json_safe
-from ferryman.monitoring.drift.detector import FeatureDrift
-from ferryman.monitoring.window import VersionKpis
+
+if TYPE_CHECKING:  # types only: importing this module loads no SciPy or DuckDB
+    from ferryman.monitoring.drift.detector import FeatureDrift
+    from ferryman.monitoring.window import VersionKpis
 
 KPI_DROP = 0.05  # how much worse than registered a live KPI must be to call for a root cause
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})

@@ -24,7 +24,7 @@ from ferryman import monitoring
 from ferryman.config import Settings
 from ferryman.core.predictions import NullSink, PredictionSink
 from ferryman.monitoring.log.writer import PredictionLog
-from ferryman.monitoring.storage import open_monitor_store
+from ferryman.monitoring.storage import MonitorStore, open_monitor_store
 from ferryman.monitoring.webhooks import WebhookNotifier
 from ferryman.registry import Registry
 
@@ -105,9 +105,11 @@ class Watch:
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[int, int]] = {}
         self._dropped_seen = 0
+        self._store: MonitorStore | None = None
         if self.config.enabled:
             self.log = PredictionLog.from_settings(self.settings)
-            self.notifier = WebhookNotifier.from_settings(self.config, open_monitor_store(registry))
+            self._store = open_monitor_store(registry)
+            self.notifier = WebhookNotifier.from_settings(self.config, self._store)
 
     @property
     def enabled(self) -> bool:
@@ -120,7 +122,7 @@ class Watch:
         server start."""
         with self._monitor_lock:
             if self._monitor is None:
-                self._monitor = monitoring.Monitor(self.registry, self.notifier)
+                self._monitor = monitoring.Monitor(self.registry, self.notifier, store=self._store)
             return self._monitor
 
     @property

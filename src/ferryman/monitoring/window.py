@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ferryman.core.durations import parse_duration
-from ferryman.monitoring.drift.detector import DriftReport, FeatureDrift
-from ferryman.monitoring.kpi.performance import PerformanceReport, VersionPerformance
+
+if TYPE_CHECKING:  # types only: a window loads no SciPy or DuckDB
+    from ferryman.monitoring.drift.detector import DriftReport, FeatureDrift
+    from ferryman.monitoring.kpi.performance import PerformanceReport, VersionPerformance
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +127,10 @@ class VersionKpis:
             "labelled": row.labelled,
             "values": row.values,
             "coverage": row.coverage,
-            "metrics": self.metrics,
+            "metrics": dict(self.metrics),
             "intervals": {k: list(v) for k, v in row.intervals.items()},
-            "registered": self.registered,
-            "change": self.change,
+            "registered": dict(self.registered),
+            "change": dict(self.change),
             "reasons": dict(row.reasons),
         }
 

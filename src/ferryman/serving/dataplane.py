@@ -39,21 +39,17 @@ C = TypeVar("C", bound=Caller)
 Reader: TypeAlias = Callable[[ServedVersion, C], Awaitable[ModelInput | Records]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is built per request, and frozen costs a setattr each
 class Answer:
     """A request's answer: the version that gave it, a label (or number) per row and, for a
-    classifier, each row's probability per class (aligned with ``classes``). ``accepted``:
-    the values its columns' tolerance let through, (column, kind) -> count."""
+    classifier, each row's probability per class (aligned with ``served.classes``).
+    ``accepted``: the values its columns' tolerance let through, (column, kind) -> count."""
 
     served: ServedVersion
     labels: np.ndarray
     proba: np.ndarray | None
     rows: int
     accepted: Mapping[tuple[str, str], int] | None
-
-    @property
-    def classes(self) -> tuple[Any, ...] | None:
-        return self.served.classes
 
 
 class DataPlane:

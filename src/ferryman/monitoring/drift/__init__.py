@@ -5,4 +5,20 @@
 sample's bins and categories, and the statistical tests.
 """
 
-__all__ = ["detector"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["DriftDetector", "DriftReport", "FeatureDrift", "detector"]
+_PUBLIC = frozenset({"DriftDetector", "DriftReport", "FeatureDrift"})
+
+
+def __getattr__(name: str) -> Any:
+    """``from ferryman.monitoring.drift import DriftDetector`` (the path these had before the
+    subpackage) keeps working; loaded on first use, as the rest of monitoring is."""
+    if name in _PUBLIC:
+        return getattr(importlib.import_module("ferryman.monitoring.drift.detector"), name)
+    if name == "detector":
+        return importlib.import_module("ferryman.monitoring.drift.detector")
+    raise AttributeError(f"module 'ferryman.monitoring.drift' has no attribute {name!r}")

@@ -335,3 +335,13 @@ def test_a_window_large_next_to_the_reference_is_warned_about() -> None:
     assert "1,000" in warning
     assert "sample_rows" in warning
     assert large.to_dict()["warnings"] == [warning]
+
+
+def test_the_drift_package_answers_the_names_it_had_before_it_was_a_package() -> None:
+    from ferryman.monitoring import drift
+    from ferryman.monitoring.drift import detector
+
+    for name in ("DriftDetector", "DriftReport", "FeatureDrift"):
+        assert getattr(drift, name) is getattr(detector, name)
+    with pytest.raises(AttributeError, match="no attribute 'Detector'"):
+        _ = drift.Detector  # type: ignore[attr-defined]
