@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from ferryman.errors import InvalidArgumentError
+from ferryman.errors import InvalidArgumentError, PermissionDeniedError
 
 __all__ = ["Caller", "Role"]
 
@@ -51,6 +51,13 @@ class Caller:
     def may(self, role: Role) -> bool:
         """Whether this caller's role includes ``role``."""
         return self.role >= role
+
+    def require(self, role: Role) -> None:
+        """PermissionDeniedError unless this caller's role includes ``role``."""
+        if self.role < role:
+            raise PermissionDeniedError(
+                f"token {self.name!r} has the role {self.role}; this needs {role} or above"
+            )
 
     def sees(self, model: str) -> bool:
         """Whether ``model`` is within this caller's scopes (case-sensitive name patterns)."""

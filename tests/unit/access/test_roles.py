@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ferryman.access import Caller, Role
-from ferryman.errors import InvalidArgumentError
+from ferryman.errors import InvalidArgumentError, PermissionDeniedError
 
 
 def test_roles_are_ordered_each_including_the_one_before() -> None:
@@ -51,3 +51,9 @@ def test_caller_is_frozen() -> None:
     caller = Caller("c", Role.VIEWER)
     with pytest.raises(AttributeError):
         caller.role = Role.ADMIN  # type: ignore[misc]
+
+
+def test_require_names_the_role_needed() -> None:
+    Caller("ops", Role.OPERATOR).require(Role.PREDICTOR)
+    with pytest.raises(PermissionDeniedError, match="'v' has the role viewer; this needs admin"):
+        Caller("v", Role.VIEWER).require(Role.ADMIN)
