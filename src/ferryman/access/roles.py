@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+import re
+from dataclasses import dataclass, field
+from fnmatch import translate
 
 from ferryman.errors import InvalidArgumentError, PermissionDeniedError
 
@@ -47,6 +48,12 @@ class Caller:
     name: str
     role: Role
     scopes: tuple[str, ...] = ()
+    # the scopes as one compiled pattern: a request asks it once, in a regex's time
+    _matcher: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        matcher = re.compile("|".join(map(translate, self.scopes))) if self.scopes else None
+        object.__setattr__(self, "_matcher", matcher)
 
     def may(self, role: Role) -> bool:
         """Whether this caller's role includes ``role``."""
@@ -61,6 +68,4 @@ class Caller:
 
     def sees(self, model: str) -> bool:
         """Whether ``model`` is within this caller's scopes (case-sensitive name patterns)."""
-        if not self.scopes:
-            return True
-        return any(fnmatchcase(model, pattern) for pattern in self.scopes)
+        return self._matcher is None or self._matcher.match(model) is not None

@@ -39,6 +39,13 @@ def _describe(info: TokenInfo) -> str:
     return f"{info.name} ({info.role}, {models}, {expires})"
 
 
+def _changed(info: TokenInfo, done: str, json_output: bool) -> None:
+    if json_output:
+        print_json(info.to_dict())
+    else:
+        console.print(f"{done} API token {_describe(info)}")
+
+
 @app.command("create")
 def create(
     ctx: typer.Context,
@@ -119,11 +126,7 @@ def revoke(ctx: typer.Context, name: str, json_output: JsonOpt = False) -> None:
     Its record stays, so that uses of it are refused as revoked and the server keeps asking
     for tokens; `ferryman tokens delete` removes it.
     """
-    info = _book(ctx).revoke(name)
-    if json_output:
-        print_json(info.to_dict())
-        return
-    console.print(f"revoked API token {_describe(info)}")
+    _changed(_book(ctx).revoke(name), "revoked", json_output)
 
 
 @app.command("delete")
@@ -132,11 +135,7 @@ def delete(ctx: typer.Context, name: str, json_output: JsonOpt = False) -> None:
 
     A server with no token on record needs none on 127.0.0.1.
     """
-    info = _book(ctx).delete(name)
-    if json_output:
-        print_json(info.to_dict())
-        return
-    console.print(f"deleted API token {_describe(info)}")
+    _changed(_book(ctx).delete(name), "deleted", json_output)
 
 
 @app.command("events")

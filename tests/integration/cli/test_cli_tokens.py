@@ -81,3 +81,6 @@ def test_revoke_delete_and_events(run: Cli) -> None:
     assert [e["kind"] for e in events] == ["token.deleted", "token.revoked", "token.created"]
     assert {e["actor"] for e in events} == {"tester"}
     assert "token.revoked" in run.ok("tokens", "events").stdout
+    run.ok("tokens", "create", "other", "--role", "viewer")
+    assert run.json("tokens", "revoke", "other")["state"] == "revoked"
+    assert run.json("tokens", "delete", "other")["name"] == "other"

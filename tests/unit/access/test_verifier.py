@@ -9,6 +9,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ferryman.access import Role, TokenBook
 from ferryman.access.verifier import TokenVerifier
@@ -190,3 +192,23 @@ def test_refresh_sees_another_process_revoke_and_create(
     verifier.refresh()
     assert reason_of(verifier, secret) == "token revoked"
     assert verifier.check(new_secret).role is Role.OPERATOR
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet="abcXYZ019-_=+/ é\x00", min_size=40, max_size=50).map(lambda t: "fm_" + t),
+    )
+)
+def test_any_text_is_refused_with_a_known_reason_and_never_echoed(
+    book: TokenBook, text: str
+) -> None:
+    verifier = book.verifier()
+    with pytest.raises(AuthenticationError) as caught:
+        verifier.check(text)
+    assert caught.value.reason in {"malformed token", "no such token"}
+    if len(text) >= 8:
+        assert text not in str(caught.value)
