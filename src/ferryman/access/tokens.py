@@ -97,22 +97,31 @@ def parse_expiry(value: str | datetime | timedelta | None, now: datetime) -> dat
     """
     if value is None:
         return None
+    try:
+        moment = _moment_of(value, now)
+        if moment > now:
+            return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidArgumentError(
+            f"token expiry {_shown(value)} is too far in the future; give a date before the "
+            "year 9999 or a shorter duration"
+        ) from None
+    raise InvalidArgumentError(
+        f"token expiry {_shown(value)} is in the past "
+        f"({moment.isoformat(timespec='seconds')}); give a later date or a duration such as 90d"
+    )
+
+
+def _moment_of(value: object, now: datetime) -> datetime:
     if isinstance(value, timedelta):
-        moment = now + value
-    elif isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    elif isinstance(value, str):
-        moment = _moment(value, now)
-    else:
-        raise InvalidArgumentError(
-            f"token expiry must be a duration such as '90d' or a date, got {value!r}"
-        )
-    if moment <= now:
-        raise InvalidArgumentError(
-            f"token expiry {_shown(value)} is in the past "
-            f"({moment.isoformat(timespec='seconds')}); give a later date or a duration such as 90d"
-        )
-    return moment.astimezone(UTC)
+        return now + value
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return _moment(value, now)
+    raise InvalidArgumentError(
+        f"token expiry must be a duration such as '90d' or a date, got {value!r}"
+    )
 
 
 def _moment(text: str, now: datetime) -> datetime:

@@ -102,6 +102,9 @@ def test_duplicate_name_is_refused_and_nothing_changes(book: TokenBook) -> None:
         ({"expires": "soon"}, InvalidArgumentError, "neither a duration nor a date"),
         ({"expires": "2001-01-01"}, InvalidArgumentError, "in the past"),
         ({"expires": "0d"}, InvalidArgumentError, "longer than zero|in the past"),
+        ({"expires": "99999999999d"}, InvalidArgumentError, "too far in the future"),
+        ({"expires": "9999-12-31T23:00:00-05:00"}, InvalidArgumentError, "too far"),
+        ({"expires": ""}, InvalidArgumentError, "neither a duration nor a date"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(
