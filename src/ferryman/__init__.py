@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ferryman._version import __version__
 
 if TYPE_CHECKING:
+    from ferryman.access import Role, TokenInfo
     from ferryman.config import Settings
     from ferryman.core import (
         AliasMove,
@@ -29,16 +30,21 @@ if TYPE_CHECKING:
     from ferryman.schema import Problem, infer_signature, validate
     from ferryman.sdk import (
         connect,
+        create_token,
+        delete_token,
         get_model,
         get_version,
         history,
         list_models,
+        list_tokens,
         list_versions,
         load,
         register,
         remove_alias,
+        revoke_token,
         rollback,
         set_alias,
+        token_events,
     )
 
 _WHERE = {
@@ -53,22 +59,29 @@ _WHERE = {
     "Page": "ferryman.core",
     "Problem": "ferryman.schema",
     "Registry": "ferryman.registry",
+    "Role": "ferryman.access",
     "Settings": "ferryman.config",
     "Signature": "ferryman.core",
+    "TokenInfo": "ferryman.access",
     "check_flavor": "ferryman.flavors",
     "connect": "ferryman.sdk",
+    "create_token": "ferryman.sdk",
+    "delete_token": "ferryman.sdk",
     "get_model": "ferryman.sdk",
     "get_version": "ferryman.sdk",
     "history": "ferryman.sdk",
     "infer_signature": "ferryman.schema",
     "list_models": "ferryman.sdk",
+    "list_tokens": "ferryman.sdk",
     "list_versions": "ferryman.sdk",
     "load": "ferryman.sdk",
     "register": "ferryman.sdk",
     "register_flavor": "ferryman.flavors",
     "remove_alias": "ferryman.sdk",
+    "revoke_token": "ferryman.sdk",
     "rollback": "ferryman.sdk",
     "set_alias": "ferryman.sdk",
+    "token_events": "ferryman.sdk",
     "validate": "ferryman.schema",
 }
 
@@ -84,30 +97,37 @@ __all__ = [
     "Page",
     "Problem",
     "Registry",
+    "Role",
     "Settings",
     "Signature",
+    "TokenInfo",
     "__version__",
     "check_flavor",
     "connect",
+    "create_token",
+    "delete_token",
     "get_model",
     "get_version",
     "history",
     "infer_signature",
     "list_models",
+    "list_tokens",
     "list_versions",
     "load",
     "register",
     "register_flavor",
     "remove_alias",
+    "revoke_token",
     "rollback",
     "set_alias",
+    "token_events",
     "validate",
 ]
 
 
 _SUBPACKAGES = frozenset(
-    {"cli", "config", "core", "errors", "flavors", "http", "monitoring", "registry", "schema",
-     "sdk", "serving", "store"}
+    {"access", "cli", "config", "core", "errors", "flavors", "http", "monitoring", "registry",
+     "schema", "sdk", "serving", "store"}
 )  # fmt: skip
 
 if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error

@@ -165,3 +165,28 @@ class UnsupportedError(FerrymanError):
 
 class RequestError(FerrymanError, ValueError):
     """A request that cannot be read: malformed body, wrong shape, bad parameters."""
+
+
+# --- access ---------------------------------------------------------------------------------
+class AuthenticationError(FerrymanError):
+    """A request carried no token, or one that is unknown, revoked, expired or malformed.
+
+    ``reason`` is the short cause ("no such token", "token revoked", "token expired",
+    "malformed token", "no token"); neither it nor the message ever holds the token.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PermissionDeniedError(FerrymanError):
+    """A known token whose role does not allow what was asked."""
+
+
+class TokenNotFoundError(NotFoundError):
+    """No API token has that name."""
+
+
+class TokenExistsError(FerrymanError):
+    """An API token with that name already exists."""

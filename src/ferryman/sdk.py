@@ -8,10 +8,12 @@ store is built once per process and reused.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Any
 
+from ferryman.access import Role, TokenBook, TokenEvent, TokenInfo
 from ferryman.config import Settings
 from ferryman.core.predictions import PredictionBatch, PredictionRecord, RejectionRecord
 from ferryman.core.records import AliasMove, AuditEvent, ModelInfo, ModelVersion, Page
@@ -163,6 +165,49 @@ def rollback(name: str, alias: str = "production") -> AliasMove:
 def history(name: str, **options: Any) -> Page[AuditEvent]:
     """The audit log of model ``name``, newest first."""
     return connect().history(name, **options)
+
+
+def create_token(
+    name: str,
+    role: Role | str,
+    *,
+    models: Sequence[str] = (),
+    expires: str | datetime | timedelta | None = None,
+) -> tuple[TokenInfo, str]:
+    """Create API token ``name``; returns what is kept of it and its secret, shown only now.
+
+    Parameters
+    ----------
+    name : str
+        The token's name, as requests' audit events will name their actor.
+    role : {"viewer", "predictor", "operator", "admin"}
+        What it may do; each role includes the ones before it.
+    models : sequence of str, optional
+        Name patterns (``"churn*"``) of the models it may reach; none means every model.
+    expires : str, datetime or timedelta, optional
+        A lifetime (``"90d"``, ``"12h"``) or a moment; ``None`` never expires.
+    """
+    return TokenBook(connect()).create(name, role, models=models, expires=expires)
+
+
+def list_tokens() -> list[TokenInfo]:
+    """Every API token on record with its state; never a secret."""
+    return TokenBook(connect()).list()
+
+
+def revoke_token(name: str) -> TokenInfo:
+    """Revoke API token ``name``: servers refuse it from their next refresh."""
+    return TokenBook(connect()).revoke(name)
+
+
+def delete_token(name: str) -> TokenInfo:
+    """Remove API token ``name``'s record (its events stay)."""
+    return TokenBook(connect()).delete(name)
+
+
+def token_events(name: str | None = None, *, limit: int = 100) -> list[TokenEvent]:
+    """Token events, newest first: created, revoked, deleted and refused uses."""
+    return TokenBook(connect()).events(name, limit=limit)
 
 
 def score(

@@ -76,3 +76,17 @@ def test_the_sdks_register_takes_what_the_registrys_does_and_documents_it() -> N
         assert (parameter.kind, parameter.default) == (other.kind, other.default), name
     doc = register.__doc__ or ""
     assert [name for name in sdk if not re.search(rf"\b{name}\b.*:", doc)] == []
+
+
+def test_tokens_through_the_sdk(home: Path) -> None:
+    import ferryman
+
+    info, secret = ferryman.create_token("nb", "viewer", models=["churn*"], expires="1d")
+    assert secret.startswith("fm_")
+    assert info.role is ferryman.Role.VIEWER
+    assert [t.name for t in ferryman.list_tokens()] == ["nb"]
+    assert ferryman.revoke_token("nb").state() == "revoked"
+    assert ferryman.delete_token("nb").name == "nb"
+    assert ferryman.list_tokens() == []
+    kinds = [e.kind for e in ferryman.token_events("nb")]
+    assert kinds == ["token.deleted", "token.revoked", "token.created"]

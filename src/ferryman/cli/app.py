@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "versions": ("ferryman.cli.versions", "app"),
     "alias": ("ferryman.cli.aliases", "app"),
     "monitor": ("ferryman.cli.monitor", "app"),
+    "tokens": ("ferryman.cli.tokens", "app"),
 }
 
 

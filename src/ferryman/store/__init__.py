@@ -1,7 +1,8 @@
 """Where ferryman keeps things: the metadata database and the artifact store.
 
 Each part keeps its tables through a store of its own over the database's one engine:
-``MetadataStore`` (the registry's, which opens the database) and ``MonitorStore``.
+``MetadataStore`` (the registry's, which opens the database), ``MonitorStore`` and
+``TokenStore``.
 """
 
 from ferryman.store.artifacts import ArtifactStore, sha256_file
@@ -15,6 +16,7 @@ from ferryman.store.monitoring import (
     MonitorStore,
     NewAlert,
 )
+from ferryman.store.tokens import NewTokenEvent, StoredToken, TokenEvent, TokenStore
 
 __all__ = [
     "AlertDelivery",
@@ -26,7 +28,11 @@ __all__ = [
     "MonitorResult",
     "MonitorStore",
     "NewAlert",
+    "NewTokenEvent",
     "NewVersion",
+    "StoredToken",
+    "TokenEvent",
+    "TokenStore",
     "head_revision",
     "open_database",
     "sha256_file",

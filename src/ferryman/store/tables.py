@@ -219,3 +219,38 @@ alert_deliveries = Table(
     Column("error", Text, nullable=True),
     Index("ix_alert_deliveries_event", "event_id", "id"),
 )
+
+# --- access ----------------------------------------------------------------------------------
+# API tokens. The secret itself is never stored: only its SHA-256 digest (the lookup key) and
+# a short prefix to recognise it by. A revoked token keeps its row so that its use can be told
+# apart from an unknown one (and refused as such).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(NAME), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("scopes", NullableJSON, nullable=True),  # name patterns; NULL or []: every model
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(NAME), nullable=True),
+)
+
+# What happened to tokens: created, revoked, deleted, and refused uses of revoked or expired
+# ones. Named by text, so that they outlive a deleted token (audit_events needs a model).
+token_events = Table(
+    "token_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_name", String(NAME), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", NullableJSON, nullable=True),
+    Index("ix_token_events_token", "token_name", "id"),
+)
