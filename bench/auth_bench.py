@@ -24,13 +24,13 @@ from pathlib import Path
 from statistics import median
 
 import pandas as pd
-from serving_bench import free_port, start, stop, wrk
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from ferryman.access import TokenBook
 from ferryman.config import Settings
 from ferryman.registry import Registry
+from serving_bench import free_port, start, stop, wrk
 
 VENV_BIN = Path(sys.executable).parent
 NAMES = ("on", "off", "off again")

@@ -3,14 +3,11 @@
 Every route the app has is a row of ``ROLE_TABLE`` (path template, method, the least role it
 needs); the setting ``auth.open_routes`` names the rows that need no token. ``guard`` wraps
 each route's ASGI app with the gate and refuses to build the app when a route has no row, so
-a new route cannot go unguarded. With auth active a request needs ``Authorization: Bearer
-TOKEN`` (``Gate``): 401 without one or with a bad one, 403
-when the token's role is too low, each in the protocol's error shape with a
-``WWW-Authenticate`` header; repeated 401s from one address answer 429 for a while. The
-verified caller rides in the request's scope (``caller_of``) for scopes and the audit actor. a request needs ``Authorization: Bearer TOKEN``: 401 without one or with a bad one, 403
-when the token's role is too low, each in the protocol's error shape with a
-``WWW-Authenticate`` header; repeated 401s from one address answer 429 for a while. The
-verified caller rides in the request's scope (``caller_of``) for scopes and the audit actor.
+a new route cannot go unguarded. With auth active (``Gate``) a request needs ``Authorization:
+Bearer TOKEN``: 401 without one or with a bad one, 403 when the token's role is too low, each
+in the protocol's error shape with a ``WWW-Authenticate`` header; repeated 401s from one
+address answer 429 for a while. The verified caller rides in the request's scope
+(``caller_of``) for scopes and the audit actor.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ class Rule:
     role: Role
 
 
-V, P, O = Role.VIEWER, Role.PREDICTOR, Role.OPERATOR
+V, P, OP = Role.VIEWER, Role.PREDICTOR, Role.OPERATOR
 ROLE_TABLE: tuple[Rule, ...] = (
     # the simple API
     Rule("/models", "GET", V),
@@ -57,9 +54,9 @@ ROLE_TABLE: tuple[Rule, ...] = (
     Rule("/models/{ref:path}/predict", "POST", P),
     Rule("/models/{name}/feedback", "POST", P),
     Rule("/models/{name}/monitoring", "GET", V),
-    Rule("/models/{name}/aliases/{alias}", "PUT", O),
-    Rule("/models/{name}/aliases/{alias}", "DELETE", O),
-    Rule("/models/{name}/aliases/{alias}/rollback", "POST", O),
+    Rule("/models/{name}/aliases/{alias}", "PUT", OP),
+    Rule("/models/{name}/aliases/{alias}", "DELETE", OP),
+    Rule("/models/{name}/aliases/{alias}/rollback", "POST", OP),
     # the Open Inference Protocol (V2)
     Rule("/v2", "GET", V),
     Rule("/v2/health/live", "GET", V),
@@ -175,11 +172,7 @@ class Gate:
         except AuthenticationError:
             self.limiter.failed(address)
             raise
-        if not caller.may(role):
-            raise PermissionDeniedError(
-                f"token {caller.name!r} has role {caller.role}; this route needs {role} "
-                "or higher (see docs/security.md)"
-            )
+        caller.require(role)  # PermissionDeniedError: the 403
         return caller
 
     def _verify(self, header: bytes | None) -> Caller:

@@ -26,6 +26,7 @@ from ferryman.registry import Registry
 
 ANONYMOUS = "http:anonymous"  # the actor of a move while the server checks no tokens
 
+
 def actor_of(request: Request) -> str:
     """The audit actor of an HTTP change: the token's name, or ``http:anonymous``."""
     caller = caller_of(request)

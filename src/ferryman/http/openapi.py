@@ -199,7 +199,7 @@ def _alias_paths() -> dict[str, Any]:
     ]
     moved = {"description": "The move: model, alias, kind, from_version, to_version, actor, at"}
     refused = {
-        "400": _error("A body that is not {\"version\": N}, or a bad name"),
+        "400": _error('A body that is not {"version": N}, or a bad name'),
         "401": _error("No token, or a bad one"),
         "403": _error("The token's role is below operator"),
         "404": _error("Unknown model, version or alias"),

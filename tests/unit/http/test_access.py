@@ -106,7 +106,8 @@ def test_the_limiter_answers_after_max_failures_until_the_window_ends() -> None:
     assert limiter.retry_after("10.0.0.1") is None
     limiter.failed("10.0.0.1")
     wait = limiter.retry_after("10.0.0.1")
-    assert wait is not None and 0 < wait <= 0.2
+    assert wait is not None
+    assert 0 < wait <= 0.2
     assert limiter.retry_after("10.0.0.2") is None  # another address is not slowed
     time.sleep(0.25)
     assert limiter.retry_after("10.0.0.1") is None
