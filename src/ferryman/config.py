@@ -325,6 +325,13 @@ class MonitoringSettings(BaseModel):
         return value
 
 
+def _comma_list(value: Any) -> Any:
+    """A list setting given as one comma-separated string (as the environment gives it)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 DEFAULT_OPEN_ROUTES = (
     "/v2/health/live", "/v2/health/ready", "/ping", "/metrics", "/docs", "/docs/static"
 )  # fmt: skip
@@ -348,8 +355,8 @@ class AuthSettings(BaseModel):
     max_failures: int = Field(
         default=20,
         ge=0,
-        description="Refused tokens from one address within failure_seconds before it is "
-        "answered 429 until the window ends (0: never).",
+        description="Requests from one address refused for their Authorization header within "
+        "failure_seconds after which it is answered 429 until the window ends (0: never).",
     )
     failure_seconds: float = Field(
         default=60.0, gt=0, description="The window of max_failures, in seconds."
@@ -364,9 +371,7 @@ class AuthSettings(BaseModel):
     @field_validator("open_routes", mode="before")
     @classmethod
     def _split_routes(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
 
 class Settings(BaseSettings):
@@ -435,9 +440,7 @@ class Settings(BaseSettings):
     @field_validator("trusted_types", mode="before")
     @classmethod
     def _split_types(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
     @classmethod
     def settings_customise_sources(

@@ -95,9 +95,10 @@ def check_open_routes(paths: Iterable[str]) -> frozenset[str]:
 
 
 class FailureLimiter:
-    """Slows down guessing: after ``max_failures`` refused tokens within ``window`` seconds
-    from one address, that address is answered 429 until its window ends. Keeps at most
-    ``max_clients`` addresses (least recently failing dropped first); 0 failures: off."""
+    """Slows down guessing: after ``max_failures`` refused Authorization headers within
+    ``window`` seconds from one address, that address is answered 429 until its window ends.
+    Keeps at most ``max_clients`` addresses (least recently failing dropped first); 0
+    failures: off."""
 
     def __init__(self, max_failures: int, window: float, max_clients: int = 10_000) -> None:
         self.max_failures = max_failures
@@ -169,8 +170,9 @@ class Gate:
             raise TooManyFailuresError(wait)
         try:
             caller = self._verify(_authorization(scope))
-        except AuthenticationError:
-            self.limiter.failed(address)
+        except AuthenticationError as exc:
+            if exc.reason != "no token":  # a header was sent: a guess, or a broken client
+                self.limiter.failed(address)
             raise
         caller.require(role)  # PermissionDeniedError: the 403
         return caller
