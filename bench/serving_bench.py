@@ -62,15 +62,21 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
 
 
 def wrk(
-    url: str, body: str, duration: int, connections: int = 16, cpu: int | None = None
+    url: str,
+    body: str,
+    duration: int,
+    connections: int = 16,
+    cpu: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """wrk's figures for ``duration`` seconds of load (on CPU ``cpu`` only, if given)."""
+    """wrk's figures for ``duration`` seconds of load (on CPU ``cpu`` only, if given), each
+    request with ``headers`` too."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(body=body))
     try:
         out = subprocess.run(
             [*pinned(cpu), "wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
-             script.name, url],
+             script.name, *[f"-H{k}: {v}" for k, v in (headers or {}).items()], url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:

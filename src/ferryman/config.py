@@ -325,6 +325,55 @@ class MonitoringSettings(BaseModel):
         return value
 
 
+def _comma_list(value: Any) -> Any:
+    """A list setting given as one comma-separated string (as the environment gives it)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+DEFAULT_OPEN_ROUTES = (
+    "/v2/health/live", "/v2/health/ready", "/ping", "/metrics", "/docs", "/docs/static"
+)  # fmt: skip
+
+
+class AuthSettings(BaseModel):
+    """The ``[ferryman.auth]`` table: when the server asks for tokens (see docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required: bool = Field(
+        default=False,
+        description="Ask for a token on every route that is not open even while no token "
+        "exists (by default the server asks once at least one active token exists).",
+    )
+    open_routes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_OPEN_ROUTES),
+        description="Routes answered without a token, as the role table of docs/security.md "
+        "names them (comma separated in env).",
+    )
+    max_failures: int = Field(
+        default=20,
+        ge=0,
+        description="Requests from one address refused for their Authorization header within "
+        "failure_seconds after which it is answered 429 until the window ends (0: never).",
+    )
+    failure_seconds: float = Field(
+        default=60.0, gt=0, description="The window of max_failures, in seconds."
+    )
+    refresh_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each server process re-reads the tokens: a new or revoked "
+        "token takes effect within it.",
+    )
+
+    @field_validator("open_routes", mode="before")
+    @classmethod
+    def _split_routes(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+
 class Settings(BaseSettings):
     """Every setting of ferryman, typed and defaulted.
 
@@ -383,13 +432,15 @@ class Settings(BaseSettings):
         default_factory=MonitoringSettings,
         description="Prediction log, drift, quality, alerts: the [ferryman.monitoring] table.",
     )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="When the server asks for API tokens: the [ferryman.auth] table.",
+    )
 
     @field_validator("trusted_types", mode="before")
     @classmethod
     def _split_types(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
     @classmethod
     def settings_customise_sources(

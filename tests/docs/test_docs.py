@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from ferryman.cli import app
 from ferryman.config import Settings
-from ferryman.http import monitoring, openapi, sagemaker, simple, v2
+from ferryman.http import aliases, monitoring, openapi, sagemaker, simple, v2
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -47,7 +47,7 @@ def test_every_http_route_is_in_docs_serving() -> None:
     text = (DOCS / "serving.md").read_text()
     paths = {
         route.path.replace(":path", "")
-        for module in (simple, v2, sagemaker, openapi, monitoring)
+        for module in (simple, v2, sagemaker, openapi, monitoring, aliases)
         for route in module.routes
         if isinstance(route, Route)
     }

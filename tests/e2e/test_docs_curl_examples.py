@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from ferryman.access import TokenBook
 from ferryman.config import Settings
 from ferryman.registry import Registry
 from live_server import LiveServer
@@ -35,6 +36,9 @@ SHELL_BLOCK = re.compile(r"```(?:bash|sh|shell|console)\n(.*?)```", re.S)
 STATUS_COMMENT = re.compile(r"#\s*(\d{3})\s*$")
 # what a reader replaces with the id from the answer they got
 REQUEST_ID_PLACEHOLDERS = ("REQUEST-ID-FROM-THE-ANSWER", "9a1c…")
+# tokens a reader made with `ferryman tokens create`: a page using one runs against a server
+# whose store has them (so it asks for tokens)
+TOKEN_PLACEHOLDERS = {"$TOKEN": "predictor", "$VIEWER_TOKEN": "viewer"}
 ELIDED = "..."
 
 
@@ -115,6 +119,15 @@ class Reader:
     row: dict[str, float]
     folder: Path
     request_id: str | None = None
+    tokens: dict[str, str] = field(default_factory=dict)  # placeholder -> secret
+
+    def headers(self, curl: Curl) -> dict[str, str]:
+        headers = dict(curl.headers)
+        for name, value in headers.items():
+            for placeholder, secret in self.tokens.items():
+                value = value.replace(placeholder, secret)
+            headers[name] = value
+        return headers
 
     def body(self, curl: Curl) -> bytes:
         assert curl.data is not None
@@ -160,8 +173,8 @@ def _with_elisions_as_json(text: str) -> Any:
 def send(client: httpx.Client, reader: Reader, curl: Curl) -> httpx.Response:
     path = re.sub(r"^(https?://)?localhost:8000", "", curl.url)
     if curl.data is None:
-        return client.get(path, headers=curl.headers)
-    headers = dict(curl.headers)
+        return client.get(path, headers=reader.headers(curl))
+    headers = reader.headers(curl)
     body = reader.body(curl)
     headers.setdefault("content-type", "application/x-www-form-urlencoded")  # as curl sends
     if not curl.binary and curl.data.startswith("@"):
@@ -183,9 +196,29 @@ def churn_model(frame: pd.DataFrame) -> Pipeline:
     return model.fit(frame.drop(columns="target"), frame["target"])
 
 
+def uses_tokens(page: str) -> bool:
+    return any(p in c.text for c in curl_commands(page) for p in TOKEN_PLACEHOLDERS)
+
+
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory, cancer_frame: pd.DataFrame, cancer_model: Pipeline
+) -> Iterator[tuple[LiveServer, Reader]]:
+    yield from _serve(tmp_path_factory, cancer_frame, cancer_model, with_tokens=False)
+
+
+@pytest.fixture(scope="module")
+def secured(
+    tmp_path_factory: pytest.TempPathFactory, cancer_frame: pd.DataFrame, cancer_model: Pipeline
+) -> Iterator[tuple[LiveServer, Reader]]:
+    yield from _serve(tmp_path_factory, cancer_frame, cancer_model, with_tokens=True)
+
+
+def _serve(
+    tmp_path_factory: pytest.TempPathFactory,
+    cancer_frame: pd.DataFrame,
+    cancer_model: Pipeline,
+    with_tokens: bool,
 ) -> Iterator[tuple[LiveServer, Reader]]:
     folder = tmp_path_factory.mktemp("curl")
     home = folder / "store"
@@ -198,12 +231,16 @@ def served(
     registry.register(
         churn_model(churn), "churn", train_data=churn, target="target", aliases=["production"]
     )
+    tokens = {}
+    if with_tokens:
+        book = TokenBook(registry)
+        tokens = {p: book.create(role, role)[1] for p, role in TOKEN_PLACEHOLDERS.items()}
     registry.close()
     features = cancer_frame.drop(columns="target")
     features.head(3).to_csv(folder / "rows.csv", header=False, index=False)
     row = {str(k): float(v) for k, v in features.iloc[0].items()}
     live = LiveServer(home, ("--sagemaker-model", "breast-cancer")).start()
-    yield live, Reader(row, folder)
+    yield live, Reader(row, folder, tokens=tokens)
     live.stop()
 
 
@@ -216,10 +253,8 @@ def test_the_pages_have_curl_examples() -> None:
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if curl_commands(page)])
-def test_every_curl_example_answers_as_written(
-    served: tuple[LiveServer, Reader], page: str
-) -> None:
-    live, reader = served
+def test_every_curl_example_answers_as_written(request: pytest.FixtureRequest, page: str) -> None:
+    live, reader = request.getfixturevalue("secured" if uses_tokens(page) else "served")
     with httpx.Client(base_url=live.url, timeout=30.0) as client:
         for curl in curl_commands(page):
             answer = send(client, reader, curl)

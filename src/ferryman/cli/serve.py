@@ -50,12 +50,20 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Check no API tokens, even on an address other machines reach "
+            "(see docs/security.md).",
+        ),
+    ] = False,
 ) -> None:
     """Serve models over HTTP: simple JSON, Open Inference Protocol V2, SageMaker, /metrics."""
     # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
     # command, so every other command starts without it
     from ferryman.server.app import ServeOptions
-    from ferryman.server.run import address, listen, run
+    from ferryman.server.run import address, check_access, listen, run
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
@@ -65,6 +73,7 @@ def serve(
         reg = registry(ctx)
         served = _check(reg, names, alias, sagemaker_model)
         _check_webhooks(reg.settings)
+        said_access = check_access(host, reg, no_auth)
     except BaseException:
         sock.close()
         raise
@@ -85,6 +94,8 @@ def serve(
                 "serves once its models are loaded (GET /v2/health/ready)"
             )
         err_console.print(said, markup=False)
+        if said_access:
+            err_console.print(f"warning: {said_access}", markup=False)
 
     overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
     options = ServeOptions(
@@ -97,6 +108,7 @@ def serve(
         max_queue=max_queue,
         max_body_size=int(max_body_size * MEGABYTE),
         sagemaker_model=sagemaker_model,
+        no_auth=no_auth,
         settings={**overrides, "home": str(reg.settings.home)},
     )
     if workers > 1:

@@ -14,6 +14,8 @@ import orjson
 from starlette.responses import Response
 
 from ferryman.errors import (
+    AliasError,
+    AuthenticationError,
     ConfigError,
     FerrymanError,
     FlavorError,
@@ -22,6 +24,7 @@ from ferryman.errors import (
     ModelUnavailableError,
     NotAClassifierError,
     NotFoundError,
+    PermissionDeniedError,
     PredictionError,
     RequestError,
     StoreError,
@@ -40,11 +43,14 @@ class HttpError(FerrymanError):
 
 
 _TABLE: tuple[tuple[type[Exception], int, str], ...] = (
+    (AuthenticationError, 401, "unauthorized"),
+    (PermissionDeniedError, 403, "forbidden"),
     (InvalidInputError, 422, "invalid_input"),
     (NotAClassifierError, 422, "invalid_input"),
     (RequestError, 400, "bad_request"),
     (InvalidReferenceError, 400, "bad_reference"),
     (NotFoundError, 404, "not_found"),
+    (AliasError, 409, "conflict"),
     (ModelUnavailableError, 503, "model_unavailable"),
     (UnavailableError, 503, "unavailable"),
     (UnsupportedError, 501, "unsupported"),

@@ -114,6 +114,13 @@ class ServerMetrics:
             ["model", "column", "kind"],
             registry=target,
         )
+        self.auth_refusals = Counter(
+            "ferryman_auth_refusals",
+            "Requests refused by access control, by reason (no_token, invalid_token, "
+            "forbidden, limited).",
+            ["reason"],
+            registry=target,
+        )
         self._monitoring_metrics(target)
         # per model: requests answered and server-side failures, for the error-rate alert
         self.tally: dict[str, list[int]] = {}
@@ -192,6 +199,10 @@ class ServerMetrics:
     def accepted(self, model: str, counts: Mapping[tuple[str, str], int]) -> None:
         for (column, kind), count in counts.items():
             self.accepted_values.labels(model, column, kind).inc(count)
+
+    def refused(self, reason: str) -> None:
+        """A request refused by access control (the reason, never the token)."""
+        self.auth_refusals.labels(reason).inc()
 
     def error(self, model: str, version: str, endpoint: str, kind: str) -> None:
         self.errors.labels(model, version, endpoint, kind).inc()

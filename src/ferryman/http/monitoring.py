@@ -66,7 +66,7 @@ async def feedback(request: Request) -> Response:
         }
         return json_response(body, 422, exchange.headers)
 
-    return await server.handle(request, "feedback", answer)
+    return await server.handle(request, "feedback", answer, registered=True)
 
 
 def _items(document: Any) -> list[dict[str, Any]]:
@@ -129,7 +129,7 @@ async def summary(request: Request) -> Response:
 
         return json_response(await asyncio.to_thread(read), 200, exchange.headers)
 
-    return await server.handle(request, "monitoring", answer)
+    return await server.handle(request, "monitoring", answer, registered=True)
 
 
 routes = [

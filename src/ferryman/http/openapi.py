@@ -185,8 +185,59 @@ def document(server: ServerState) -> dict[str, Any]:
                     "responses": {"200": {"description": "Prometheus text format"}},
                 }
             },
+            **_alias_paths(),
         },
         "components": {"schemas": _schemas()},
+    }
+
+
+def _alias_paths() -> dict[str, Any]:
+    """The operators' alias routes (docs/serving.md#alias-routes)."""
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in ("name", "alias")
+    ]
+    moved = {"description": "The move: model, alias, kind, from_version, to_version, actor, at"}
+    refused = {
+        "400": _error('A body that is not {"version": N}, or a bad name'),
+        "401": _error("No token, or a bad one"),
+        "403": _error("The token's role is below operator"),
+        "404": _error("Unknown model, version or alias"),
+        "409": _error("Nothing to roll back to"),
+    }
+    body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"version": {"type": "integer", "minimum": 1}},
+                    "required": ["version"],
+                }
+            }
+        },
+    }
+    return {
+        "/models/{name}/aliases/{alias}": {
+            "put": {
+                "summary": "Point an alias at a version (operator)",
+                "parameters": params,
+                "requestBody": body,
+                "responses": {"200": moved, **refused},
+            },
+            "delete": {
+                "summary": "Remove an alias (operator)",
+                "parameters": params,
+                "responses": {"200": moved, **refused},
+            },
+        },
+        "/models/{name}/aliases/{alias}/rollback": {
+            "post": {
+                "summary": "Move an alias back one move (operator)",
+                "parameters": params,
+                "responses": {"200": moved, **refused},
+            }
+        },
     }
 
 

@@ -12,7 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Lifespan
 
-from ferryman.http import monitoring, openapi, sagemaker, simple, v2
+from ferryman.http import aliases, monitoring, openapi, sagemaker, simple, v2
+from ferryman.http.access import Gate, guard
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import ServerState
 from ferryman.monitoring.schedule import Watch
@@ -20,8 +21,11 @@ from ferryman.monitoring.schedule import Watch
 log = logging.getLogger("ferryman.http")
 
 
-def asgi_app(state: ServerState, watch: Watch, lifespan: Lifespan[Starlette]) -> Starlette:
-    """The app answering every route over ``state``, with ``watch``'s monitoring."""
+def asgi_app(
+    state: ServerState, watch: Watch, lifespan: Lifespan[Starlette], gate: Gate
+) -> Starlette:
+    """The app answering every route over ``state``, with ``watch``'s monitoring, each route
+    behind ``gate`` as the role table says (a route without a row stops the build)."""
     metrics = state.metrics
 
     async def metrics_page(request: Request) -> Response:
@@ -30,6 +34,7 @@ def asgi_app(state: ServerState, watch: Watch, lifespan: Lifespan[Starlette]) ->
 
     routes = [
         *monitoring.routes,
+        *aliases.routes,
         *simple.routes,
         *v2.routes,
         *sagemaker.routes,
@@ -37,12 +42,13 @@ def asgi_app(state: ServerState, watch: Watch, lifespan: Lifespan[Starlette]) ->
         Route("/metrics", metrics_page, methods=["GET"]),
     ]
     app = Starlette(
-        routes=routes,
+        routes=guard(routes, gate),
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.ferryman = state
     app.state.watch = watch
+    app.state.gate = gate
     return app
 
 

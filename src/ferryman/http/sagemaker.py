@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
+from ferryman.http.access import caller_of
 from ferryman.http.bodies import records_from_json
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState, state_of
@@ -61,6 +62,7 @@ async def invocations(request: Request) -> Response:
 
     async def answer(exchange: Exchange) -> Response:
         name = default_model(server)
+        server.visible(caller_of(request), name)  # a scoped token: only its models
         exchange.model = name
         ref = ModelRef(name, alias=server.pool.settings.alias)
         result = await server.plane.predict(ref, _read_records, exchange)

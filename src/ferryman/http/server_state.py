@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ferryman.access import Caller
+from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef
-from ferryman.errors import ModelUnavailableError, PredictionError
+from ferryman.errors import ModelNotFoundError, ModelUnavailableError, PredictionError
+from ferryman.http.access import caller_of
 from ferryman.http.bodies import read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
 from ferryman.serving.dataplane import Answer, DataPlane
+from ferryman.serving.pool import not_served
 from ferryman.serving.served import ServedVersion
 
 log = logging.getLogger("ferryman.http")
@@ -113,15 +117,44 @@ class ServerState:
             self._refs[text] = ref
         return ref
 
+    def visible(self, caller: Caller | None, name: str, registered: bool = False) -> None:
+        """Raise the very 404 a missing model gets when a scoped token may not see ``name``
+        (or, served models, when it is not served: the pool's answer would list the others).
+        ``registered``: the route looks models up in the registry, not among the served."""
+        if caller is None or not caller.scopes:
+            return
+        pool = self.pool
+        if registered:
+            if not caller.sees(name):
+                raise ModelNotFoundError(
+                    f"no model named {name!r}; list them with `ferryman models list`"
+                )
+            return
+        served = {*pool.names, *pool.unavailable}
+        if not caller.sees(name) or (pool.ready and name not in served):
+            raise not_served(name, [n for n in served if caller.sees(n)])
+
     async def handle(
-        self, request: Request, endpoint: str, handler: Handler, v2: bool = False
+        self,
+        request: Request,
+        endpoint: str,
+        handler: Handler,
+        v2: bool = False,
+        registered: bool = False,
     ) -> Response:
         """Run ``handler`` inside the shared frame: every answer, good or bad, carries the
         request id (and the version once known), is timed and counted; errors become the
-        protocol's JSON error with the table's status, never a traceback."""
+        protocol's JSON error with the table's status, never a traceback. A model named in
+        the path that the caller's token may not see is answered as a missing one
+        (``registered``: as the registry answers it)."""
         exchange = Exchange(request, endpoint, self.settings.max_body_size)
         model_failed = False
         try:
+            caller = caller_of(request)
+            if caller is not None and caller.scopes:
+                name = self._path_model(request)
+                if name is not None:  # else the route checks (SageMaker's default model)
+                    self.visible(caller, name, registered)
             response = await handler(exchange)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             response = self._failure(exc, exchange, v2)
@@ -138,6 +171,14 @@ class ServerState:
         if exchange.accepted and response.status_code == 200:
             self.metrics.accepted(exchange.model, exchange.accepted)
         return response
+
+    def _path_model(self, request: Request) -> str | None:
+        params = request.path_params
+        if "name" in params:
+            return check_name(params["name"])  # a bad name: the 400 the route would answer
+        if "ref" in params:
+            return self.ref(params["ref"].removesuffix("/predict")).name
+        return None
 
     def _failure(self, exc: Exception, exchange: Exchange, v2: bool) -> Response:
         status, kind = status_of(exc)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ferryman.core.refs import ModelRef
+from ferryman.http.access import caller_of
 from ferryman.http.bodies import (
     CSV_TYPES,
     is_json_type,
@@ -87,11 +88,14 @@ async def list_models(request: Request) -> Response:
     """The served models; one that cannot be loaded with its alias's version and the reason."""
     pool = state_of(request).pool
     alias = pool.settings.alias
+    caller = caller_of(request)
     models = [describe(served, alias) for served in pool.current().values()]
     models += [
         {"name": f.name, "version": f.version, "alias": alias, "unavailable": f.reason}
         for f in pool.unavailable.values()
     ]
+    if caller is not None:  # a scoped token lists only the models it may see
+        models = [m for m in models if caller.sees(str(m["name"]))]
     return json_response({"models": sorted(models, key=lambda m: str(m["name"]))})
 
 

@@ -21,6 +21,7 @@ from ferryman._version import __version__
 from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef, parse_version_number
 from ferryman.errors import InvalidInputError, ModelUnavailableError, RequestError
+from ferryman.http.access import caller_of
 from ferryman.http.bodies import MAX_REQUEST_ID, parse_json
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, state_of
@@ -77,7 +78,11 @@ async def server_metadata(request: Request) -> Response:
 
 async def model_list(request: Request) -> Response:
     pool = state_of(request).pool
-    return json_response({"models": sorted([*pool.names, *pool.unavailable])})
+    names = [*pool.names, *pool.unavailable]
+    caller = caller_of(request)
+    if caller is not None:  # a scoped token lists only the models it may see
+        names = [name for name in names if caller.sees(name)]
+    return json_response({"models": sorted(names)})
 
 
 async def model_ready(request: Request) -> Response:

@@ -413,18 +413,25 @@ class Registry:
             raise ArtifactError(f"a stored sample of {ref} cannot be read: {exc}") from exc
 
     # --- changing -----------------------------------------------------------------------------
-    def set_alias(self, name: str, alias: str, version: int) -> AliasMove:
-        """Point ``alias`` at ``version`` (promotion); the move is kept in its history."""
+    def set_alias(
+        self, name: str, alias: str, version: int, *, actor: str | None = None
+    ) -> AliasMove:
+        """Point ``alias`` at ``version`` (promotion); the move is kept in its history.
+        ``actor``: who moved it, when not this registry's actor (the server: a token's name)."""
         return self.store.set_alias(
-            check_name(name), check_alias(alias), _number(version), self.actor
+            check_name(name), check_alias(alias), _number(version), actor or self.actor
         )
 
-    def remove_alias(self, name: str, alias: str) -> AliasMove:
-        return self.store.remove_alias(check_name(name), check_name(alias, "alias"), self.actor)
+    def remove_alias(self, name: str, alias: str, *, actor: str | None = None) -> AliasMove:
+        return self.store.remove_alias(
+            check_name(name), check_name(alias, "alias"), actor or self.actor
+        )
 
-    def rollback(self, name: str, alias: str = "production") -> AliasMove:
+    def rollback(
+        self, name: str, alias: str = "production", *, actor: str | None = None
+    ) -> AliasMove:
         """Move ``alias`` back to where it pointed before its last move (repeat to go further)."""
-        return self.store.rollback_alias(check_name(name), check_alias(alias), self.actor)
+        return self.store.rollback_alias(check_name(name), check_alias(alias), actor or self.actor)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         return self.store.alias_moves(check_name(name), alias)

@@ -9,6 +9,7 @@ earlier through ``app.state.lifecycle`` when the caller wants start-up errors it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
@@ -26,9 +27,11 @@ import pyarrow
 from starlette.applications import Starlette
 from uvicorn.config import STARTUP_FAILURE
 
+from ferryman.access import TokenBook
 from ferryman.config import Settings
 from ferryman.errors import ConfigError, FerrymanError
 from ferryman.flavors.trust import SERVER_ADVICE
+from ferryman.http.access import AuthMode, FailureLimiter, Gate
 from ferryman.http.metrics import ServerMetrics
 from ferryman.http.routes import asgi_app
 from ferryman.http.server_state import DEFAULT_MAX_BODY, HttpSettings, ServerState
@@ -55,6 +58,7 @@ class ServeOptions:
     max_queue: int = 4096
     max_body_size: int = DEFAULT_MAX_BODY
     sagemaker_model: str | None = None
+    no_auth: bool = False  # ``--no-auth``: check no tokens at all
     settings: dict[str, Any] = field(default_factory=dict)
 
     def pool_settings(self) -> PoolSettings:
@@ -83,18 +87,35 @@ class ServeOptions:
 
 class Lifecycle:
     """Starts and stops what the server runs beside its routes: the model pool (loading and
-    warming every model) and monitoring. ``start`` runs once, whoever calls it first."""
+    warming every model), monitoring, and the token refresh that keeps the gate's tokens
+    current. ``start`` runs once, whoever calls it first."""
 
-    def __init__(self, pool: ModelPool, metrics: ServerMetrics, watch: Watch) -> None:
+    def __init__(
+        self,
+        pool: ModelPool,
+        metrics: ServerMetrics,
+        watch: Watch,
+        gate: Gate,
+        refresh_seconds: float = 1.0,
+    ) -> None:
         self.pool = pool
         self.metrics = metrics
         self.watch = watch
+        self.gate = gate
+        self.refresh_seconds = refresh_seconds
         self.started = False
+        self._refresh: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.started:
             return
         self.started = True
+        verifier = self.gate.verifier
+        if verifier is not None:
+            await asyncio.to_thread(verifier.refresh)  # before the first request is read
+            self._refresh = asyncio.create_task(self._refresh_tokens())
+            if self.gate.active:
+                log.info("access control is on: every route but the open ones needs a token")
         pool = self.pool
         started = time.perf_counter()
         gc.disable()  # loading imports libraries: no garbage worth collecting; on again below
@@ -117,8 +138,30 @@ class Lifecycle:
         self.watch.start(pool)
 
     async def stop(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
+            self._refresh = None
         await self.pool.stop()
         await self.watch.stop()
+
+    async def _refresh_tokens(self) -> None:
+        """Re-read the tokens every interval, off the request path: a new or revoked token
+        reaches every worker within it. A store that cannot be read keeps the last tokens."""
+        verifier = self.gate.verifier
+        assert verifier is not None
+        failing = False
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                await asyncio.to_thread(verifier.refresh)
+            except FerrymanError as exc:
+                if not failing:
+                    log.warning("cannot re-read the API tokens (keeping the last ones): %s", exc)
+                failing = True
+            else:
+                failing = False
 
 
 def create_app(
@@ -148,7 +191,16 @@ def create_app(
         metrics,
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
     )
-    lifecycle = Lifecycle(pool, metrics, watch)
+    auth = registry.settings.auth
+    mode: AuthMode = "off" if options.no_auth else "on" if auth.required else "auto"
+    gate = Gate(
+        None if mode == "off" else TokenBook(registry).verifier(),
+        mode,
+        auth.open_routes,
+        FailureLimiter(auth.max_failures, auth.failure_seconds),
+        metrics.refused,
+    )
+    lifecycle = Lifecycle(pool, metrics, watch, gate, auth.refresh_seconds)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -167,7 +219,7 @@ def create_app(
         finally:
             await lifecycle.stop()
 
-    app = asgi_app(state, watch, lifespan)
+    app = asgi_app(state, watch, lifespan, gate)
     app.state.lifecycle = lifecycle
     return app
 

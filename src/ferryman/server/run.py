@@ -6,6 +6,7 @@ import contextlib
 import copy
 import errno
 import importlib.util
+import ipaddress
 import logging
 import os
 import shutil
@@ -19,9 +20,11 @@ from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from ferryman.access import TokenBook
 from ferryman.config import Settings
 from ferryman.errors import ConfigError, FerrymanError
 from ferryman.flavors.trust import SERVER_ADVICE
+from ferryman.http.access import check_open_routes
 from ferryman.http.metrics import MULTIPROC_ENV
 from ferryman.registry import Registry
 from ferryman.server.app import OPTIONS_ENV, Lifecycle, ServeOptions, create_app
@@ -82,6 +85,39 @@ def _why(exc: OSError) -> str:
     if exc.errno == errno.EACCES:
         return f"{reason}; ports below 1024 need privileges: pick another with --port"
     return reason
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = host.removeprefix("[").removesuffix("]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_access(host: str, registry: Registry, no_auth: bool) -> str | None:
+    """Refuse to serve an address other machines reach with no access control; else what
+    to say about access control at start (None: nothing worth saying). Any token on record,
+    even a revoked one, keeps the server asking for tokens (see ``TokenVerifier``)."""
+    auth = registry.settings.auth
+    check_open_routes(auth.open_routes)
+    if no_auth:
+        if auth.required:
+            raise ConfigError(
+                "--no-auth contradicts the setting auth.required = true; drop one of them"
+            )
+        return f"access control is off (--no-auth): every route answers whoever reaches {host}"
+    if auth.required or is_loopback(host) or TokenBook(registry).list():
+        return None
+    raise ConfigError(
+        f"refusing to serve on {host} with no access control: no API token exists, so anyone "
+        "who reaches this address could predict and move aliases. Create a token with "
+        "`ferryman tokens create NAME --role predictor` (clients send it as "
+        '"Authorization: Bearer TOKEN"), or pass --no-auth to serve without tokens'
+    )
 
 
 def address(sock: socket.socket) -> str:

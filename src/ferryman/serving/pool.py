@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -195,8 +195,7 @@ class ModelPool:
             )
         if not self.ready:
             raise UnavailableError("the server is still loading its models; retry shortly")
-        served = ", ".join(sorted({*self._current, *self._failed})) or "none"
-        raise ModelNotFoundError(f"model {name!r} is not served here (served: {served})")
+        raise not_served(name, {*self._current, *self._failed})
 
     async def runner(self, ref: ModelRef) -> Runner:
         """The runner answering ``ref``: the current version for the serving alias, any other
@@ -434,3 +433,10 @@ def _reason(exc: Exception) -> str:
 def _trace(exc: Exception) -> Exception | None:
     """The traceback worth logging: none for ferryman's own errors (the message says it all)."""
     return None if isinstance(exc, FerrymanError) else exc
+
+
+def not_served(name: str, served: Iterable[str]) -> ModelNotFoundError:
+    """The error for a model this server does not serve, naming those it does (the HTTP
+    layer passes only the ones a scoped token may see)."""
+    listed = ", ".join(sorted(served)) or "none"
+    return ModelNotFoundError(f"model {name!r} is not served here (served: {listed})")

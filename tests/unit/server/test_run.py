@@ -1,13 +1,18 @@
-"""The socket ``ferryman serve`` takes before anything loads (server/run.py)."""
+"""The socket ``ferryman serve`` takes before anything loads, and whether it may serve that
+address without tokens (server/run.py)."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
+from ferryman.access import TokenBook
+from ferryman.config import Settings
 from ferryman.errors import ConfigError
-from ferryman.server.run import address, listen
+from ferryman.registry import Registry
+from ferryman.server.run import address, check_access, is_loopback, listen
 
 
 def test_a_port_taken_by_a_server_still_loading_is_refused() -> None:
@@ -47,3 +52,37 @@ def test_a_host_that_is_not_here_points_at_host_not_port() -> None:
         listen("no-such-host.invalid", 0)
     assert "--host" in str(caught.value)
     assert "--port" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
+     ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.1.2.3", False),
+     ("example.org", False)],
+)  # fmt: skip
+def test_loopback_addresses(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_a_public_address_needs_a_token_or_no_auth(registry: Registry) -> None:
+    assert check_access("127.0.0.1", registry, no_auth=False) is None
+    with pytest.raises(ConfigError, match=r"ferryman tokens create NAME --role predictor.*--no"):
+        check_access("0.0.0.0", registry, no_auth=False)
+    said = check_access("0.0.0.0", registry, no_auth=True)
+    assert said is not None
+    assert "--no-auth" in said
+    book = TokenBook(registry)
+    book.create("app", "predictor")
+    assert check_access("0.0.0.0", registry, no_auth=False) is None
+    book.revoke("app")  # a revoked token still keeps the server asking for tokens
+    assert check_access("0.0.0.0", registry, no_auth=False) is None
+
+
+def test_no_auth_and_required_auth_contradict(home: Path) -> None:
+    registry = Registry(Settings.load(home=home, auth={"required": True}))
+    try:
+        with pytest.raises(ConfigError, match="--no-auth contradicts"):
+            check_access("127.0.0.1", registry, no_auth=True)
+        assert check_access("0.0.0.0", registry, no_auth=False) is None  # required: asks
+    finally:
+        registry.close()
