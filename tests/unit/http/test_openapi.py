@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -17,8 +16,8 @@ from ferryman.server.app import create_app
 
 
 @pytest.fixture
-def app(registry: Registry) -> Iterator[Starlette]:
-    yield create_app(registry)
+def app(registry: Registry) -> Starlette:
+    return create_app(registry)
 
 
 def app_operations(app: Starlette) -> set[tuple[str, str]]:
