@@ -287,6 +287,12 @@ class MonitoringSettings(BaseModel):
     retention_days: float = Field(
         default=30, gt=0, description="Age after which prediction-log segments are deleted."
     )
+    feedback_unknown_limit: int = Field(
+        default=10_000,
+        ge=0,
+        description="Feedback items naming request ids the log does not know that each "
+        "server process stores per model and hour; the others are counted, not stored.",
+    )
     schedule_seconds: float = Field(
         default=300, ge=0, description="How often the server computes monitoring (0: never)."
     )

@@ -121,12 +121,16 @@ class UnsupportedColumnTypeError(SchemaError):
 class InvalidInputError(FerrymanError, ValueError):
     """Input data breaks the model's signature.
 
-    ``problems`` lists every problem found, each naming its row and column.
+    ``problems`` lists the problems found, each naming its row and column: every one, or
+    the first of many, with ``more`` counting the others.
     """
 
-    def __init__(self, message: str, problems: Sequence[object] | None = None) -> None:
+    def __init__(
+        self, message: str, problems: Sequence[object] | None = None, *, more: int = 0
+    ) -> None:
         super().__init__(message)
         self.problems = list(problems or [])
+        self.more = more
 
 
 class PredictionError(FerrymanError):

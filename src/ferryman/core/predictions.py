@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# the longest request id a request may name (X-Request-Id, V2's "id", feedback's request_id)
+MAX_REQUEST_ID = 128
+
 
 class RequestTag(Protocol):
     """What the prediction log keeps of a request besides its rows: the id its rows are

@@ -99,6 +99,8 @@ def error_body(exc: Exception, request_id: str) -> dict[str, Any]:
     }
     if isinstance(exc, InvalidInputError) and exc.problems:
         body["problems"] = [_problem(p) for p in exc.problems]
+        if exc.more:  # problems past the first MAX_PROBLEMS: counted, not listed
+            body["more_problems"] = exc.more
     return body
 
 

@@ -136,6 +136,14 @@ class ServerMetrics:
             registry=target,
             multiprocess_mode="sum",
         )
+        self.feedback_unknown_not_stored = Gauge(
+            "ferryman_feedback_unknown_not_stored",
+            "Feedback items naming unknown request ids not stored since start (past the "
+            "hourly limit monitoring.feedback_unknown_limit), by model.",
+            ["model"],
+            registry=target,
+            multiprocess_mode="sum",
+        )
         self.drift_share = Gauge(
             "ferryman_drift_share",
             "Share of a version's features that drifted in the last monitoring window.",

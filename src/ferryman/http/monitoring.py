@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from ferryman.core.names import check_name
 from ferryman.errors import RequestError
-from ferryman.http.bodies import is_json_type, media_type, parse_json, unsupported_type
+from ferryman.http.bodies import decode, is_json_type, media_type, parse_json, unsupported_type
 from ferryman.http.errors import HttpError, json_response
 from ferryman.http.server_state import Exchange, state_of
 from ferryman.monitoring.schedule import LOG_OUTCOMES, Watch
@@ -46,7 +46,8 @@ async def feedback(request: Request) -> Response:
         kind = media_type(request)
         if kind and not is_json_type(kind):
             raise unsupported_type(kind, ("application/json",))
-        items = _items(parse_json(await exchange.body()))
+        raw = await exchange.body()
+        items = await decode(raw, lambda: _items(parse_json(raw)))
         await asyncio.to_thread(monitor.registry.get_model, name)  # unknown model: 404
         watch: Watch = request.app.state.watch
         if watch.log is not None:
@@ -111,6 +112,8 @@ async def summary(request: Request) -> Response:
                 "prediction_log": None
                 if stats is None
                 else {outcome: getattr(stats, outcome) for outcome in LOG_OUTCOMES},
+                # this worker's feedback naming unknown request ids, left out past the limit
+                "feedback_unknown_not_stored": monitor.feedback.unknown_not_stored.get(name, 0),
                 "results": results,
                 "alerts_firing": [
                     {

@@ -1,14 +1,15 @@
-"""The OpenAPI document of the simple API and SageMaker routes, and its interactive page.
+"""The OpenAPI document of every route the server answers, and its interactive page.
 
-The page is Swagger UI from the ``swagger-ui-bundle`` package, served by this server itself:
-it works with no network. Request examples are built from the served models' signatures.
+The routes and their statuses are the table in ``openapi_paths``; the bodies' schemas are
+here. The page is Swagger UI from the ``swagger-ui-bundle`` package, served by this server
+itself: it works with no network. Request examples are built from the served models'
+signatures.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
@@ -17,52 +18,176 @@ from swagger_ui_bundle import swagger_ui_path
 
 from ferryman._version import __version__
 from ferryman.http.errors import json_response
+from ferryman.http.openapi_paths import SECURITY_SCHEMES, paths
 from ferryman.http.server_state import ServerState
 from ferryman.serving.served import ServedVersion
 
-
-class ProblemModel(BaseModel):
-    row: int | None = Field(description="0-based row of the request, null for a whole column")
-    column: str | None
-    kind: str = Field(description="missing_column, unknown_column, wrong_type, null, ...")
-    message: str
+OBJECT: dict[str, Any] = {"type": "object"}
+TEXT: dict[str, Any] = {"type": "string"}
+INTEGER: dict[str, Any] = {"type": "integer"}
+ANY_LIST: dict[str, Any] = {"type": "array", "items": {}}
 
 
-class ErrorModel(BaseModel):
-    """Every error of the simple API has this shape."""
-
-    error: str = Field(description="What went wrong and what to do about it")
-    kind: str = Field(description="invalid_input, bad_request, not_found, too_large, ...")
-    request_id: str
-    problems: list[ProblemModel] | None = Field(
-        None, description="Each problem of the input (status 422 only)"
-    )
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
 
 
-class PredictRequest(BaseModel):
-    """Records to predict. A single record object (no ``records`` key) is accepted too."""
-
-    records: list[dict[str, Any]]
+def _object(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
 
 
-class PredictResponse(BaseModel):
-    model: str
-    version: int = Field(description="The version that answered (also the X-Model-Version header)")
-    request_id: str = Field(description="Also the X-Request-Id header; the caller's is kept")
-    predictions: list[Any] = Field(description="One per record: class label or number")
-    classes: list[Any] | None = Field(None, description="Classifiers: the class order")
-    probabilities: list[list[float]] | None = Field(
-        None, description="Classifiers: one list per record, in `classes` order"
-    )
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _schemas() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for model in (ErrorModel, PredictRequest, PredictResponse):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        out.update(schema.pop("$defs", {}))
-        out[model.__name__] = schema
-    return out
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": _object(
+        ["row", "column", "kind", "message"],
+        row=_nullable({**INTEGER, "description": "0-based row, null for a whole column"}),
+        column=_nullable(TEXT),
+        kind={**TEXT, "description": "missing_column, unknown_column, wrong_type, null, ..."},
+        message=TEXT,
+    ),
+    "Error": {
+        **_object(
+            ["error"],
+            error={**TEXT, "description": "What went wrong and what to do about it"},
+            kind={**TEXT, "description": "invalid_input, bad_request, not_found, too_large, ..."},
+            request_id=TEXT,
+            problems={
+                "type": "array",
+                "items": _ref("Problem"),
+                "description": "422: the input's problems (the first 100)",
+            },
+            more_problems={**INTEGER, "description": "422: problems past those listed"},
+        ),
+        "description": "Every error of the simple API, SageMaker and monitoring routes (the "
+        "router's own 404 and 405 carry only `error`).",
+    },
+    "V2Error": _object(["error"], error=TEXT),
+    "PredictRequest": {
+        **_object(["records"], records={"type": "array", "items": OBJECT}),
+        "description": "Records to predict. A single record object (no `records` key) and a "
+        "bare list of records are accepted too.",
+    },
+    "InvocationsRequest": {
+        "description": 'As PredictRequest, or `{"instances": [...]}` with rows as objects or '
+        "as lists in signature order",
+        "oneOf": [_ref("PredictRequest"), _object(["instances"], instances=ANY_LIST)],
+    },
+    "PredictResponse": _object(
+        ["model", "version", "request_id", "predictions"],
+        model=TEXT,
+        version={**INTEGER, "description": "The version that answered (X-Model-Version)"},
+        request_id={**TEXT, "description": "Also the X-Request-Id header; the caller's is kept"},
+        predictions={**ANY_LIST, "description": "One per record: class label or number"},
+        classes={**ANY_LIST, "description": "Classifiers: the class order"},
+        probabilities={
+            "type": "array",
+            "items": {"type": "array", "items": _nullable({"type": "number"})},
+            "description": "Classifiers: one list per record, in `classes` order",
+        },
+    ),
+    "ModelList": _object(["models"], models={"type": "array", "items": OBJECT}),
+    "ModelInfo": _object(
+        ["name", "version", "flavor"],
+        name=TEXT,
+        version=INTEGER,
+        alias=_nullable(TEXT),
+        flavor=TEXT,
+        output=OBJECT,
+        signature=_nullable(OBJECT),
+        metrics=_nullable(OBJECT),
+        artifact_sha256=_nullable(TEXT),
+        created_at=TEXT,
+    ),
+    "FeedbackItem": _object(
+        ["request_id"],
+        request_id={"oneOf": [{**TEXT, "maxLength": 128}, INTEGER]},
+        row={"oneOf": [{**INTEGER, "minimum": 0, "maximum": 99_999_999}, TEXT]},
+        label={"description": "The true class or number"},
+        value={"type": "number", "description": "A business value"},
+        at={"description": "When the truth became known: ISO time or epoch seconds"},
+    ),
+    "FeedbackRequest": {
+        "oneOf": [
+            _ref("FeedbackItem"),
+            {"type": "array", "items": _ref("FeedbackItem")},
+            _object(["feedback"], feedback={"type": "array", "items": _ref("FeedbackItem")}),
+        ]
+    },
+    "FeedbackResponse": _object(
+        ["model", "accepted", "rejected", "unknown_ids"],
+        model=TEXT,
+        request_id=TEXT,
+        accepted=INTEGER,
+        rejected={"type": "array", "items": OBJECT},
+        unknown_ids={**INTEGER, "description": "Request ids the log does not know"},
+        unknown_sample={"type": "array", "items": TEXT},
+        duplicates=INTEGER,
+        unknown_not_stored={
+            **INTEGER,
+            "description": "Items naming unknown ids left out (monitoring.feedback_unknown_limit)",
+        },
+    ),
+    "FeedbackRefused": {"allOf": [_ref("Error"), _ref("FeedbackResponse")]},
+    "MonitoringSummary": _object(["model"], model=TEXT, results=OBJECT),
+    "V2ServerMetadata": _object(
+        ["name", "version", "extensions"],
+        name=TEXT,
+        version=TEXT,
+        extensions={"type": "array", "items": TEXT},
+    ),
+    "V2ModelList": _object(["models"], models={"type": "array", "items": TEXT}),
+    "V2ModelMetadata": _object(
+        ["name", "versions", "platform", "inputs", "outputs"],
+        name=TEXT,
+        versions={"type": "array", "items": TEXT},
+        platform=TEXT,
+        inputs={"type": "array", "items": OBJECT},
+        outputs={"type": "array", "items": OBJECT},
+    ),
+    "V2ModelReady": _object(["name", "ready"], name=TEXT, ready={"type": "boolean"}, error=TEXT),
+    "V2Tensor": _object(
+        ["name", "shape", "datatype"],
+        name=TEXT,
+        shape={"type": "array", "items": {**INTEGER, "minimum": 0}},
+        datatype={
+            **TEXT,
+            "enum": [
+                "BOOL",
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "INT8",
+                "INT16",
+                "INT32",
+                "INT64",
+                "FP16",
+                "FP32",
+                "FP64",
+                "BYTES",
+            ],
+        },
+        data=ANY_LIST,
+        parameters=OBJECT,
+    ),
+    "InferRequest": _object(
+        ["inputs"],
+        id={**TEXT, "maxLength": 128},
+        parameters=OBJECT,
+        inputs={"type": "array", "items": _ref("V2Tensor"), "minItems": 1},
+        outputs={"type": "array", "items": OBJECT},
+    ),
+    "InferResponse": _object(
+        ["model_name", "model_version", "id", "outputs"],
+        model_name=TEXT,
+        model_version=TEXT,
+        id=TEXT,
+        outputs={"type": "array", "items": OBJECT},
+    ),
+}
 
 
 def _example(served: list[ServedVersion]) -> dict[str, Any] | None:
@@ -87,179 +212,17 @@ def _example(served: list[ServedVersion]) -> dict[str, Any] | None:
     return None
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorModel"}}},
-    }
-
-
 def document(server: ServerState) -> dict[str, Any]:
+    """The OpenAPI 3.0 document: every route, every status it answers, the bodies."""
     served = list(server.pool.current().values())
-    names = [s.name for s in served]
-    schema: dict[str, Any] = {"type": "string"}
-    if names:
-        schema["example"] = names[0]
-    ref_param = {
-        "name": "ref",
-        "in": "path",
-        "required": True,
-        "description": "`name` (the served alias), `name@alias` or `name/3` (URL-encode `/` "
-        "as %2F if your client needs to)",
-        "schema": schema,
-    }
-    request_body: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/PredictRequest"}}
-    example = _example(served)
-    if example is not None:
-        request_body["example"] = example
-    errors = {
-        "400": _error("Malformed JSON or request"),
-        "404": _error("Unknown model or version"),
-        "413": _error("Body over the size limit"),
-        "415": _error("Content type other than JSON or CSV"),
-        "422": _error("Input does not match the model's signature (see problems)"),
-        "500": _error("The model failed (with a request id)"),
-        "503": _error("Still loading, overloaded, or the model cannot be loaded (the reason)"),
-    }
-    predict_ok = {
-        "description": "Predictions",
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}}
-        },
-    }
-    predict = {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": request_body,
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        },
-        "responses": {"200": predict_ok, **errors},
-    }
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "ferryman model server",
             "version": __version__,
-            "description": "The simple JSON API. The Open Inference Protocol (V2) is served "
-            "under /v2 and SageMaker's contract at /ping and /invocations.",
+            "description": "The simple JSON API, the Open Inference Protocol (V2) under /v2, "
+            "SageMaker's contract at /ping and /invocations, feedback and monitoring.",
         },
-        "paths": {
-            "/models": {
-                "get": {
-                    "summary": "Served models",
-                    "responses": {
-                        "200": {
-                            "description": "Served models and their versions; one that "
-                            "cannot be loaded has `unavailable` (the reason) instead of details"
-                        }
-                    },
-                }
-            },
-            "/models/{ref}": {
-                "get": {
-                    "summary": "A served model's version, signature and metrics",
-                    "parameters": [ref_param],
-                    "responses": {"200": {"description": "The version"}, "404": errors["404"]},
-                }
-            },
-            "/models/{ref}/predict": {
-                "post": {"summary": "Predict records", "parameters": [ref_param], **predict}
-            },
-            "/invocations": {
-                "post": {"summary": "SageMaker: predict with the default model", **predict}
-            },
-            "/ping": {
-                "get": {
-                    "summary": "SageMaker health: 200 with an empty body when ready",
-                    "responses": {
-                        "200": {"description": "Ready"},
-                        "503": {"description": "Not ready"},
-                    },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "Prometheus text format"}},
-                }
-            },
-            **_alias_paths(),
-        },
-        "components": {"schemas": _schemas()},
+        "paths": paths(_example(served), served[0].name if served else None),
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
-
-
-def _alias_paths() -> dict[str, Any]:
-    """The operators' alias routes (docs/serving.md#alias-routes)."""
-    params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("name", "alias")
-    ]
-    moved = {"description": "The move: model, alias, kind, from_version, to_version, actor, at"}
-    refused = {
-        "400": _error('A body that is not {"version": N}, or a bad name'),
-        "401": _error("No token, or a bad one"),
-        "403": _error("The token's role is below operator"),
-        "404": _error("Unknown model, version or alias"),
-        "409": _error("Nothing to roll back to"),
-    }
-    body = {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"version": {"type": "integer", "minimum": 1}},
-                    "required": ["version"],
-                }
-            }
-        },
-    }
-    return {
-        "/models/{name}/aliases/{alias}": {
-            "put": {
-                "summary": "Point an alias at a version (operator)",
-                "parameters": params,
-                "requestBody": body,
-                "responses": {"200": moved, **refused},
-            },
-            "delete": {
-                "summary": "Remove an alias (operator)",
-                "parameters": params,
-                "responses": {"200": moved, **refused},
-            },
-        },
-        "/models/{name}/aliases/{alias}/rollback": {
-            "post": {
-                "summary": "Move an alias back one move (operator)",
-                "parameters": params,
-                "responses": {"200": moved, **refused},
-            }
-        },
-    }
-
-
-async def openapi_json(request: Request) -> Response:
-    return json_response(document(request.app.state.ferryman))
-
-
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>ferryman model server</title>
-<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
-</body></html>"""
-
-
-async def docs_page(request: Request) -> Response:
-    return HTMLResponse(PAGE)
-
-
-routes = [
-    Route("/openapi.json", openapi_json, methods=["GET"]),
-    Route("/docs", docs_page, methods=["GET"]),
-    Mount("/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
-]

@@ -24,7 +24,8 @@ from ferryman.http.bodies import records_from_json
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, ServerState, state_of
 from ferryman.http.simple import plain, prediction_body, read_records
-from ferryman.serving.dataplane import Answer, Records
+from ferryman.serving.codec import ModelInput
+from ferryman.serving.dataplane import Answer
 from ferryman.serving.served import ServedVersion
 
 
@@ -74,7 +75,7 @@ async def invocations(request: Request) -> Response:
     return await server.handle(request, "invocations", answer)
 
 
-async def _read_records(served: ServedVersion, exchange: Exchange) -> Records:
+async def _read_records(served: ServedVersion, exchange: Exchange) -> ModelInput:
     """SageMaker's reader: the simple API's bodies, and rows as ``{"instances": [...]}``."""
     return await read_records(served, exchange, partial(_json_records, served=served))
 

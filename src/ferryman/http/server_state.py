@@ -17,7 +17,7 @@ from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, ModelUnavailableError, PredictionError
 from ferryman.http.access import caller_of
-from ferryman.http.bodies import read_body, request_id
+from ferryman.http.bodies import check_charset, read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
@@ -73,7 +73,9 @@ class Exchange:
         self.accepted: Mapping[tuple[str, str], int] | None = None
 
     async def body(self) -> bytes:
-        """The request's whole body, or 413 once it passes the server's limit."""
+        """The request's whole body, or 413 once it passes the server's limit (415 when its
+        Content-Type names a charset other than UTF-8)."""
+        check_charset(self.request)
         return await read_body(self.request, self.body_limit)
 
     def took(self, answer: Answer) -> None:

@@ -14,6 +14,7 @@ from ferryman.core.refs import ModelRef
 from ferryman.http.access import caller_of
 from ferryman.http.bodies import (
     CSV_TYPES,
+    decode,
     is_json_type,
     media_type,
     parse_json,
@@ -23,6 +24,7 @@ from ferryman.http.bodies import (
 )
 from ferryman.http.errors import HttpError, json_response
 from ferryman.http.server_state import Exchange, ServerState, state_of
+from ferryman.serving.codec import ModelInput
 from ferryman.serving.dataplane import Answer, Records
 from ferryman.serving.served import ServedVersion
 
@@ -45,16 +47,21 @@ async def read_records(
     served: ServedVersion,
     exchange: Exchange,
     json_records: Callable[[Any], Records] = records_from_json,
-) -> Records:
+) -> ModelInput:
     """The simple API's reader: a JSON or CSV body of records (shared with SageMaker, which
-    reads more JSON shapes: ``json_records``)."""
+    reads more JSON shapes: ``json_records``), checked by the version's codec (a large body
+    off the event loop)."""
     kind = media_type(exchange.request)
+    if not (is_json_type(kind) or kind in CSV_TYPES):
+        raise unsupported_type(kind or "", ACCEPTED)
     body = await exchange.body()
-    if is_json_type(kind):
-        return json_records(parse_json(body))
-    if kind in CSV_TYPES:
+
+    def records() -> Records:
+        if is_json_type(kind):
+            return json_records(parse_json(body))
         return records_from_csv(body, served.loaded.signature)
-    raise unsupported_type(kind or "", ACCEPTED)
+
+    return await decode(body, lambda: served.codec.encode(records()))
 
 
 def prediction_body(result: Answer, exchange: Exchange) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef, parse_version_number
 from ferryman.errors import InvalidInputError, ModelUnavailableError, RequestError
 from ferryman.http.access import caller_of
-from ferryman.http.bodies import MAX_REQUEST_ID, parse_json
+from ferryman.http.bodies import MAX_REQUEST_ID, decode, parse_json
 from ferryman.http.errors import json_response
 from ferryman.http.server_state import Exchange, state_of
 from ferryman.http.v2_tensors import (
@@ -145,7 +145,11 @@ async def infer(request: Request) -> Response:
         wanted: dict[str, bool] = {}
 
         async def read(served: ServedVersion, exchange: Exchange) -> ModelInput:
-            document, binary = _split(request, await exchange.body())
+            body = await exchange.body()
+            return await decode(body, lambda: check(served, body))
+
+        def check(served: ServedVersion, body: bytes) -> ModelInput:
+            document, binary = _split(request, body)
             if not isinstance(document, dict):
                 raise RequestError('the inference request must be a JSON object with "inputs"')
             given_id = document.get("id")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,7 @@ def read_inputs(request: Mapping[str, Any], binary: bytes | None) -> list[Tensor
             if "data" not in raw:
                 raise RequestError(f'input {name!r} has no "data"')
             values = _flatten(name, datatype, raw["data"])
+            _check_range(name, datatype, values)
             if len(values) != count:
                 raise RequestError(
                     f"input {name!r}: shape {list(shape)} holds {count} values but data has "
@@ -151,6 +153,11 @@ def _shape(name: str, shape: Any) -> tuple[int, ...]:
 
 
 def _flatten(name: str, datatype: str, data: Any) -> list[Any]:
+    """The tensor's values, flat; RequestError naming the first one of the wrong type."""
+    flat = _regular(data)
+    if flat is not None and _all_fit(datatype, flat):
+        return flat
+    # irregular nesting, or a value of the wrong type: one by one, to name it
     out: list[Any] = []
     stack = [data]
     check = _ELEMENT_CHECKS[datatype]
@@ -163,6 +170,89 @@ def _flatten(name: str, datatype: str, data: Any) -> list[Any]:
         else:
             raise RequestError(f"input {name!r}: {_short(item)} is not a valid {datatype} value")
     return out
+
+
+def _limits(datatype: str) -> tuple[int | float, int | float]:
+    dtype = np.dtype(NUMPY_TYPES[datatype])
+    if dtype.kind == "f":
+        return -float(np.finfo(dtype).max), float(np.finfo(dtype).max)
+    return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+
+
+# the values each numeric datatype holds, inclusive (FP64: every finite float)
+RANGES = {t: _limits(t) for t in NUMPY_TYPES if t not in ("BOOL", "FP64")}
+
+
+def _check_range(name: str, datatype: str, values: list[Any]) -> None:
+    """400 naming the first value outside what ``datatype`` holds (vectorised: one array
+    pass; only values on the float64 rounding edge of a 64-bit bound are looked at in Python)."""
+    if not values or (datatype not in RANGES and datatype != "FP64"):
+        return
+    low, high = RANGES.get(datatype, (-math.inf, math.inf))
+    candidates: Sequence[int] | np.ndarray
+    try:
+        array = np.asarray(values, dtype=np.float64)  # null -> NaN, let through
+    except OverflowError:  # an integer past float64's range (JSON allows any)
+        candidates = range(len(values))
+    else:
+        candidates = np.flatnonzero((array <= low) | (array >= high))
+    for i in candidates:
+        value = values[int(i)]
+        if value is None:
+            continue
+        if datatype.startswith("FP"):
+            try:
+                outside = not (low <= float(value) <= high)
+            except OverflowError:
+                outside = True
+        else:
+            outside = not (low <= value <= high)  # exact: Python ints and integral floats
+        if outside:
+            raise RequestError(
+                f"input {name!r}: {_short(value)} is outside the range of {datatype} "
+                f"({_number(low)} to {_number(high)})"
+            )
+
+
+def _number(bound: int | float) -> str:
+    return str(bound) if isinstance(bound, int) else f"{bound:.6g}"
+
+
+def _regular(data: Any) -> list[Any] | None:
+    """``data`` flattened when it nests evenly (every item of a level a list, or none), by
+    C-level passes only; None for anything else."""
+    if not isinstance(data, list):
+        return None
+    while True:
+        kinds = set(map(type, data))
+        if list not in kinds:
+            return data
+        if kinds != {list}:
+            return None
+        data = list(chain.from_iterable(data))
+
+
+_FITTING_TYPES: dict[str, frozenset[type]] = {
+    "BOOL": frozenset({bool, type(None)}),
+    "BYTES": frozenset({str, type(None)}),
+    **{t: frozenset({int, float, type(None)}) for t in NUMPY_TYPES if t != "BOOL"},
+}
+
+
+def _all_fit(datatype: str, values: list[Any]) -> bool:
+    """Every value is of a type ``datatype`` takes (a whole number for an integer type):
+    checked by type sets and one array pass, not value by value."""
+    kinds = set(map(type, values))
+    if not kinds <= _FITTING_TYPES[datatype]:
+        return False
+    if float not in kinds or "INT" not in datatype:
+        return True
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except OverflowError:
+        return False
+    known = array[~np.isnan(array)] if None in values else array
+    return bool(np.isfinite(known).all() and (np.floor(known) == known).all())
 
 
 def _is_bool(v: Any) -> bool:

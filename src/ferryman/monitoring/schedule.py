@@ -54,6 +54,9 @@ class ScheduleMetrics(Protocol):
     def log_records(self) -> Gauge: ...
 
     @property
+    def feedback_unknown_not_stored(self) -> Gauge: ...
+
+    @property
     def drift_share(self) -> Gauge: ...
 
     @property
@@ -174,6 +177,10 @@ class Watch:
         stats = self.log.stats
         for outcome in LOG_OUTCOMES:
             self.metrics.log_records.labels(outcome).set(getattr(stats, outcome))
+        if self._monitor is not None:  # no feedback has come in before the monitor exists
+            left_out = self._monitor.feedback.unknown_not_stored
+            for model, count in list(left_out.items()):
+                self.metrics.feedback_unknown_not_stored.labels(model).set(count)
 
     # --- the schedule ---------------------------------------------------------------------------
     async def _schedule(self, pool: ServedModels) -> None:

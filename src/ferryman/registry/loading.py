@@ -10,10 +10,10 @@ import pandas as pd
 
 from ferryman.core.records import ModelVersion
 from ferryman.core.signature import Signature
-from ferryman.errors import InvalidInputError, NotAClassifierError
+from ferryman.errors import NotAClassifierError
 from ferryman.flavors import Predictor
 from ferryman.registry.failures import run_located
-from ferryman.schema import Problem, check_input, describe_problems, to_frame, validate
+from ferryman.schema import Problem, check_input, input_error, to_frame, validate
 from ferryman.schema.validation import Records
 
 T = TypeVar("T")
@@ -74,7 +74,7 @@ class LoadedModel:
                 if name not in frame.columns
             ]
         if problems:
-            raise InvalidInputError(describe_problems(problems), problems)
+            raise input_error(problems)
         return frame[list(names)] if names else frame
 
     def _without_target(self, data: Records) -> Records:

@@ -5,22 +5,30 @@ from ferryman.schema.fingerprint import fingerprint_frame
 from ferryman.schema.inference import column_kind, infer_signature
 from ferryman.schema.profiling import profile_frame, sample_rows
 from ferryman.schema.validation import (
+    MAX_PROBLEMS,
     AcceptedValues,
     Problem,
+    ProblemList,
     check_input,
     describe_problems,
+    find_problems,
+    input_error,
     to_frame,
     validate,
 )
 
 __all__ = [
+    "MAX_PROBLEMS",
     "AcceptedValues",
     "Problem",
+    "ProblemList",
     "check_input",
     "column_kind",
     "describe_problems",
+    "find_problems",
     "fingerprint_frame",
     "infer_signature",
+    "input_error",
     "profile_frame",
     "read_input",
     "read_table",

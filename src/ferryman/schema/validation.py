@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from functools import partial
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,8 @@ from ferryman.errors import InvalidInputError
 
 Records = pd.DataFrame | np.ndarray | Sequence[Mapping[str, Any]] | Mapping[str, Any]
 SHOWN_IN_MESSAGE = 5
+MAX_PROBLEMS = 100  # problems an error lists; the rest are only counted
+SHOWN_NAMES = 10  # expected column names listed in an unknown-column message
 SHOWN_CATEGORIES = 3  # known categories named in an unknown-category message
 
 
@@ -30,6 +35,37 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ProblemList:
+    """Problems as they are found: the first ``limit`` kept, the others only counted
+    (``more``), so that hostile input costs a count, not a message, per problem."""
+
+    __slots__ = ("items", "limit", "more")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.items: list[Problem] = []
+        self.limit = limit
+        self.more = 0
+
+    @property
+    def is_full(self) -> bool:
+        return self.limit is not None and len(self.items) >= self.limit
+
+    def __len__(self) -> int:
+        return len(self.items) + self.more
+
+    def add(self, problem: Problem) -> None:
+        if self.is_full:
+            self.more += 1
+        else:
+            self.items.append(problem)
+
+    def add_rows(self, rows: Sequence[int] | np.ndarray, make: Callable[[int], Problem]) -> None:
+        """A problem per row of ``rows``, made only for those that are kept."""
+        room = len(rows) if self.limit is None else max(0, self.limit - len(self.items))
+        self.items.extend(make(int(i)) for i in rows[:room])
+        self.more += max(0, len(rows) - room)
 
 
 def to_frame(
@@ -88,65 +124,125 @@ def validate(signature: Signature, data: Records) -> list[Problem]:
     """Every problem of ``data`` against ``signature``: missing or unknown columns, wrong types,
     nulls where training had none, unknown categories. An empty list means the input is fine.
     """
-    frame, problems = to_frame(data, signature.names)
-    if problems:
-        return problems
-    rows = None if isinstance(data, (pd.DataFrame, np.ndarray)) else _as_rows(data)
+    return find_problems(signature, data).items
+
+
+def find_problems(signature: Signature, data: Records, limit: int | None = None) -> ProblemList:
+    """The problems of ``data`` against ``signature`` (see ``validate``): the first ``limit``
+    of them, and how many more. Linear in the input, however many problems it has."""
+    found = ProblemList(limit)
     expected = signature.names
-    present = [str(c) for c in frame.columns]
-    duplicated = sorted({name for name in present if present.count(name) > 1})
+    occurrences: Counter[str] = Counter()
+    if isinstance(data, (pd.DataFrame, np.ndarray)):
+        frame, problems = to_frame(data, expected)
+        rows = None
+        present = [str(c) for c in frame.columns]
+    else:
+        # records: their keys are read first, so that a record of thousands of unknown
+        # columns never becomes a frame of thousands of columns
+        records = [data] if isinstance(data, Mapping) else data
+        problems = _not_records(records)
+        rows = [] if problems else list(records)
+        if rows:
+            # how many records have each key, in one pass (C code)
+            occurrences = Counter(chain.from_iterable(rows))
+            if not set(map(type, occurrences)) <= {str}:
+                rows = [{str(k): v for k, v in r.items()} for r in rows]
+                occurrences = Counter(chain.from_iterable(rows))
+            present = list(occurrences)
+            frame = pd.DataFrame()
+        else:  # no rows: nothing is missing
+            frame, _ = to_frame([], expected)
+            present, rows = list(expected), None
+    if problems:
+        for problem in problems:
+            found.add(problem)
+        return found
+    counts = Counter(present)
+    duplicated = sorted(name for name, n in counts.items() if n > 1)
     if duplicated:
-        return [
-            Problem(None, name, "duplicate_column", f"column {name!r} appears more than once")
-            for name in duplicated
-        ]
-    for name in present:
-        if name not in expected:
-            problems.append(
-                Problem(
-                    None, name, "unknown_column", f"unknown column {name!r}; expected {expected}"
-                )
+        for name in duplicated:
+            found.add(
+                Problem(None, name, "duplicate_column", f"column {name!r} appears more than once")
             )
-    missing_cells: dict[str, set[int]] = {}
+        return found
+    known = set(expected)
+    listed = _names_preview(expected)
+    unknown = [name for name in present if name not in known]
+    found.add_rows(
+        range(len(unknown)),
+        lambda i: Problem(
+            None,
+            unknown[i],
+            "unknown_column",
+            f"unknown column {unknown[i]!r}; expected {listed}",
+        ),
+    )
+    if rows is not None:
+        frame = _records_frame(rows, [c for c in expected if c in counts])
     for col in signature.columns:
-        if col.name not in present:
-            problems.append(
-                Problem(None, col.name, "missing_column", f"missing column {col.name!r}")
-            )
+        if col.name not in counts:
+            found.add(Problem(None, col.name, "missing_column", f"missing column {col.name!r}"))
             continue
-        if rows is not None:
+        absent: set[int] = set()
+        if rows is not None and occurrences[col.name] < len(rows):
             absent = {i for i, r in enumerate(rows) if col.name not in r}
-            missing_cells[col.name] = absent
-            problems.extend(
-                Problem(i, col.name, "missing_value", f"row {i} has no value for {col.name!r}")
-                for i in sorted(absent)
-            )
-        problems.extend(_check_column(col, frame[col.name], missing_cells.get(col.name, set())))
-    return problems
+            found.add_rows(sorted(absent), partial(_missing_value, column=col.name))
+        _check_column(col, frame[col.name], absent, found)
+    return found
 
 
-def _as_rows(data: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if isinstance(data, Mapping):
-        return [data]
-    return [r for r in data if isinstance(r, Mapping)]
+def _missing_value(row: int, column: str) -> Problem:
+    return Problem(row, column, "missing_value", f"row {row} has no value for {column!r}")
 
 
-def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Problem]:
-    problems: list[Problem] = []
+def _not_records(data: Any) -> list[Problem]:
+    """What stops ``data`` from being records (raises for a type that is not a list)."""
+    if isinstance(data, (str, bytes)) or not isinstance(data, Sequence):
+        raise InvalidInputError(
+            f"input must be a DataFrame, a record (mapping) or a list of records, "
+            f"got {type(data).__name__}"
+        )
+    return [
+        Problem(i, None, "not_a_record", f"row {i} is {type(record).__name__}, not a record")
+        for i, record in enumerate(data)
+        if not isinstance(record, Mapping)
+    ]
+
+
+def _records_frame(rows: list[Mapping[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """The frame of ``columns`` of ``rows``."""
+    if not columns:
+        return pd.DataFrame(index=range(len(rows)))
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _names_preview(names: Sequence[str]) -> str:
+    if len(names) <= SHOWN_NAMES:
+        return str(list(names))
+    shown = ", ".join(repr(n) for n in names[:SHOWN_NAMES])
+    return f"[{shown}, ...] ({len(names)} columns)"
+
+
+def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int], found: ProblemList) -> None:
     fits = _dtype_fits(col, series)
     cells = series.to_numpy(dtype=object) if not fits or col.categories is not None else None
     values = None if fits else cells
     is_null = series.isna().to_numpy()
+    bad_type: set[int] = set()  # rows whose type is wrong: no category check for them
     if values is not None:
         for i, value in enumerate(values):
             if is_null[i] or i in skip:
                 continue
             if col.kind == "float" and _is_infinite(value):
-                problems.append(
-                    Problem(i, col.name, "not_finite", f"row {i}, column {col.name!r}: infinite")
-                )
+                bad_type.add(i)
+                found.add_rows([i], lambda i: _infinite(i, col.name))
             elif not _value_fits(col, value):
-                problems.append(
+                bad_type.add(i)
+                if found.is_full:
+                    found.more += 1
+                    continue
+                found.add(
                     Problem(
                         i,
                         col.name,
@@ -159,42 +255,43 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
         bounds = np.iinfo(_integer_dtype(col))
         numbers = series.to_numpy()
         outside = np.flatnonzero((numbers < bounds.min) | (numbers > bounds.max))
-        problems.extend(
-            Problem(
-                int(i),
+        found.add_rows(
+            outside,
+            lambda i: Problem(
+                i,
                 col.name,
                 "wrong_type",
-                f"row {int(i)}, column {col.name!r}: {numbers[i]} is outside the range of "
+                f"row {i}, column {col.name!r}: {numbers[i]} is outside the range of "
                 f"{_integer_dtype(col)}",
-            )
-            for i in outside
+            ),
         )
     if col.kind == "float" and values is None and ptypes.is_float_dtype(series.dtype):
         infinite = np.flatnonzero(np.isinf(series.to_numpy()))
-        problems.extend(
-            Problem(int(i), col.name, "not_finite", f"row {int(i)}, column {col.name!r}: infinite")
-            for i in infinite
-        )
+        found.add_rows(infinite, lambda i: _infinite(i, col.name))
     if not col.accepts_nulls:
-        problems.extend(
-            Problem(
-                int(i),
+        nulls = np.flatnonzero(is_null)
+        if skip:
+            nulls = np.array([i for i in nulls if int(i) not in skip], dtype=np.intp)
+        found.add_rows(
+            nulls,
+            lambda i: Problem(
+                i,
                 col.name,
                 "null",
-                f"row {int(i)}, column {col.name!r}: null, but training data had no nulls here",
-            )
-            for i in np.flatnonzero(is_null)
-            if int(i) not in skip
+                f"row {i}, column {col.name!r}: null, but training data had no nulls here",
+            ),
         )
     if col.categories is not None and not col.accepts_unknown:
         known = set(col.categories)
-        bad_type = {p.row for p in problems}
         assert cells is not None
         for i, value in enumerate(cells):
             if is_null[i] or i in skip or i in bad_type:
                 continue
             if _plain(value) not in known:
-                problems.append(
+                if found.is_full:
+                    found.more += 1
+                    continue
+                found.add(
                     Problem(
                         i,
                         col.name,
@@ -203,7 +300,10 @@ def _check_column(col: ColumnSpec, series: pd.Series, skip: set[int]) -> list[Pr
                         f"training ({_preview(col.categories)})",
                     )
                 )
-    return problems
+
+
+def _infinite(row: int, column: str) -> Problem:
+    return Problem(row, column, "not_finite", f"row {row}, column {column!r}: infinite")
 
 
 def _dtype_fits(col: ColumnSpec, series: pd.Series) -> bool:
@@ -269,9 +369,9 @@ def check_input(signature: Signature, data: Records) -> pd.DataFrame:
 
     Raises InvalidInputError carrying every problem when anything is wrong.
     """
-    problems = validate(signature, data)
-    if problems:
-        raise InvalidInputError(describe_problems(problems), problems)
+    found = find_problems(signature, data, MAX_PROBLEMS)
+    if found:
+        raise input_error(found)
     frame, _ = to_frame(data, signature.names)
     out = {}
     for col in signature.columns:
@@ -359,12 +459,24 @@ class AcceptedValues:
         return counts
 
 
-def describe_problems(problems: Sequence[Problem]) -> str:
+def describe_problems(problems: Sequence[Problem], unlisted: int = 0) -> str:
+    """The error message: how many problems (``unlisted`` of them not in ``problems``),
+    the first few."""
+    total = len(problems) + unlisted
     shown = "; ".join(p.message for p in problems[:SHOWN_IN_MESSAGE])
-    more = len(problems) - SHOWN_IN_MESSAGE
+    more = total - min(len(problems), SHOWN_IN_MESSAGE)
     tail = f"; and {more} more" if more > 0 else ""
-    count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    count = "1 problem" if total == 1 else f"{total} problems"
     return f"input does not match the model's signature ({count}): {shown}{tail}"
+
+
+def input_error(problems: ProblemList | Sequence[Problem]) -> InvalidInputError:
+    """InvalidInputError listing the first ``MAX_PROBLEMS`` problems and counting the rest."""
+    if isinstance(problems, ProblemList):
+        listed, more = problems.items, problems.more
+    else:
+        listed, more = list(problems[:MAX_PROBLEMS]), max(0, len(problems) - MAX_PROBLEMS)
+    return InvalidInputError(describe_problems(listed, more), listed, more=more)
 
 
 def _plain(value: Any) -> Any:

@@ -74,6 +74,8 @@ class Runner:
     async def predict(self, item: ModelInput, tag: RequestTag | None = None) -> Prediction:
         """The prediction for one request's rows. ``tag`` is handed to the answer observer
         with the call that answered this request (without one, an untagged id of its own)."""
+        if item.count == 0:  # nothing to predict, and nothing for the log to keep
+            return parts_of(self.served.calls([item]))[0]
         if tag is None and self._on_answer is not None:
             tag = Untagged()
         if self._closed or not self.settings.enabled or item.count >= self.settings.max_batch:

@@ -355,3 +355,51 @@ def test_column_datatype(column: ColumnSpec, datatype: str) -> None:
 )
 def test_values_datatype(values: list[Any], datatype: str) -> None:
     assert values_datatype(values) == datatype
+
+
+# -- values out of their datatype's range ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("datatype", "inside", "outside"),
+    [
+        ("INT8", [-128, 127], [128, -129, 1000]),
+        ("UINT8", [0, 255], [256, -1]),
+        ("INT16", [-(2**15), 2**15 - 1], [2**15]),
+        ("UINT32", [2**32 - 1], [2**32, -1]),
+        ("INT64", [-(2**63), 2**63 - 1], [2**63, -(2**63) - 1]),
+        ("UINT64", [0, 2**64 - 1], [2**64, -1]),
+        ("FP16", [65504.0, -65504.0], [65520.0, 1e5]),
+        ("FP32", [3.4e38], [3.5e38, -1e39]),
+        ("FP64", [1.7e308], [10**400]),
+    ],
+)
+def test_values_must_fit_their_datatype(
+    datatype: str, inside: list[Any], outside: list[Any]
+) -> None:
+    for value in inside:
+        (read,) = read_inputs(
+            {"inputs": [tensor(datatype=datatype, shape=[2], data=[value, None])]}, None
+        )
+        assert list(read.values) == [value, None]
+    for value in outside:
+        with pytest.raises(RequestError, match=f"outside the range of {datatype}"):
+            read_inputs({"inputs": [tensor(datatype=datatype, shape=[2], data=[0, value])]}, None)
+
+
+def test_a_whole_float_fits_an_integer_type_and_an_unwhole_one_is_named() -> None:
+    (read,) = read_inputs({"inputs": [tensor(datatype="INT8", shape=[2], data=[1.0, 2])]}, None)
+    assert list(read.values) == [1.0, 2]
+    with pytest.raises(RequestError, match=r"1\.5 is not a valid INT8 value"):
+        read_inputs({"inputs": [tensor(datatype="INT8", shape=[2], data=[1.5, 2])]}, None)
+    with pytest.raises(RequestError, match="True is not a valid INT32 value"):
+        read_inputs({"inputs": [tensor(datatype="INT32", shape=[2], data=[True, 2])]}, None)
+    with pytest.raises(RequestError, match="2 is not a valid BOOL value"):
+        read_inputs({"inputs": [tensor(datatype="BOOL", shape=[2], data=[True, 2])]}, None)
+
+
+def test_unevenly_nested_data_is_still_read() -> None:
+    (read,) = read_inputs({"inputs": [tensor(shape=[3], data=[1.0, [2.0, [3.0]]])]}, None)
+    assert list(read.values) == [1.0, 2.0, 3.0]
+    (read,) = read_inputs({"inputs": [tensor(shape=[2, 2], data=[[1, 2], [3, 4]])]}, None)
+    assert list(read.values) == [1, 2, 3, 4]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,14 @@ import pytest
 from ferryman.core.signature import Signature
 from ferryman.errors import InvalidInputError
 from ferryman.schema import (
+    MAX_PROBLEMS,
     AcceptedValues,
     Problem,
     check_input,
     describe_problems,
+    find_problems,
     infer_signature,
+    input_error,
     validate,
 )
 
@@ -393,3 +397,52 @@ def test_accepted_values_are_counted_per_column_and_kind(rows: int) -> None:
         ("city", "unknown_category"): cities.count("rome"),
     }
     assert not AcceptedValues(Signature.from_dict({"columns": [signature.columns[1].to_dict()]}))
+
+
+# -- hostile input: bounded, linear ---------------------------------------------------------
+
+
+def test_problems_past_the_limit_are_counted_not_listed(signature: Signature) -> None:
+    rows = [good(age="old") for _ in range(250)]
+    with pytest.raises(InvalidInputError) as caught:
+        check_input(signature, rows)
+    error = caught.value
+    assert len(error.problems) == MAX_PROBLEMS
+    assert error.more == 150
+    assert "(250 problems)" in str(error)
+    assert "and 245 more" in str(error)
+    found = find_problems(signature, rows, limit=10)
+    assert (len(found.items), found.more, len(found)) == (10, 240, 250)
+    # without a limit, every problem (validate's contract)
+    assert len(validate(signature, rows)) == 250
+
+
+def test_a_record_of_many_unknown_columns_is_checked_in_linear_time(
+    signature: Signature,
+) -> None:
+    wide = good(**{f"x{i}": 1 for i in range(50_000)})
+    started = time.perf_counter()
+    found = find_problems(signature, [wide], limit=MAX_PROBLEMS)
+    took = time.perf_counter() - started
+    assert len(found.items) == MAX_PROBLEMS
+    assert found.more == 50_000 - MAX_PROBLEMS
+    assert {p.kind for p in found.items} == {"unknown_column"}
+    # quadratic work took 34 s here; linear work takes some 50 ms (a loaded machine: 2 s)
+    assert took < 2.0
+
+
+def test_an_unknown_column_names_at_most_ten_expected_columns() -> None:
+    names = [f"c{i}" for i in range(40)]
+    wide = infer_signature(pd.DataFrame({n: [1.0, 2.0] for n in names}))
+    (problem,) = validate(wide, {**dict.fromkeys(names, 1.0), "nope": 1.0})
+    assert problem.kind == "unknown_column"
+    assert "'c9', ...] (40 columns)" in problem.message
+    assert "'c10'" not in problem.message
+
+
+def test_input_error_of_a_plain_list_keeps_the_first_problems() -> None:
+    problems = [Problem(i, "a", "null", f"row {i}") for i in range(130)]
+    error = input_error(problems)
+    assert len(error.problems) == MAX_PROBLEMS
+    assert error.more == 30
+    assert "(130 problems)" in str(error)

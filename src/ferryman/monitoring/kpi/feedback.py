@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from ferryman.config import Settings
 from ferryman.core.names import check_name
+from ferryman.core.predictions import MAX_REQUEST_ID
 from ferryman.errors import DataFileError
 from ferryman.monitoring.log.compaction import compact_folder
 from ferryman.monitoring.log.files import (
@@ -57,6 +58,8 @@ FIELDS = ("request_id", "row", "label", "value", "at")
 FACTS = ("version", "ts", "source", "prediction", "score")
 TASKS = ("classification", "regression")
 UNKNOWN_SAMPLE = 20
+MAX_ROW = 100_000_000  # a row number is below this (no request carries that many rows)
+UNKNOWN_WINDOW = 3600.0  # seconds: the window feedback_unknown_limit counts in
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class FeedbackResult:
     unknown_ids: int = 0
     unknown_sample: list[str] = field(default_factory=list)
     duplicates: int = 0
+    unknown_not_stored: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +92,7 @@ class FeedbackResult:
             "unknown_ids": self.unknown_ids,
             "unknown_sample": list(self.unknown_sample),
             "duplicates": self.duplicates,
+            "unknown_not_stored": self.unknown_not_stored,
         }
 
 
@@ -111,6 +116,9 @@ class FeedbackStore:
         Used to tell which request ids the prediction log knows; None skips the check.
     lookback_days : float
         How far back the log is searched for request ids (and feedback read for KPIs).
+    unknown_limit : int or None
+        Items naming request ids the log does not know stored per model and hour (by this
+        store); the others are counted (``unknown_not_stored``), not stored. None: no limit.
     clock : callable
         Seconds since the epoch (tests).
     """
@@ -121,6 +129,7 @@ class FeedbackStore:
         reader: LogReader | None = None,
         *,
         lookback_days: float = 30.0,
+        unknown_limit: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.root = root
@@ -131,6 +140,10 @@ class FeedbackStore:
         self._lock = threading.Lock()
         self._last_received = 0
         self._writer = f"fb{id(self) & 0xFFFFFF:06x}"
+        self.unknown_limit = unknown_limit
+        self._unknown_stored: dict[str, tuple[int, int]] = {}  # model -> (window, items)
+        # model -> items not stored since this store was made (their ids were unknown)
+        self.unknown_not_stored: dict[str, int] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, reader: LogReader | None = None) -> FeedbackStore:
@@ -138,6 +151,7 @@ class FeedbackStore:
             settings.resolved_monitoring_root,
             reader,
             lookback_days=settings.monitoring.retention_days,
+            unknown_limit=settings.monitoring.feedback_unknown_limit,
         )
 
     # --- adding ---------------------------------------------------------------------------
@@ -186,9 +200,8 @@ class FeedbackStore:
             item, reason = _check_item(raw, task, received, spellings)
             if item is None:
                 rid = raw.get("request_id") if isinstance(raw, Mapping) else None
-                rejected.append(
-                    RejectedFeedback(index, None if rid is None else str(rid), reason or "")
-                )
+                shown = None if rid is None else str(rid)[: MAX_REQUEST_ID + 1]  # never echo 1 MB
+                rejected.append(RejectedFeedback(index, shown, reason or ""))
                 continue
             key = (item.request_id, item.row)
             earlier = latest.get(key)
@@ -203,14 +216,16 @@ class FeedbackStore:
                 )
             latest[key] = item
         unknown: set[str] = set()
+        not_stored = 0
         if latest:
-            unknown = self._write(model, list(latest.values()), received)
+            unknown, not_stored = self._write(model, list(latest.values()), received)
         return FeedbackResult(
             accepted=len(items) - len(rejected),
             rejected=rejected,
             unknown_ids=len(unknown),
             unknown_sample=sorted(unknown)[:UNKNOWN_SAMPLE],
             duplicates=duplicates,
+            unknown_not_stored=not_stored,
         )
 
     def add_file(
@@ -257,9 +272,10 @@ class FeedbackStore:
             self._last_received = now
             return now
 
-    def _write(self, model: str, items: list[_Item], received: int) -> set[str]:
+    def _write(self, model: str, items: list[_Item], received: int) -> tuple[set[str], int]:
         """Store ``items`` with their predictions' facts; return the request ids the log
-        does not know (none of their items named a logged prediction)."""
+        does not know (none of their items named a logged prediction) and how many items
+        naming them were not stored (past the window's ``unknown_limit``)."""
         ids = pa.array([i.request_id for i in items], pa.string())
         rows = pa.array([i.row for i in items], pa.string())
         table = pa.table(
@@ -274,15 +290,47 @@ class FeedbackStore:
             }
         )
         unknown: set[str] = set()
+        not_stored = 0
         if self.reader is not None:
             since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self.lookback_days)
             table, logged = with_predictions(self.reader, model, table, since)
+            table, logged, not_stored = self._within_unknown_limit(model, table, logged)
             ids = table.column("request_id")
             unknown = set(ids.to_pylist()) - set(ids.filter(logged).to_pylist())
+        if table.num_rows == 0:
+            return unknown, not_stored
         day = day_of(received / 1e6)
         folder = self._root.path(FEEDBACK, f"model={model}", f"day={day}")
         write_parquet(self._root, folder, segment_name(SEGMENT_PREFIX, self._writer), table)
-        return unknown
+        return unknown, not_stored
+
+    def _within_unknown_limit(
+        self, model: str, table: pa.Table, logged: pa.Array
+    ) -> tuple[pa.Table, pa.Array, int]:
+        """``table`` without the items naming unknown ids past this window's limit (the
+        first ones are kept), its ``logged`` flags, and how many were left out."""
+        if self.unknown_limit is None:
+            return table, logged, 0
+        unknown = np.flatnonzero(~np.asarray(logged.to_numpy(zero_copy_only=False), dtype=bool))
+        if not len(unknown):
+            return table, logged, 0
+        window = int(self._clock() // UNKNOWN_WINDOW)
+        with self._lock:
+            start, used = self._unknown_stored.get(model, (window, 0))
+            if start != window:
+                used = 0
+            room = max(0, self.unknown_limit - used)
+            kept = min(room, len(unknown))
+            self._unknown_stored[model] = (window, used + kept)
+            left_out = len(unknown) - kept
+            if left_out:
+                self.unknown_not_stored[model] = self.unknown_not_stored.get(model, 0) + left_out
+        if not left_out:
+            return table, logged, 0
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[unknown[kept:]] = False
+        mask = pa.array(keep)
+        return table.filter(mask), logged.filter(mask), left_out
 
     # --- reading --------------------------------------------------------------------------
     def files(self, model: str, since: datetime | None = None) -> list[str]:
@@ -418,15 +466,24 @@ def _check_item(
 ) -> tuple[_Item | None, str | None]:
     """The checked item, or None and the reason it is refused."""
     if not isinstance(raw, Mapping):
-        return None, f"an item must be an object with request_id and label or value, got {raw!r}"
-    unknown = sorted(str(k) for k in raw if k not in FIELDS)
+        return (
+            None,
+            f"an item must be an object with request_id and label or value, got {_shown(raw)}",
+        )
+    unknown = sorted(str(k)[:40] for k in raw if k not in FIELDS)
     if unknown:
-        return None, f"unknown field {', '.join(map(repr, unknown))}; use {', '.join(FIELDS)}"
+        shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
+        return None, f"unknown field {shown}; use {', '.join(FIELDS)}"
     request_id = raw.get("request_id")
     if request_id is None or request_id == "":
         return None, "missing request_id"
     if isinstance(request_id, bool) or not isinstance(request_id, str | int | np.integer):
         return None, f"request_id must be text, got {type(request_id).__name__}"
+    if len(str(request_id)) > MAX_REQUEST_ID:
+        return None, (
+            f"request_id has {len(str(request_id))} characters; request ids have at most "
+            f"{MAX_REQUEST_ID}"
+        )
     row, reason = _check_row(raw.get("row", 0))
     if row is None:
         return None, reason
@@ -446,7 +503,7 @@ def _check_item(
     value_out: float | None = None
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-            return None, f"value must be a number, got {type(value).__name__} {value!r}"
+            return None, f"value must be a number, got {type(value).__name__} {_shown(value)}"
         value_out = float(value)
         if not math.isfinite(value_out):
             return None, f"value must be a finite number, got {value!r}"
@@ -460,14 +517,26 @@ def _check_row(row: Any) -> tuple[str | None, str | None]:
     if isinstance(row, bool):
         return None, "row must be an integer or text, got bool"
     if isinstance(row, float | np.floating):
-        if not (math.isfinite(row) and float(row).is_integer() and row >= 0):
-            return None, f"row must be a row number (0, 1, ...) or a row id, got {row!r}"
+        if not (math.isfinite(row) and float(row).is_integer() and 0 <= row < MAX_ROW):
+            return None, _bad_row(row)
         return str(int(row)), None
-    if isinstance(row, int | np.integer) and row < 0:
-        return None, f"row must be a row number (0, 1, ...) or a row id, got {row!r}"
+    if isinstance(row, int | np.integer) and not 0 <= row < MAX_ROW:
+        return None, _bad_row(row)
+    if isinstance(row, str) and len(row) > MAX_REQUEST_ID:
+        return None, f"row has {len(row)} characters; a row id has at most {MAX_REQUEST_ID}"
     if isinstance(row, int | np.integer | str) and row != "":
         return label_text(row), None
-    return None, f"row must be an integer or text, got {type(row).__name__} {row!r}"
+    return None, f"row must be an integer or text, got {type(row).__name__} {_shown(row)}"
+
+
+def _bad_row(row: Any) -> str:
+    return f"row must be a row number from 0 to {MAX_ROW - 1:,} or a row id, got {_shown(row)}"
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message, cut short: a refusal never echoes a huge input back."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_label(label: Any, task: str) -> tuple[str | None, str | None]:
@@ -515,7 +584,7 @@ def _as_class(text: str, spellings: Mapping[str, str]) -> tuple[str | None, str 
     if found is not None:
         return found, None
     shown = ", ".join(sorted(set(spellings.values())))
-    return None, f"label {text!r} is not one of the model's classes ({shown})"
+    return None, f"label {_shown(text)} is not one of the model's classes ({shown})"
 
 
 def _check_at(at: Any, received: int) -> tuple[int | None, str | None]:
@@ -529,7 +598,7 @@ def _check_at(at: Any, received: int) -> tuple[int | None, str | None]:
         elif isinstance(at, int | float) and not isinstance(at, bool) and math.isfinite(at):
             moment = datetime.fromtimestamp(float(at), UTC)
         else:
-            return None, f"at must be a time (ISO text or epoch seconds), got {at!r}"
+            return None, f"at must be a time (ISO text or epoch seconds), got {_shown(at)}"
     except (ValueError, OverflowError, OSError):
-        return None, f"at is not a valid time: {at!r}"
+        return None, f"at is not a valid time: {_shown(at)}"
     return round(moment.timestamp() * 1e6), None

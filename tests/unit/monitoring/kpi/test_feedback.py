@@ -271,3 +271,45 @@ def test_compaction_keeps_times_as_times(store: FeedbackStore, tmp_path: Path) -
     for name in ("received_at", "at", "ts"):
         assert schema.field(name).type == pa.timestamp("us", tz="UTC"), name
     assert sorted(latest(store)) == [("r1", "0"), ("r2", "0")]
+
+
+def test_long_ids_and_rows_out_of_range_are_refused(store: FeedbackStore) -> None:
+    result = store.add(
+        "m",
+        [
+            {"request_id": "r" * 129, "label": 1},
+            {"request_id": 10**200, "label": 1},
+            {"request_id": "r1", "label": 1, "row": 10**20},
+            {"request_id": "r1", "label": 1, "row": 1e8},
+            {"request_id": "r1", "label": 1, "row": "x" * 129},
+            {"request_id": "r1", "label": 1, "row": 99_999_999},
+        ],
+    )
+    reasons = [r.reason for r in result.rejected]
+    assert result.accepted == 1
+    assert reasons[0] == "request_id has 129 characters; request ids have at most 128"
+    assert reasons[1].startswith("request_id has 201 characters")
+    assert reasons[2].startswith("row must be a row number from 0 to 99,999,999")
+    assert len(reasons[2]) < 120
+    assert reasons[3].startswith("row must be a row number from 0 to 99,999,999")
+    assert reasons[4] == "row has 129 characters; a row id has at most 128"
+    assert all(r.request_id is None or len(r.request_id) <= 129 for r in result.rejected)
+
+
+def test_unknown_ids_past_the_hourly_limit_are_counted_not_stored(tmp_path: Path) -> None:
+    now = [1_780_000_000.0]
+    reader = LogReader(str(tmp_path))
+    store = FeedbackStore(str(tmp_path), reader, unknown_limit=3, clock=lambda: now[0])
+    try:
+        first = store.add("m", [{"request_id": f"u{i}", "label": 1} for i in range(5)])
+        assert (first.accepted, first.unknown_ids, first.unknown_not_stored) == (5, 3, 2)
+        second = store.add("m", [{"request_id": "u9", "label": 1}])
+        assert second.unknown_not_stored == 1
+        assert sorted(store.read("m")["request_id"]) == ["u0", "u1", "u2"]
+        now[0] += 3600  # the next window
+        third = store.add("m", [{"request_id": "v", "label": 1}])
+        assert third.unknown_not_stored == 0
+        assert store.unknown_not_stored == {"m": 3}
+        assert len(store.read("m")) == 4
+    finally:
+        reader.close()
