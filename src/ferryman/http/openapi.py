@@ -226,3 +226,27 @@ def document(server: ServerState) -> dict[str, Any]:
         "paths": paths(_example(served), served[0].name if served else None),
         "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+async def openapi_json(request: Request) -> Response:
+    return json_response(document(request.app.state.ferryman))
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>ferryman model server</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+
+
+async def docs_page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+routes = [
+    Route("/openapi.json", openapi_json, methods=["GET"]),
+    Route("/docs", docs_page, methods=["GET"]),
+    Mount("/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
+]
