@@ -48,6 +48,19 @@ def serve(
     sagemaker_model: Annotated[
         str | None, typer.Option(help="Model answering SageMaker's /invocations.")
     ] = None,
+    header_timeout: Annotated[
+        float,
+        typer.Option(min=0.001, help="Seconds a client may take to send a request's headers."),
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds a client may take to send a request's body.")
+    ] = 60.0,
+    keep_alive_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds an idle keep-alive connection stays open.")
+    ] = 5.0,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Connections open at once per worker; more get 503.")
+    ] = 1000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
@@ -97,6 +110,10 @@ def serve(
         max_queue=max_queue,
         max_body_size=int(max_body_size * MEGABYTE),
         sagemaker_model=sagemaker_model,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
         settings={**overrides, "home": str(reg.settings.home)},
     )
     if workers > 1:

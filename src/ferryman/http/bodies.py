@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ferryman.core.signature import Signature
 from ferryman.errors import RequestError
@@ -22,6 +22,7 @@ JSON_TYPES = ("application/json", "text/json")
 _BIG_INTEGER = re.compile(rb"(?<![\d.eE+-])-?\d{19,}(?![\d.eE])")
 CSV_TYPES = ("text/csv", "application/csv")
 MAX_REQUEST_ID = 128
+CLIENT_CLOSED = 499  # the status common proxies log for a client that hung up
 
 
 def request_id(request: Request) -> str:
@@ -58,11 +59,19 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(int(declared), limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # the caller's doing, not the server's: counted apart (499), never a 500
+        raise HttpError(
+            CLIENT_CLOSED,
+            f"the client closed the connection after {size} bytes of the body",
+            "client_closed",
+        ) from None
     return b"".join(chunks)
 
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelUnavailableError, PredictionError
-from ferryman.http.bodies import read_body, request_id
+from ferryman.http.bodies import CLIENT_CLOSED, read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
@@ -145,7 +145,9 @@ class ServerState:
             kind = "model_failed"  # the model's fault, though the caller gets a 422
         if isinstance(exc, ModelUnavailableError):  # a served model: its name is a fair label
             exchange.model, exchange.version = exc.name, str(exc.version)
-        if status == 500 and not isinstance(exc, PredictionError):
+        if status == CLIENT_CLOSED:  # nobody is left to answer: a quiet line, a 499 counted
+            log.debug("request %s to %s: %s", exchange.request_id, exchange.endpoint, exc)
+        elif status == 500 and not isinstance(exc, PredictionError):
             log.error(
                 "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
             )
