@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 
 from ferryman.config import Settings
+from ferryman.core.disk import is_space_error, space_problem
 from ferryman.core.predictions import (
     PredictionBatch,
     PredictionRecord,
@@ -131,6 +132,7 @@ class PredictionLog:
         self._counts: dict[str, int] = defaultdict(int)
         self._own_segments: dict[str, int] = defaultdict(int)
         self._closed = False
+        self._disk_full = False  # the last write failed for want of room (said once)
         self._thread: threading.Thread | None = None
         if start:
             self._thread = threading.Thread(
@@ -294,11 +296,27 @@ class PredictionLog:
         try:
             name = segment_name(SEGMENT_PREFIX, self._writer)
             write_parquet(self._root, folder, name, table, fresh=True)
-        except Exception:
-            logger.exception("cannot write a %s segment under %s", what, folder)
+        except Exception as exc:
             with self._lock:
                 self._counts["write_errors"] += 1
+            full = space_problem(folder) if self._root.is_local else None
+            if full is None and is_space_error(exc):
+                full = str(exc)
+            if full is None:
+                logger.exception("cannot write a %s segment under %s", what, folder)
+            elif not self._disk_full:  # one line when it starts, not one per flush
+                logger.error(
+                    "cannot write the prediction log under %s: %s; its rows wait to be written "
+                    "(new ones are dropped and counted once %d wait)",
+                    folder,
+                    full,
+                    self.max_pending_rows,
+                )
+            self._disk_full = full is not None
             return False
+        if self._disk_full:
+            self._disk_full = False
+            logger.warning("the prediction log is written again under %s", folder)
         return True
 
     def _write_table(self, folder: str, pending: PendingRows, table: pa.Table) -> list[PendingRows]:
