@@ -61,6 +61,14 @@ def serve(
     max_connections: Annotated[
         int, typer.Option(min=1, help="Connections open at once per worker; more get 503.")
     ] = 1000,
+    durable_log: Annotated[
+        bool,
+        typer.Option(
+            "--durable-log",
+            help="Journal each model call's logged rows (fsynced) before answering: a killed "
+            "server loses none (costs throughput; [monitoring] durable).",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
@@ -73,6 +81,8 @@ def serve(
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     names = _names(models)
+    if durable_log:  # over the settings file's and environment's [monitoring] table
+        state(ctx).overrides["monitoring"] = {"durable": True}
     sock = listen(host, port)  # a busy port is refused before anything loads
     try:
         reg = registry(ctx)
@@ -99,7 +109,11 @@ def serve(
             )
         err_console.print(said, markup=False)
 
-    overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
+    overrides = {
+        k: v if isinstance(v, dict) else str(v)
+        for k, v in state(ctx).overrides.items()
+        if v is not None
+    }
     options = ServeOptions(
         models=names,
         alias=alias,

@@ -31,14 +31,17 @@ from ferryman.core.predictions import (
 from ferryman.monitoring.log.arrow import predictions_table, rejections_table
 from ferryman.monitoring.log.compaction import compact_folder
 from ferryman.monitoring.log.files import SEGMENT_PREFIX, LogRoot, segment_name, write_parquet
+from ferryman.monitoring.log.journal import Journal, replay
 from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
     Batch,
     PendingBatch,
     PendingRows,
+    as_pending,
     batch_fields,
     check_batch,
+    layout_key,
     requests_of,
 )
 from ferryman.monitoring.log.scheme import FEEDBACK, PREDICTIONS, REJECTIONS, day_of
@@ -67,6 +70,7 @@ class LogStats:
     rejections_dropped: int = 0
     rejections_written: int = 0
     compacted: int = 0
+    replayed: int = 0
 
 
 class PredictionLog:
@@ -86,6 +90,10 @@ class PredictionLog:
     compact_files : int
         After this many segments of this writer in one partition, merge them into one file
         (unless :attr:`merge_own_segments` is off).
+    durable : bool
+        Append each batch to a journal and fsync it before :meth:`record_batch` returns (so
+        before the server answers); a journal left by a killed process is replayed into
+        segments when the next log opens on the root (see ``journal``). Local roots only.
     seed : int or None
         Seeds the sampling (tests).
     start : bool
@@ -100,6 +108,7 @@ class PredictionLog:
         max_pending_rows: int = 200_000,
         flush_seconds: float = 2.0,
         compact_files: int = 32,
+        durable: bool = False,
         seed: int | None = None,
         start: bool = True,
     ) -> None:
@@ -131,6 +140,16 @@ class PredictionLog:
         self._pending_problems = 0
         self._counts: dict[str, int] = defaultdict(int)
         self._own_segments: dict[str, int] = defaultdict(int)
+        self._journal: Journal | None = None
+        if durable:
+            if not self._root.is_local:
+                raise ValueError(
+                    f"the durable prediction log needs a local monitoring root, not {root!r}"
+                )
+            self._counts["replayed"] = replay(self._root)
+            self._journal = Journal(self._root, self._writer)
+        self._segment_tag = self._writer  # in names of segments (durable: the generation's)
+        self._journal_failed = False
         self._closed = False
         self._disk_full = False  # the last write failed for want of room (said once)
         self._thread: threading.Thread | None = None
@@ -149,6 +168,7 @@ class PredictionLog:
             sample_rate=monitoring.sample_rate,
             max_pending_rows=monitoring.max_pending_rows,
             flush_seconds=monitoring.flush_seconds,
+            durable=monitoring.durable,
             start=start,
         )
 
@@ -176,12 +196,43 @@ class PredictionLog:
                     fields = requests_of(fields, kept)
                     self._counts["sampled_out"] += rows - len(fields[PREDICTIONS_AT])
                     rows = len(fields[PREDICTIONS_AT])
-            if self._closed or self._pending_rows + rows > self.max_pending_rows:
+            if self._journal is not None:
+                self._record_durably(fields, rows)
+            elif self._closed or self._pending_rows + rows > self.max_pending_rows:
                 self._counts["dropped"] += rows
             else:  # the hot path: two counters (``received`` is a sum) and one append
                 self._logged += rows
                 self._pending_rows += rows
                 self._pending.append(fields)
+
+    def _record_durably(self, fields: Batch, rows: int) -> None:
+        """Journal the batch (fsynced) and queue it (lock held: a flush's rotation of the
+        journal and its taking of the queue see the same batches)."""
+        assert self._journal is not None
+        if self._closed or self._pending_rows + rows > self.max_pending_rows:
+            self._counts["dropped"] += rows
+            return
+        batch = as_pending(fields)
+        try:
+            table = predictions_table(PendingRows(layout_key(batch), [batch]))
+            day = f"day={day_of(batch.at)}"
+            folder = self._root.path(
+                PREDICTIONS, f"model={batch.model}", f"version={batch.version}", day
+            )
+            self._journal.append(folder, table)
+        except Exception as exc:  # noqa: BLE001 - queued all the same; the writer says why
+            self._counts["write_errors"] += 1
+            if not self._journal_failed:
+                self._journal_failed = True
+                logger.error(
+                    "cannot journal logged rows (they are queued without it): %s",
+                    space_problem(self._journal.folder) or exc,
+                )
+        else:
+            self._journal_failed = False
+        self._logged += rows
+        self._pending_rows += rows
+        self._pending.append(fields)
 
     def reject(self, record: RejectionRecord) -> None:
         """Queue the problems of one refused request (never sampled)."""
@@ -239,7 +290,11 @@ class PredictionLog:
                 self._write_and_merge(2)
             finally:
                 self._write_lock.release()
-        return self.stats
+        stats = self.stats
+        if self._journal is not None:  # with rows unwritten, the next start replays them
+            self._journal.close(written=stats.pending == 0 and not self._failed)
+            self._journal = None
+        return stats
 
     def _run(self) -> None:
         while not self._closed:
@@ -263,6 +318,8 @@ class PredictionLog:
         with self._lock:
             batches, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
+            if self._journal is not None:  # the batches taken are those of the closed file
+                self._segment_tag = self._journal.rotate()
         # rows whose write failed go first, in order, then those that arrived since
         buffers, self._failed = self._failed, {}
         for rows in PendingRows.group(batches) if batches else []:
@@ -281,6 +338,8 @@ class PredictionLog:
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
+        if self._journal is not None and not self._failed:
+            self._journal.release()  # every journaled row is in segments now
 
     def _write_group(self, folder: str, pending: PendingRows) -> list[PendingRows]:
         """Write one segment; return the rows to retry (a write failure)."""
@@ -294,7 +353,7 @@ class PredictionLog:
     def _write_segment(self, folder: str, table: pa.Table, what: str) -> bool:
         """Write one fresh segment; a failure is logged and counted, and False."""
         try:
-            name = segment_name(SEGMENT_PREFIX, self._writer)
+            name = segment_name(SEGMENT_PREFIX, self._segment_tag)
             write_parquet(self._root, folder, name, table, fresh=True)
         except Exception as exc:
             with self._lock:
