@@ -56,11 +56,15 @@ class Runner:
         settings: BatchSettings,
         on_batch: BatchObserver | None = None,
         on_answer: AnswerObserver | None = None,
+        barrier: Callable[[], None] | None = None,
     ) -> None:
+        """``barrier``: called (in a thread) after the answer observer and before the answers
+        are handed back: a durable prediction log's wait for its journal to be on disk."""
         self.served = served
         self.settings = settings
         self._on_batch = on_batch
         self._on_answer = on_answer
+        self._barrier = barrier
         self._observer_failures = 0  # the first is logged with its traceback, then a count
         self._queue: deque[_Waiting] = deque()
         self._queued_rows = 0
@@ -108,6 +112,8 @@ class Runner:
             calls = await loop.run_in_executor(self._thread, self.served.calls, items)
         if self._on_answer is not None:
             self._tell(calls, tags)
+            if self._barrier is not None:  # off the loop: it reads requests meanwhile
+                await asyncio.to_thread(self._barrier)
         return parts_of(calls)
 
     def _tell(self, calls: list[ModelCall], tags: list[RequestTag | None]) -> None:

@@ -1,8 +1,9 @@
 """The durable prediction log's journal: each model call's rows on disk before its answers.
 
 In durable mode (``[ferryman.monitoring] durable``) the writer appends every queued batch,
-as one Arrow table, to a journal file and fsyncs it before ``record_batch`` returns, so
-before the server sends the answers of that model call. A journal is a sequence of frames
+as one Arrow table, to a journal file, and the server calls ``sync`` (in a thread) before it
+sends the answers of that model call: one fsync covers every batch appended before it, so
+concurrent model calls share them. A journal is a sequence of frames
 (an 8-byte length, then an Arrow IPC stream of one table whose schema metadata says its
 partition); a frame cut short by a crash is ignored (its answers were never sent).
 
@@ -22,8 +23,9 @@ import fcntl
 import logging
 import os
 import struct
+import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -53,7 +55,7 @@ class _Generation:
     number: int
     path: Path
     fd: int  # open, holding the file's lock until the generation is deleted
-    folders: set[str] = field(default_factory=set)
+    dirty: bool = False  # appended to since its last fsync
 
 
 class Journal:
@@ -65,6 +67,10 @@ class Journal:
         self.folder = Path(root.path(JOURNAL))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.writer = writer
+        self._state = threading.Lock()  # the generations and counters
+        self._syncing = threading.Lock()  # one fsync at a time; no file closes meanwhile
+        self._written = 0  # frames appended
+        self._synced = 0  # frames known to be on disk
         self._retired: list[_Generation] = []
         self._current = self._open(0)
 
@@ -74,41 +80,69 @@ class Journal:
         return generation_tag(self.writer, self._current.number)
 
     def append(self, folder: str, table: pa.Table) -> None:
-        """Write ``table`` (rows for the partition ``folder``) and fsync it."""
+        """Write ``table`` (rows for the partition ``folder``); :meth:`sync` makes it last."""
         table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as stream:
             stream.write_table(table)
         data = sink.getvalue().to_pybytes()
-        current = self._current
-        os.write(current.fd, _LENGTH.pack(len(data)) + data)
-        os.fsync(current.fd)
-        current.folders.add(folder)
+        with self._state:
+            current = self._current
+            os.write(current.fd, _LENGTH.pack(len(data)) + data)
+            current.dirty = True
+            self._written += 1
+
+    def sync(self) -> None:
+        """Return once every frame appended before the call is on disk (a later caller's
+        fsync may cover it: one fsync for every frame appended while the last one ran)."""
+        with self._state:
+            wanted = self._written
+        with self._syncing:
+            if self._synced >= wanted:
+                return
+            with self._state:
+                reached = self._written
+                dirty = [g for g in (*self._retired, self._current) if g.dirty]
+                for generation in dirty:
+                    generation.dirty = False
+            try:
+                for generation in dirty:
+                    os.fsync(generation.fd)
+            except OSError:
+                for generation in dirty:
+                    generation.dirty = True
+                raise
+            self._synced = reached
 
     def rotate(self) -> str:
         """Close the current generation (kept until :meth:`release`), start the next; return
         the closed one's tag."""
-        closed = self._current
-        self._current = self._open(closed.number + 1)
-        self._retired.append(closed)
+        with self._state:
+            closed = self._current
+            self._current = self._open(closed.number + 1)
+            self._retired.append(closed)
         return generation_tag(self.writer, closed.number)
 
     def release(self) -> None:
         """Delete the closed generations: every row of them is in segments."""
-        for generation in self._retired:
+        with self._syncing, self._state:
+            retired, self._retired = self._retired, []
+        for generation in retired:
             _delete(generation)
-        self._retired = []
 
     def close(self, *, written: bool) -> None:
         """Stop journaling; with ``written`` (every row is in segments) delete the journal,
-        else leave it to be replayed on the next start."""
-        generations = [*self._retired, self._current]
+        else leave it to be replayed on the next start (fsynced first)."""
+        with self._syncing, self._state:
+            generations = [*self._retired, self._current]
+            self._retired = []
         for generation in generations:
             if written:
                 _delete(generation)
             else:
+                with contextlib.suppress(OSError):
+                    os.fsync(generation.fd)
                 os.close(generation.fd)
-        self._retired = []
 
     def _open(self, number: int) -> _Generation:
         path = self.folder / f"{generation_tag(self.writer, number)}{SUFFIX}"

@@ -91,8 +91,8 @@ class PredictionLog:
         After this many segments of this writer in one partition, merge them into one file
         (unless :attr:`merge_own_segments` is off).
     durable : bool
-        Append each batch to a journal and fsync it before :meth:`record_batch` returns (so
-        before the server answers); a journal left by a killed process is replayed into
+        Append each batch to a journal; :meth:`sync` returns once it is on disk (the server
+        calls it before it answers). A journal left by a killed process is replayed into
         segments when the next log opens on the root (see ``journal``). Local roots only.
     seed : int or None
         Seeds the sampling (tests).
@@ -148,6 +148,7 @@ class PredictionLog:
                 )
             self._counts["replayed"] = replay(self._root)
             self._journal = Journal(self._root, self._writer)
+        self.is_durable = durable  # a ``core.predictions.DurableSink``
         self._segment_tag = self._writer  # in names of segments (durable: the generation's)
         self._journal_failed = False
         self._closed = False
@@ -205,9 +206,33 @@ class PredictionLog:
                 self._pending_rows += rows
                 self._pending.append(fields)
 
+    def sync(self) -> None:
+        """Durable mode: return once every batch recorded before the call is on disk (in the
+        caller's thread, before the server answers). A failure is counted and said once: the
+        rows stay queued, and the answers are not held back."""
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            journal.sync()
+        except OSError as exc:
+            self._journal_error(exc)
+        else:
+            self._journal_failed = False
+
+    def _journal_error(self, exc: Exception) -> None:
+        with self._lock:
+            self._counts["write_errors"] += 1
+            first, self._journal_failed = not self._journal_failed, True
+        if first and self._journal is not None:
+            logger.error(
+                "cannot journal logged rows (they are queued without it): %s",
+                space_problem(self._journal.folder) or exc,
+            )
+
     def _record_durably(self, fields: Batch, rows: int) -> None:
-        """Journal the batch (fsynced) and queue it (lock held: a flush's rotation of the
-        journal and its taking of the queue see the same batches)."""
+        """Journal the batch and queue it (lock held: a flush's rotation of the journal and
+        its taking of the queue see the same batches)."""
         assert self._journal is not None
         if self._closed or self._pending_rows + rows > self.max_pending_rows:
             self._counts["dropped"] += rows
@@ -228,8 +253,6 @@ class PredictionLog:
                     "cannot journal logged rows (they are queued without it): %s",
                     space_problem(self._journal.folder) or exc,
                 )
-        else:
-            self._journal_failed = False
         self._logged += rows
         self._pending_rows += rows
         self._pending.append(fields)
