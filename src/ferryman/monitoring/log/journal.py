@@ -1,9 +1,9 @@
 """The durable prediction log's journal: each model call's rows on disk before its answers.
 
-In durable mode (``[ferryman.monitoring] durable``) the writer appends every queued batch,
-as one Arrow table, to a journal file, and the server calls ``sync`` (in a thread) before it
-sends the answers of that model call: one fsync covers every batch appended before it, so
-concurrent model calls share them. A journal is a sequence of frames
+In durable mode (``[ferryman.monitoring] durable``) the log queues every batch for the
+journal too, and the server calls ``sync`` (in a thread) before it sends the answers of that
+model call: it appends what is queued to a journal file, as Arrow tables, and fsyncs it, so
+the model calls made while one sync runs share the next. A journal is a sequence of frames
 (an 8-byte length, then an Arrow IPC stream of one table whose schema metadata says its
 partition); a frame cut short by a crash is ignored (its answers were never sent).
 
@@ -25,17 +25,21 @@ import os
 import struct
 import threading
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
+from ferryman.monitoring.log.arrow import predictions_table
 from ferryman.monitoring.log.files import (
     SEGMENT_PREFIX,
     LogRoot,
     replaced_names,
     write_parquet,
 )
+from ferryman.monitoring.log.pending import Batch, PendingBatch, PendingRows, as_pending, layout_key
+from ferryman.monitoring.log.scheme import PREDICTIONS, day_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,64 +63,63 @@ class _Generation:
 
 
 class Journal:
-    """One writer's journal files under ``ROOT/journal`` (a local monitoring root)."""
+    """One writer's journal files under ``ROOT/journal`` (a local monitoring root).
+
+    :meth:`add` only queues a batch's fields (on the request path, under the log's lock,
+    with the generation the log's queue holds it in); :meth:`sync`, in the server's thread
+    before it answers, converts everything queued (one table per generation, layout and
+    day, as the writer does), appends it and fsyncs: one conversion and one fsync for every
+    model call made while the last one ran.
+    """
 
     def __init__(self, root: LogRoot, writer: str) -> None:
         if not root.is_local:
             raise ValueError("the durable prediction log needs a local monitoring root")
+        self.root = root
         self.folder = Path(root.path(JOURNAL))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.writer = writer
-        self._state = threading.Lock()  # the generations and counters
-        self._syncing = threading.Lock()  # one fsync at a time; no file closes meanwhile
-        self._written = 0  # frames appended
-        self._synced = 0  # frames known to be on disk
+        self._state = threading.Lock()  # the queue, the generations, the counters
+        self._syncing = threading.Lock()  # one sync at a time; no file closes meanwhile
+        self._waiting: list[tuple[int, Batch]] = []  # (generation, a batch's fields)
+        self._added = 0
+        self._synced = 0  # batches added that are on disk (or released)
         self._retired: list[_Generation] = []
         self._current = self._open(0)
 
-    @property
-    def tag(self) -> str:
-        """The current generation's tag, for the segments written from it."""
-        return generation_tag(self.writer, self._current.number)
-
-    def append(self, folder: str, table: pa.Table) -> None:
-        """Write ``table`` (rows for the partition ``folder``); :meth:`sync` makes it last."""
-        table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as stream:
-            stream.write_table(table)
-        data = sink.getvalue().to_pybytes()
+    def add(self, fields: Batch) -> None:
+        """Queue a batch (``PredictionBatch`` fields) for the next :meth:`sync`."""
         with self._state:
-            current = self._current
-            os.write(current.fd, _LENGTH.pack(len(data)) + data)
-            current.dirty = True
-            self._written += 1
+            self._waiting.append((self._current.number, fields))
+            self._added += 1
 
     def sync(self) -> None:
-        """Return once every frame appended before the call is on disk (a later caller's
-        fsync may cover it: one fsync for every frame appended while the last one ran)."""
+        """Return once every batch added before the call is on disk (OSError: it is not)."""
         with self._state:
-            wanted = self._written
+            wanted = self._added
         with self._syncing:
             if self._synced >= wanted:
-                return
+                return  # another caller's sync covered it
             with self._state:
-                reached = self._written
-                dirty = [g for g in (*self._retired, self._current) if g.dirty]
-                for generation in dirty:
-                    generation.dirty = False
-            try:
-                for generation in dirty:
+                waiting, self._waiting = self._waiting, []
+                reached = self._added
+                generations = {g.number: g for g in (*self._retired, self._current)}
+            for (number, key, folder), batches in _grouped(self.root, waiting).items():
+                generation = generations.get(number)
+                if generation is None:
+                    continue  # released meanwhile: its rows are in segments
+                for table in _tables(key, batches):
+                    _append(generation, folder, table)
+            for generation in generations.values():
+                if generation.dirty:
                     os.fsync(generation.fd)
-            except OSError:
-                for generation in dirty:
-                    generation.dirty = True
-                raise
+                    generation.dirty = False
             self._synced = reached
 
     def rotate(self) -> str:
         """Close the current generation (kept until :meth:`release`), start the next; return
-        the closed one's tag."""
+        the closed one's tag. The caller holds the log's lock: the batches the log's flush
+        takes are those added to the closed generation."""
         with self._state:
             closed = self._current
             self._current = self._open(closed.number + 1)
@@ -127,21 +130,24 @@ class Journal:
         """Delete the closed generations: every row of them is in segments."""
         with self._syncing, self._state:
             retired, self._retired = self._retired, []
+            current = self._current.number
+            self._waiting = [(n, fields) for n, fields in self._waiting if n >= current]
         for generation in retired:
             _delete(generation)
 
     def close(self, *, written: bool) -> None:
         """Stop journaling; with ``written`` (every row is in segments) delete the journal,
-        else leave it to be replayed on the next start (fsynced first)."""
+        else journal what waits and leave it to be replayed on the next start."""
+        if not written:
+            with contextlib.suppress(OSError):
+                self.sync()
         with self._syncing, self._state:
             generations = [*self._retired, self._current]
-            self._retired = []
+            self._retired, self._waiting = [], []
         for generation in generations:
             if written:
                 _delete(generation)
             else:
-                with contextlib.suppress(OSError):
-                    os.fsync(generation.fd)
                 os.close(generation.fd)
 
     def _open(self, number: int) -> _Generation:
@@ -150,6 +156,48 @@ class Journal:
         fcntl.flock(fd, fcntl.LOCK_EX)
         _sync_folder(self.folder)
         return _Generation(number, path, fd)
+
+
+def _grouped(
+    root: LogRoot, waiting: list[tuple[int, Batch]]
+) -> dict[tuple[int, Hashable, str], list[PendingBatch]]:
+    """Waiting batches by generation, table layout and partition folder, in order."""
+    groups: dict[tuple[int, Hashable, str], list[PendingBatch]] = defaultdict(list)
+    for number, fields in waiting:
+        batch = as_pending(fields)
+        folder = root.path(
+            PREDICTIONS,
+            f"model={batch.model}",
+            f"version={batch.version}",
+            f"day={day_of(batch.at)}",
+        )
+        groups[(number, layout_key(batch), folder)].append(batch)
+    return groups
+
+
+def _tables(key: Hashable, batches: list[PendingBatch]) -> list[pa.Table]:
+    """The batches as one table, or those that convert alone, each as its own (the writer
+    discards, and says, the same bad rows)."""
+    try:
+        return [predictions_table(PendingRows(key, batches))]
+    except Exception:
+        logger.debug("journaling batches one by one", exc_info=True)
+    tables = []
+    for batch in batches:
+        with contextlib.suppress(Exception):
+            tables.append(predictions_table(PendingRows(key, [batch])))
+    return tables
+
+
+def _append(generation: _Generation, folder: str, table: pa.Table) -> None:
+    """One frame: ``table`` (rows for the partition ``folder``) as an Arrow IPC stream."""
+    table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
+    data = sink.getvalue().to_pybytes()
+    os.write(generation.fd, _LENGTH.pack(len(data)) + data)
+    generation.dirty = True
 
 
 def replay(root: LogRoot) -> int:

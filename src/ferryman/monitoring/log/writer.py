@@ -38,10 +38,8 @@ from ferryman.monitoring.log.pending import (
     Batch,
     PendingBatch,
     PendingRows,
-    as_pending,
     batch_fields,
     check_batch,
-    layout_key,
     requests_of,
 )
 from ferryman.monitoring.log.scheme import FEEDBACK, PREDICTIONS, REJECTIONS, day_of
@@ -231,28 +229,13 @@ class PredictionLog:
             )
 
     def _record_durably(self, fields: Batch, rows: int) -> None:
-        """Journal the batch and queue it (lock held: a flush's rotation of the journal and
-        its taking of the queue see the same batches)."""
+        """Queue the batch for the writer and the journal (lock held: a flush's rotation of
+        the journal and its taking of the queue see the same batches)."""
         assert self._journal is not None
         if self._closed or self._pending_rows + rows > self.max_pending_rows:
             self._counts["dropped"] += rows
             return
-        batch = as_pending(fields)
-        try:
-            table = predictions_table(PendingRows(layout_key(batch), [batch]))
-            day = f"day={day_of(batch.at)}"
-            folder = self._root.path(
-                PREDICTIONS, f"model={batch.model}", f"version={batch.version}", day
-            )
-            self._journal.append(folder, table)
-        except Exception as exc:  # noqa: BLE001 - queued all the same; the writer says why
-            self._counts["write_errors"] += 1
-            if not self._journal_failed:
-                self._journal_failed = True
-                logger.error(
-                    "cannot journal logged rows (they are queued without it): %s",
-                    space_problem(self._journal.folder) or exc,
-                )
+        self._journal.add(fields)
         self._logged += rows
         self._pending_rows += rows
         self._pending.append(fields)
