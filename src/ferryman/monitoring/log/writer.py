@@ -195,11 +195,11 @@ class PredictionLog:
                     fields = requests_of(fields, kept)
                     self._counts["sampled_out"] += rows - len(fields[PREDICTIONS_AT])
                     rows = len(fields[PREDICTIONS_AT])
-            if self._journal is not None:
-                self._record_durably(fields, rows)
-            elif self._closed or self._pending_rows + rows > self.max_pending_rows:
+            if self._closed or self._pending_rows + rows > self.max_pending_rows:
                 self._counts["dropped"] += rows
             else:  # the hot path: two counters (``received`` is a sum) and one append
+                if self._journal is not None:  # durable: queued for the journal too (cheap)
+                    self._journal.add(fields)
                 self._logged += rows
                 self._pending_rows += rows
                 self._pending.append(fields)
@@ -213,7 +213,7 @@ class PredictionLog:
             return
         try:
             journal.sync()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a log's failure never fails an answer
             self._journal_error(exc)
         else:
             self._journal_failed = False
@@ -227,18 +227,6 @@ class PredictionLog:
                 "cannot journal logged rows (they are queued without it): %s",
                 space_problem(self._journal.folder) or exc,
             )
-
-    def _record_durably(self, fields: Batch, rows: int) -> None:
-        """Queue the batch for the writer and the journal (lock held: a flush's rotation of
-        the journal and its taking of the queue see the same batches)."""
-        assert self._journal is not None
-        if self._closed or self._pending_rows + rows > self.max_pending_rows:
-            self._counts["dropped"] += rows
-            return
-        self._journal.add(fields)
-        self._logged += rows
-        self._pending_rows += rows
-        self._pending.append(fields)
 
     def reject(self, record: RejectionRecord) -> None:
         """Queue the problems of one refused request (never sampled)."""
