@@ -5,6 +5,7 @@ model A LogisticRegression(max_iter=1000), model B RandomForestClassifier(100, m
 Load: wrk (Debian package ``wrk``), single-row JSON, concurrency 16, one worker each.
 
     .venv/bin/python bench/serving_bench.py [--duration 10] [--skip-rf]
+    .venv/bin/python bench/serving_bench.py --durable [--rounds 3]   # the durable log's cost
 """
 
 from __future__ import annotations
@@ -147,6 +148,11 @@ def main() -> None:
         action="store_true",
         help="only model A with the prediction log on and off, alternated (issue 4's target)",
     )
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="only model A with the default and the durable prediction log, alternated",
+    )
     args = parser.parse_args()
 
     X, y = make_classification(n_samples=20000, n_features=20, n_informative=10, random_state=0)
@@ -212,6 +218,10 @@ def main() -> None:
         )
         shutil.rmtree(work, ignore_errors=True)
         return
+    if args.durable:
+        durable_cost(serve, body, args.duration, args.rounds)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     results["bare A"] = bare("model-a")
     results["ferryman A"] = ours("model-a")
     results["ferryman A, monitoring off"] = ours("model-a", monitoring=False)
@@ -241,6 +251,30 @@ def main() -> None:
         print(f"  B throughput ferryman / bare      {b['rps'] / results['bare B']['rps']:.2f}x")
     cold_start(env, work)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def durable_cost(serve: Any, body: str, duration: int, rounds: int) -> None:
+    """Model A with the default log and with ``--durable-log`` (a journal fsynced before each
+    model call's answers), alternated ``rounds`` times on fresh servers: medians and ratio."""
+    figures: dict[str, list[dict[str, float]]] = {"default log": [], "durable log": []}
+    for _ in range(rounds):
+        for label, flags in (("default log", ()), ("durable log", ("--durable-log",))):
+            served = serve("model-a", *flags)
+            try:
+                figures[label].append(served.load(body, duration))
+            finally:
+                stop(served.proc)
+    print(f"\nmodel A, single row, c=16, {rounds} alternated rounds of {duration} s (medians)")
+    print(f"{'setup':14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    medians = {}
+    for label, runs in figures.items():
+        m = {key: median(r[key] for r in runs) for key in ("rps", "p50_ms", "p99_ms", "non2xx")}
+        medians[label] = m
+        print(
+            f"{label:14} {m['rps']:9.0f} {m['p50_ms']:8.2f} {m['p99_ms']:8.2f} {m['non2xx']:8.0f}"
+        )
+    ratio = medians["durable log"]["rps"] / medians["default log"]["rps"]
+    print(f"\nthroughput durable / default  {ratio:.2f}x")
 
 
 class Served:

@@ -284,6 +284,12 @@ class MonitoringSettings(BaseModel):
     flush_seconds: float = Field(
         default=2.0, gt=0, description="How often the prediction log writes what is pending."
     )
+    durable: bool = Field(
+        default=False,
+        description="Journal each model call's logged rows (appended and fsynced) before its "
+        "answers are sent, so a killed server loses none; replayed on the next start. Needs a "
+        "local root.",
+    )
     retention_days: float = Field(
         default=30, gt=0, description="Age after which prediction-log segments are deleted."
     )
@@ -320,6 +326,16 @@ class MonitoringSettings(BaseModel):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return [n.strip().lower() for item in items for n in str(item).split(",") if n.strip()]
+
+    @model_validator(mode="after")
+    def _durable_needs_a_local_root(self) -> MonitoringSettings:
+        root = self.root or ""
+        if self.durable and "://" in root and not root.startswith("file://"):
+            raise ValueError(
+                f"durable = true needs a local monitoring root (a journal is fsynced on every "
+                f"model call), not {root!r}; set root to a local folder or durable = false"
+            )
+        return self
 
     @field_validator("window")
     @classmethod

@@ -48,6 +48,27 @@ def serve(
     sagemaker_model: Annotated[
         str | None, typer.Option(help="Model answering SageMaker's /invocations.")
     ] = None,
+    header_timeout: Annotated[
+        float,
+        typer.Option(min=0.001, help="Seconds a client may take to send a request's headers."),
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds a client may take to send a request's body.")
+    ] = 60.0,
+    keep_alive_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds an idle keep-alive connection stays open.")
+    ] = 5.0,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Connections open at once per worker; more get 503.")
+    ] = 1000,
+    durable_log: Annotated[
+        bool,
+        typer.Option(
+            "--durable-log",
+            help="Journal each model call's logged rows (fsynced) before answering: a killed "
+            "server loses none (costs throughput; [monitoring] durable).",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
     no_auth: Annotated[
@@ -68,6 +89,8 @@ def serve(
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
     names = _names(models)
+    if durable_log:  # over the settings file's and environment's [monitoring] table
+        state(ctx).overrides["monitoring"] = {"durable": True}
     sock = listen(host, port)  # a busy port is refused before anything loads
     try:
         reg = registry(ctx)
@@ -97,7 +120,11 @@ def serve(
         if said_access:
             err_console.print(f"warning: {said_access}", markup=False)
 
-    overrides = {k: str(v) for k, v in state(ctx).overrides.items() if v is not None}
+    overrides = {
+        k: v if isinstance(v, dict) else str(v)
+        for k, v in state(ctx).overrides.items()
+        if v is not None
+    }
     options = ServeOptions(
         models=names,
         alias=alias,
@@ -109,6 +136,10 @@ def serve(
         max_body_size=int(max_body_size * MEGABYTE),
         sagemaker_model=sagemaker_model,
         no_auth=no_auth,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
         settings={**overrides, "home": str(reg.settings.home)},
     )
     if workers > 1:

@@ -10,7 +10,7 @@ itself to the log through a :class:`RequestTag`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # the longest request id a request may name (X-Request-Id, V2's "id", feedback's request_id)
 MAX_REQUEST_ID = 128
@@ -136,6 +136,17 @@ class PredictionSink(Protocol):
         ...
 
     def reject(self, record: RejectionRecord) -> None: ...
+
+
+@runtime_checkable
+class DurableSink(PredictionSink, Protocol):
+    """A sink that can say when what it was given is on disk: ``sync`` blocks (call it off
+    the event loop) until every batch recorded before the call is safely stored.
+    ``is_durable`` False: ``sync`` has nothing to wait for and is not called."""
+
+    is_durable: bool
+
+    def sync(self) -> None: ...
 
 
 class NullSink:

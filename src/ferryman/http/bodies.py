@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ferryman.core.predictions import MAX_REQUEST_ID
 from ferryman.core.signature import Signature
@@ -31,6 +31,7 @@ CSV_TYPES = ("text/csv", "application/csv")
 LARGE_BODY = 64 * 1024
 T = TypeVar("T")
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+CLIENT_CLOSED = 499  # the status common proxies log for a client that hung up
 
 
 def request_id(request: Request) -> str:
@@ -87,11 +88,19 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(int(declared), limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # the caller's doing, not the server's: counted apart (499), never a 500
+        raise HttpError(
+            CLIENT_CLOSED,
+            f"the client closed the connection after {size} bytes of the body",
+            "client_closed",
+        ) from None
     return b"".join(chunks)
 
 

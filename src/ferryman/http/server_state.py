@@ -17,7 +17,7 @@ from ferryman.core.names import check_name
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, ModelUnavailableError, PredictionError
 from ferryman.http.access import caller_of
-from ferryman.http.bodies import check_charset, read_body, request_id
+from ferryman.http.bodies import CLIENT_CLOSED, check_charset, read_body, request_id
 from ferryman.http.errors import error_response, status_of, v2_error_response
 from ferryman.http.metrics import ServerMetrics
 from ferryman.registry import is_model_failure
@@ -188,7 +188,9 @@ class ServerState:
             kind = "model_failed"  # the model's fault, though the caller gets a 422
         if isinstance(exc, ModelUnavailableError):  # a served model: its name is a fair label
             exchange.model, exchange.version = exc.name, str(exc.version)
-        if status == 500 and not isinstance(exc, PredictionError):
+        if status == CLIENT_CLOSED:  # nobody is left to answer: a quiet line, a 499 counted
+            log.debug("request %s to %s: %s", exchange.request_id, exchange.endpoint, exc)
+        elif status == 500 and not isinstance(exc, PredictionError):
             log.error(
                 "request %s to %s failed", exchange.request_id, exchange.endpoint, exc_info=exc
             )

@@ -89,7 +89,7 @@ class ServedModels(Protocol):
 
 
 # the prediction log's counters the server shows (/metrics, GET /models/{name}/monitoring)
-LOG_OUTCOMES = ("logged", "written", "dropped", "sampled_out", "write_errors")
+LOG_OUTCOMES = ("logged", "written", "dropped", "sampled_out", "write_errors", "replayed")
 
 
 class Watch:

@@ -37,6 +37,8 @@ from ferryman.http.routes import asgi_app
 from ferryman.http.server_state import DEFAULT_MAX_BODY, HttpSettings, ServerState
 from ferryman.monitoring.schedule import Watch
 from ferryman.registry import Registry
+from ferryman.server import connections
+from ferryman.server.connections import ConnectionLimits
 from ferryman.serving.batching import BatchSettings
 from ferryman.serving.dataplane import DataPlane
 from ferryman.serving.pool import ModelPool, PoolEvents, PoolSettings
@@ -59,7 +61,19 @@ class ServeOptions:
     max_body_size: int = DEFAULT_MAX_BODY
     sagemaker_model: str | None = None
     no_auth: bool = False  # ``--no-auth``: check no tokens at all
+    header_timeout: float = connections.HEADER_TIMEOUT
+    body_timeout: float = connections.BODY_TIMEOUT
+    keep_alive_timeout: float = connections.KEEP_ALIVE_TIMEOUT
+    max_connections: int = connections.MAX_CONNECTIONS
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            keep_alive_timeout=self.keep_alive_timeout,
+            max_connections=self.max_connections,
+        )
 
     def pool_settings(self) -> PoolSettings:
         return PoolSettings(

@@ -49,10 +49,6 @@ def event_loop() -> str:
     return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
-def http_parser() -> str:
-    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
-
-
 BACKLOG = 2048  # uvicorn's default
 
 
@@ -187,12 +183,16 @@ def run(
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="ferryman-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir
+    limits = options.connection_limits()
     config = uvicorn.Config(
         app,
         factory=isinstance(app, str),
         workers=workers,
         loop=event_loop(),
-        http=http_parser(),
+        # httptools, with read deadlines and a connection cap: a partial of the protocol class
+        # (uvicorn only calls it), and a keep-alive timeout in seconds (a float: call_later's)
+        http=limits.protocol(),  # type: ignore[arg-type]
+        timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
         log_level=log_level,
         log_config=log_config(log_level),
         access_log=access_log,

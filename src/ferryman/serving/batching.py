@@ -56,11 +56,16 @@ class Runner:
         settings: BatchSettings,
         on_batch: BatchObserver | None = None,
         on_answer: AnswerObserver | None = None,
+        barrier: Callable[[], None] | None = None,
     ) -> None:
+        """``barrier``: called (in a thread) after the answer observer and before the answers
+        are handed back: a durable prediction log's wait for its journal to be on disk."""
         self.served = served
         self.settings = settings
         self._on_batch = on_batch
         self._on_answer = on_answer
+        self._barrier = barrier
+        self._releasing: set[asyncio.Task[None]] = set()  # answers waiting for the barrier
         self._observer_failures = 0  # the first is logged with its traceback, then a count
         self._queue: deque[_Waiting] = deque()
         self._queued_rows = 0
@@ -97,8 +102,10 @@ class Runner:
         return await future
 
     async def _call(
-        self, items: list[ModelInput], tags: list[RequestTag | None]
+        self, items: list[ModelInput], tags: list[RequestTag | None], *, synced: bool = True
     ) -> list[Prediction]:
+        """The predictions for ``items``; with ``synced``, once the barrier has passed (else
+        the caller waits for it: see ``_answer``)."""
         if self._on_batch is not None:
             self._on_batch(self.served, sum(i.count for i in items))
         if self.served.inline:
@@ -110,6 +117,8 @@ class Runner:
             calls = await loop.run_in_executor(self._thread, self.served.calls, items)
         if self._on_answer is not None:
             self._tell(calls, tags)
+            if synced and self._barrier is not None:  # off the loop: it reads requests meanwhile
+                await asyncio.to_thread(self._barrier)
         return parts_of(calls)
 
     def _tell(self, calls: list[ModelCall], tags: list[RequestTag | None]) -> None:
@@ -176,7 +185,9 @@ class Runner:
         if not live:
             return
         try:
-            results = await self._call([w.item for w in live], [w.tag for w in live])
+            results = await self._call(
+                [w.item for w in live], [w.tag for w in live], synced=self._barrier is None
+            )
         except Exception as exc:
             if len(live) > 1:
                 # one caller's rows may be what the model chokes on: answer each on its own
@@ -188,9 +199,19 @@ class Runner:
             if not live[0].future.done():
                 live[0].future.set_exception(exc)
             return
-        for waiting, result in zip(live, results, strict=True):
-            if not waiting.future.done():
-                waiting.future.set_result(result)
+        if self._barrier is not None:
+            # the answers wait for the barrier while the worker takes the next batch: the
+            # batches made meanwhile share the next sync
+            release = asyncio.get_running_loop().create_task(self._release(live, results))
+            self._releasing.add(release)
+            release.add_done_callback(self._releasing.discard)
+            return
+        _hand_out(live, results)
+
+    async def _release(self, live: list[_Waiting], results: list[Prediction]) -> None:
+        assert self._barrier is not None
+        await asyncio.to_thread(self._barrier)
+        _hand_out(live, results)
 
     async def close(self) -> None:
         """Answer everything queued, then stop the worker and its thread."""
@@ -202,9 +223,17 @@ class Runner:
         self._closed = True
         while self._queue:  # queued after the worker left
             await self._answer(self._take())
+        if self._releasing:
+            await asyncio.gather(*self._releasing)
         if self._thread is not None:  # running calls finish; a late one gets a new thread
             self._thread.shutdown(wait=False)
             self._thread = None
+
+
+def _hand_out(live: list[_Waiting], results: list[Prediction]) -> None:
+    for waiting, result in zip(live, results, strict=True):
+        if not waiting.future.done():
+            waiting.future.set_result(result)
 
 
 def batch_rows(batch: list[_Waiting]) -> int:

@@ -316,7 +316,10 @@ class ModelPool:
         served = await self._call(self._build, version)
         if self.events.loaded is not None:
             self.events.loaded(served)
-        return Runner(served, self.settings.batching, self.events.batch, self.recorder.observer)
+        recorder = self.recorder
+        return Runner(
+            served, self.settings.batching, self.events.batch, recorder.observer, recorder.barrier
+        )
 
     async def _watch(self) -> None:
         while True:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 from ferryman.core.predictions import (
+    DurableSink,
     NullSink,
     PredictionBatch,
     PredictionSink,
@@ -49,6 +50,10 @@ class CallRecorder:
     def __init__(self, sink: PredictionSink) -> None:
         self.sink = sink
         self.is_null = isinstance(sink, NullSink)  # monitoring off: build nothing
+        # a durable sink: the answers of a call wait until its rows are on disk
+        self.barrier: Callable[[], None] | None = (
+            sink.sync if isinstance(sink, DurableSink) and sink.is_durable else None
+        )
 
     @property
     def observer(self) -> AnswerObserver | None:

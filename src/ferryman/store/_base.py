@@ -22,11 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ferryman.core.disk import space_problem
 from ferryman.core.records import AliasMove
 from ferryman.errors import InvalidQueryError, ModelNotFoundError, StoreError, VersionNotFoundError
 from ferryman.store import _rows
 from ferryman.store import tables as t
-from ferryman.store.engine import WRITE
+from ferryman.store.engine import WRITE, database_path
 
 MetricOp = Literal["<", "<=", "=", "!=", ">=", ">"]
 MAX_PAGE = 1000
@@ -110,7 +111,7 @@ class EngineStore:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except DBAPIError as exc:
-            raise StoreError(database_problem("read", exc)) from exc
+            raise StoreError(database_problem("read", exc, self.engine)) from exc
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -120,7 +121,7 @@ class EngineStore:
         except IntegrityError:
             raise  # callers turn these into precise errors
         except DBAPIError as exc:
-            raise StoreError(database_problem("write", exc)) from exc
+            raise StoreError(database_problem("write", exc, self.engine)) from exc
 
 
 class StoreBase(EngineStore):
@@ -281,7 +282,11 @@ class StoreBase(EngineStore):
         return AliasMove(name, alias, kind, current, target, actor, now)
 
 
-def database_problem(action: str, exc: DBAPIError) -> str:
+def database_problem(action: str, exc: DBAPIError, engine: Engine | None = None) -> str:
+    path = database_path(engine) if engine is not None else None
+    full = space_problem(path)
+    if full is not None:
+        return f"cannot {action} the metadata database {path}: {full}"
     return (
         f"cannot {action} the metadata database: {exc.orig}; if it is damaged, restore it from a "
         "backup (for SQLite, `sqlite3 ferryman.db .recover` can rescue what is left)"

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ferryman.core.disk import is_space_error, space_problem
 from ferryman.errors import ArtifactError, StoreError
 
 CHUNK = 1 << 20
@@ -95,7 +96,10 @@ class ArtifactStore:
                 self.fs.put_file(str(path), tmp)
                 self.fs.mv(tmp, final)
         except OSError as exc:
-            raise StoreError(f"cannot write artifact to {self.root}: {exc}") from exc
+            full = space_problem(final) if self.is_local else None
+            if full is None and is_space_error(exc):
+                full = f"{exc.strerror} ({final})"
+            raise StoreError(f"cannot write artifact to {self.root}: {full or exc}") from exc
         return sha, size
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:

@@ -44,6 +44,14 @@ def create_store_engine(url: str) -> Engine:
     return engine
 
 
+def database_path(engine: Engine) -> str | None:
+    """The file of a SQLite database (None for memory or a database server)."""
+    if engine.url.get_backend_name() != "sqlite":
+        return None
+    database = engine.url.database
+    return None if not database or database == ":memory:" else database
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself, so that writers can ask for IMMEDIATE.
     dbapi_connection.isolation_level = None

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from ferryman.core.disk import space_problem
 from ferryman.errors import SchemaVersionError, StoreError
-from ferryman.store.engine import WRITE, create_store_engine
+from ferryman.store.engine import WRITE, create_store_engine, database_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision under migrations/versions; a test keeps it equal to Alembic's head. It
@@ -75,6 +76,9 @@ def upgrade_database(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             _alembic("command").upgrade(cfg, "head")
     except DBAPIError as exc:
+        full = space_problem(database_path(engine))
+        if full is not None:
+            raise StoreError(f"cannot open the metadata database {url}: {full}") from exc
         raise StoreError(
             f"cannot open the metadata database {url}: {exc.orig}; check that it is a ferryman "
             "database and that the folder is writable"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -521,3 +523,41 @@ def test_a_failed_batch_is_observed_only_as_the_calls_that_answered(
 
     assert isinstance(results[-1], InvalidInputError)
     assert [tags for _, tags in answers.calls] == [[0], [1], [2]]
+
+
+def test_answers_wait_for_the_barrier_after_their_call_is_observed(
+    served: ServedVersion, features: pd.DataFrame
+) -> None:
+    """A durable log's barrier runs after the observer saw the call, in another thread,
+    and before any caller of that call gets its answer."""
+    events: list[str] = []
+    loop_thread = threading.get_ident()
+
+    def observe(_: ServedVersion, call: Any, tags: Any) -> None:
+        events.append(f"observed {len(tags)}")
+
+    def barrier() -> None:
+        assert threading.get_ident() != loop_thread  # the event loop keeps reading meanwhile
+        time.sleep(0.02)
+        events.append("synced")
+
+    work = requests(served, features, [1, 2, 3])
+
+    async def main() -> None:
+        runner = Runner(served, BatchSettings(max_batch=16), None, observe, barrier)
+
+        async def ask(item: ModelInput) -> None:
+            await runner.predict(item)
+            events.append("answered")
+
+        try:
+            await asyncio.gather(*(ask(item) for item, _ in work))
+        finally:
+            await runner.close()
+
+    asyncio.run(main())
+    answered = [i for i, e in enumerate(events) if e == "answered"]
+    assert len(answered) == 3
+    for i in answered:  # between the observing of its call and the answer: the barrier
+        last_observed = max(j for j in range(i) if events[j].startswith("observed"))
+        assert "synced" in events[last_observed:i], events

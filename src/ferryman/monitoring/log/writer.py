@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 
 from ferryman.config import Settings
+from ferryman.core.disk import is_space_error, space_problem
 from ferryman.core.predictions import (
     PredictionBatch,
     PredictionRecord,
@@ -30,6 +31,7 @@ from ferryman.core.predictions import (
 from ferryman.monitoring.log.arrow import predictions_table, rejections_table
 from ferryman.monitoring.log.compaction import compact_folder
 from ferryman.monitoring.log.files import SEGMENT_PREFIX, LogRoot, segment_name, write_parquet
+from ferryman.monitoring.log.journal import Journal, replay
 from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
@@ -66,6 +68,7 @@ class LogStats:
     rejections_dropped: int = 0
     rejections_written: int = 0
     compacted: int = 0
+    replayed: int = 0
 
 
 class PredictionLog:
@@ -85,6 +88,10 @@ class PredictionLog:
     compact_files : int
         After this many segments of this writer in one partition, merge them into one file
         (unless :attr:`merge_own_segments` is off).
+    durable : bool
+        Append each batch to a journal; :meth:`sync` returns once it is on disk (the server
+        calls it before it answers). A journal left by a killed process is replayed into
+        segments when the next log opens on the root (see ``journal``). Local roots only.
     seed : int or None
         Seeds the sampling (tests).
     start : bool
@@ -99,6 +106,7 @@ class PredictionLog:
         max_pending_rows: int = 200_000,
         flush_seconds: float = 2.0,
         compact_files: int = 32,
+        durable: bool = False,
         seed: int | None = None,
         start: bool = True,
     ) -> None:
@@ -130,7 +138,19 @@ class PredictionLog:
         self._pending_problems = 0
         self._counts: dict[str, int] = defaultdict(int)
         self._own_segments: dict[str, int] = defaultdict(int)
+        self._journal: Journal | None = None
+        if durable:
+            if not self._root.is_local:
+                raise ValueError(
+                    f"the durable prediction log needs a local monitoring root, not {root!r}"
+                )
+            self._counts["replayed"] = replay(self._root)
+            self._journal = Journal(self._root, self._writer)
+        self.is_durable = durable  # a ``core.predictions.DurableSink``
+        self._segment_tag = self._writer  # in names of segments (durable: the generation's)
+        self._journal_failed = False
         self._closed = False
+        self._disk_full = False  # the last write failed for want of room (said once)
         self._thread: threading.Thread | None = None
         if start:
             self._thread = threading.Thread(
@@ -147,6 +167,7 @@ class PredictionLog:
             sample_rate=monitoring.sample_rate,
             max_pending_rows=monitoring.max_pending_rows,
             flush_seconds=monitoring.flush_seconds,
+            durable=monitoring.durable,
             start=start,
         )
 
@@ -177,9 +198,35 @@ class PredictionLog:
             if self._closed or self._pending_rows + rows > self.max_pending_rows:
                 self._counts["dropped"] += rows
             else:  # the hot path: two counters (``received`` is a sum) and one append
+                if self._journal is not None:  # durable: queued for the journal too (cheap)
+                    self._journal.add(fields)
                 self._logged += rows
                 self._pending_rows += rows
                 self._pending.append(fields)
+
+    def sync(self) -> None:
+        """Durable mode: return once every batch recorded before the call is on disk (in the
+        caller's thread, before the server answers). A failure is counted and said once: the
+        rows stay queued, and the answers are not held back."""
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            journal.sync()
+        except Exception as exc:  # noqa: BLE001 - a log's failure never fails an answer
+            self._journal_error(exc)
+        else:
+            self._journal_failed = False
+
+    def _journal_error(self, exc: Exception) -> None:
+        with self._lock:
+            self._counts["write_errors"] += 1
+            first, self._journal_failed = not self._journal_failed, True
+        if first and self._journal is not None:
+            logger.error(
+                "cannot journal logged rows (they are queued without it): %s",
+                space_problem(self._journal.folder) or exc,
+            )
 
     def reject(self, record: RejectionRecord) -> None:
         """Queue the problems of one refused request (never sampled)."""
@@ -237,7 +284,11 @@ class PredictionLog:
                 self._write_and_merge(2)
             finally:
                 self._write_lock.release()
-        return self.stats
+        stats = self.stats
+        if self._journal is not None:  # with rows unwritten, the next start replays them
+            self._journal.close(written=stats.pending == 0 and not self._failed)
+            self._journal = None
+        return stats
 
     def _run(self) -> None:
         while not self._closed:
@@ -261,6 +312,8 @@ class PredictionLog:
         with self._lock:
             batches, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
+            if self._journal is not None:  # the batches taken are those of the closed file
+                self._segment_tag = self._journal.rotate()
         # rows whose write failed go first, in order, then those that arrived since
         buffers, self._failed = self._failed, {}
         for rows in PendingRows.group(batches) if batches else []:
@@ -279,6 +332,8 @@ class PredictionLog:
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
+        if self._journal is not None and not self._failed:
+            self._journal.release()  # every journaled row is in segments now
 
     def _write_group(self, folder: str, pending: PendingRows) -> list[PendingRows]:
         """Write one segment; return the rows to retry (a write failure)."""
@@ -292,13 +347,29 @@ class PredictionLog:
     def _write_segment(self, folder: str, table: pa.Table, what: str) -> bool:
         """Write one fresh segment; a failure is logged and counted, and False."""
         try:
-            name = segment_name(SEGMENT_PREFIX, self._writer)
+            name = segment_name(SEGMENT_PREFIX, self._segment_tag)
             write_parquet(self._root, folder, name, table, fresh=True)
-        except Exception:
-            logger.exception("cannot write a %s segment under %s", what, folder)
+        except Exception as exc:
             with self._lock:
                 self._counts["write_errors"] += 1
+            full = space_problem(folder) if self._root.is_local else None
+            if full is None and is_space_error(exc):
+                full = str(exc)
+            if full is None:
+                logger.exception("cannot write a %s segment under %s", what, folder)
+            elif not self._disk_full:  # one line when it starts, not one per flush
+                logger.error(
+                    "cannot write the prediction log under %s: %s; its rows wait to be written "
+                    "(new ones are dropped and counted once %d wait)",
+                    folder,
+                    full,
+                    self.max_pending_rows,
+                )
+            self._disk_full = full is not None
             return False
+        if self._disk_full:
+            self._disk_full = False
+            logger.warning("the prediction log is written again under %s", folder)
         return True
 
     def _write_table(self, folder: str, pending: PendingRows, table: pa.Table) -> list[PendingRows]:
