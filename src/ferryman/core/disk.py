@@ -20,6 +20,18 @@ LOW_SPACE = 1024 * 1024
 SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
+# what a database driver says when a write could not be made, full disk or not; other errors
+# (a locked or damaged file, a missing table) are never put down to the disk
+WRITE_FAILURES = ("disk i/o error", "database or disk is full", "file too large", "no space")
+
+
+def may_be_space(message: str) -> bool:
+    """Whether a database error's ``message`` is a failed write, which a full disk (or a
+    file size limit) can cause: only then is the disk looked at."""
+    text = message.lower()
+    return any(words in text for words in WRITE_FAILURES)
+
+
 def is_space_error(exc: BaseException) -> bool:
     """An OSError that says outright that there is no room (ENOSPC, EDQUOT, EFBIG)."""
     return isinstance(exc, OSError) and exc.errno in SPACE_ERRNOS

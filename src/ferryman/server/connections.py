@@ -32,13 +32,13 @@ from ferryman.errors import ConfigError
 
 log = logging.getLogger("ferryman.http")
 
+_BUSY_TEXT = b"too many connections to this server; retry\r\n"
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
-    b"content-length: 45\r\n"
+    b"content-length: " + str(len(_BUSY_TEXT)).encode() + b"\r\n"
     b"retry-after: 1\r\n"
-    b"connection: close\r\n\r\n"
-    b"too many connections to this server; retry\r\n\r\n"
+    b"connection: close\r\n\r\n" + _BUSY_TEXT
 )
 
 

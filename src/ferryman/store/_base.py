@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ferryman.core.disk import space_problem
+from ferryman.core.disk import may_be_space, space_problem
 from ferryman.core.records import AliasMove
 from ferryman.errors import InvalidQueryError, ModelNotFoundError, StoreError, VersionNotFoundError
 from ferryman.store import _rows
@@ -284,7 +284,7 @@ class StoreBase(EngineStore):
 
 def database_problem(action: str, exc: DBAPIError, engine: Engine | None = None) -> str:
     path = database_path(engine) if engine is not None else None
-    full = space_problem(path)
+    full = space_problem(path) if may_be_space(str(exc.orig)) else None
     if full is not None:
         return f"cannot {action} the metadata database {path}: {full}"
     return (

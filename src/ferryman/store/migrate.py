@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from ferryman.core.disk import space_problem
+from ferryman.core.disk import may_be_space, space_problem
 from ferryman.errors import SchemaVersionError, StoreError
 from ferryman.store.engine import WRITE, create_store_engine, database_path
 
@@ -76,7 +76,7 @@ def upgrade_database(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             _alembic("command").upgrade(cfg, "head")
     except DBAPIError as exc:
-        full = space_problem(database_path(engine))
+        full = space_problem(database_path(engine)) if may_be_space(str(exc.orig)) else None
         if full is not None:
             raise StoreError(f"cannot open the metadata database {url}: {full}") from exc
         raise StoreError(
