@@ -12,6 +12,7 @@ address answer 429 for a while. The verified caller rides in the request's scope
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -244,10 +245,13 @@ def caller_of(request: Request) -> Caller | None:
 
 
 def guard(routes: Sequence[BaseRoute], gate: Gate) -> list[BaseRoute]:
-    """``routes`` with every route's app wrapped by ``gate`` per the role table; a route (or
-    one of its methods) without a row stops the app from being built."""
+    """Copies of ``routes``, each route's app wrapped by ``gate`` per the role table; a route
+    (or one of its methods) without a row stops the app from being built. The routes given
+    are left as they are: they are module-level objects that every app built in this process
+    shares, and each app has its own gate."""
     rules = {(r.path, r.method): r for r in ROLE_TABLE}
     missing: list[str] = []
+    guarded: list[BaseRoute] = []
     for route in routes:
         if isinstance(route, Route):
             methods = sorted((route.methods or {"GET"}) - {"HEAD"})
@@ -260,13 +264,15 @@ def guard(routes: Sequence[BaseRoute], gate: Gate) -> list[BaseRoute]:
         missing += [f"{m} {route.path}" for m, rule in table.items() if rule is None]
         if "GET" in table:
             table["HEAD"] = table["GET"]
-        route.app = _guarded(route.app, gate, {m: r for m, r in table.items() if r}, route.path)
+        wrapped = copy.copy(route)
+        wrapped.app = _guarded(route.app, gate, {m: r for m, r in table.items() if r}, route.path)
+        guarded.append(wrapped)
     if missing:
         raise RuntimeError(
             f"route(s) without a row in the role table (ferryman/http/access.py): "
             f"{', '.join(missing)}"
         )
-    return list(routes)
+    return guarded
 
 
 def _guarded(app: ASGIApp, gate: Gate, rules: dict[str, Rule], path: str) -> ASGIApp:
@@ -288,6 +294,7 @@ def _guarded(app: ASGIApp, gate: Gate, rules: dict[str, Rule], path: str) -> ASG
             return
         await app(scope, receive, send)
 
+    guarded.__wrapped__ = app  # type: ignore[attr-defined]  # what the gate lets through to
     return guarded
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.routing import Route
 
-from ferryman.access import Role
+from ferryman.access import Role, TokenBook
 from ferryman.config import DEFAULT_OPEN_ROUTES, Settings
 from ferryman.errors import AuthenticationError, ConfigError
+from ferryman.http import simple
 from ferryman.http.access import (
     MAX_HEADER,
     ROLE_TABLE,
@@ -20,7 +24,7 @@ from ferryman.http.access import (
     guard,
 )
 from ferryman.registry import Registry
-from ferryman.server.app import create_app
+from ferryman.server.app import ServeOptions, create_app
 
 
 def test_every_route_of_the_app_has_exactly_one_row(registry: Registry) -> None:
@@ -43,6 +47,38 @@ def test_a_route_without_a_row_stops_the_app_from_being_built() -> None:
         guard([Route("/models", endpoint, methods=["PATCH"])], gate)
     with pytest.raises(RuntimeError, match="GET /new"):
         guard([Route("/new", endpoint, methods=["GET"])], gate)
+
+
+def statuses(app: Starlette, path: str) -> int:
+    async def get() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return (await client.get(path)).status_code
+
+    return asyncio.run(get())
+
+
+def test_apps_built_in_one_process_each_answer_by_their_own_gate(registry: Registry) -> None:
+    shared = [(route, route.app) for route in simple.routes]
+    TokenBook(registry).create("someone", "viewer")
+    closed = create_app(registry)
+    assert closed.state.gate.verifier is not None
+    closed.state.gate.verifier.refresh()  # what the lifespan does first: a token exists
+    opened = create_app(registry, ServeOptions(no_auth=True))
+    closed_again = create_app(registry)
+    closed_again.state.gate.verifier.refresh()
+    assert statuses(opened, "/models") == 200
+    assert statuses(closed, "/models") == 401
+    assert statuses(closed_again, "/models") == 401
+    assert [(route, route.app) for route in simple.routes] == shared
+
+
+def test_building_many_apps_wraps_each_route_once(registry: Registry) -> None:
+    for _ in range(5):
+        app = create_app(registry, ServeOptions(no_auth=True))
+    for route in app.routes:
+        inner = route.app.__wrapped__  # type: ignore[attr-defined]
+        assert not hasattr(inner, "__wrapped__"), f"{route!r} is wrapped more than once"
 
 
 def test_roles_in_the_table_follow_the_issue() -> None:
