@@ -464,6 +464,29 @@ def test_a_public_address_without_tokens_is_refused_unless_no_auth(
         server.stop()
 
 
+def test_deleting_the_last_token_keeps_a_public_server_closed(
+    tmp_path: Path, cancer_frame: pd.DataFrame, cancer_model: Pipeline
+) -> None:
+    home = one_model_store(tmp_path, cancer_frame, cancer_model)
+    registry = Registry(Settings.load(home=home, actor="tester", record_git=False))
+    secret = TokenBook(registry).create("only", "viewer")[1]
+    auth = {"Authorization": f"Bearer {secret}"}
+    server = LiveServer(home, ("--host", "0.0.0.0")).start()  # reached through 127.0.0.1
+    try:
+        assert httpx.get(f"{server.url}/models", headers=auth).status_code == 200
+        assert httpx.get(f"{server.url}/models").status_code == 401
+        TokenBook(registry).delete("only")
+        time.sleep(2.5)  # the refresh interval (1 s) and then some
+        for _ in range(5):
+            assert httpx.get(f"{server.url}/models").status_code == 401
+            assert httpx.get(f"{server.url}/models", headers=auth).status_code == 401
+            assert httpx.post(f"{server.url}/models/alpha/predict", json={}).status_code == 401
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200  # open still
+    finally:
+        server.stop()
+        registry.close()
+
+
 def test_a_bad_open_route_setting_is_refused_before_serving(
     tmp_path: Path, cancer_frame: pd.DataFrame, cancer_model: Pipeline
 ) -> None:

@@ -61,6 +61,8 @@ class ServeOptions:
     max_body_size: int = DEFAULT_MAX_BODY
     sagemaker_model: str | None = None
     no_auth: bool = False  # ``--no-auth``: check no tokens at all
+    # served on a loopback address: only then may the last token's deletion open the routes
+    loopback: bool = True
     header_timeout: float = connections.HEADER_TIMEOUT
     body_timeout: float = connections.BODY_TIMEOUT
     keep_alive_timeout: float = connections.KEEP_ALIVE_TIMEOUT
@@ -206,7 +208,7 @@ def create_app(
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
     )
     auth = registry.settings.auth
-    mode: AuthMode = "off" if options.no_auth else "on" if auth.required else "auto"
+    mode: AuthMode = auth_mode(options, auth.required)
     gate = Gate(
         None if mode == "off" else TokenBook(registry).verifier(),
         mode,
@@ -236,6 +238,15 @@ def create_app(
     app = asgi_app(state, watch, lifespan, gate)
     app.state.lifecycle = lifecycle
     return app
+
+
+def auth_mode(options: ServeOptions, required: bool) -> AuthMode:
+    """``off`` with ``--no-auth``; ``on`` when the setting requires tokens or other machines
+    reach the server (deleting its last token must not open it); else ``auto``: tokens are
+    needed while one is on record."""
+    if options.no_auth:
+        return "off"
+    return "on" if required or not options.loopback else "auto"
 
 
 def settle_memory() -> None:
