@@ -243,6 +243,43 @@ def test_a_token_scoped_elsewhere_gets_the_answer_of_a_missing_model(
         assert client.get("/v2/models", headers=viewer).json() == {"models": ["alpha", "beta"]}
 
 
+def test_invocations_never_name_a_model_outside_the_token_scope(
+    secured: Secured, live: LiveServer
+) -> None:
+    record = {"records": [dict(zip(secured.features, secured.row, strict=True))]}
+    elsewhere = headers_of(secured, "elsewhere")
+    hidden = httpx.post(f"{live.url}/invocations", json=record, headers=elsewhere)  # alpha
+    assert hidden.status_code == 404
+    assert "alpha" not in hidden.text
+    assert "beta" in hidden.json()["error"]  # what the token may use instead
+    viewer = httpx.post(
+        f"{live.url}/invocations", json=record, headers=headers_of(secured, "predictor")
+    )
+    assert viewer.status_code == 200
+
+
+def test_invocations_without_a_default_list_only_the_models_the_token_sees(
+    secured: Secured,
+) -> None:
+    server = LiveServer(secured.home, env=NO_LIMIT).start()  # two models, no default
+    try:
+        record = {"records": [dict(zip(secured.features, secured.row, strict=True))]}
+        scoped = httpx.post(
+            f"{server.url}/invocations", json=record, headers=headers_of(secured, "elsewhere")
+        )
+        assert scoped.status_code == 404
+        assert "--sagemaker-model" in scoped.json()["error"]
+        assert "beta" in scoped.json()["error"]
+        assert "alpha" not in scoped.text
+        full = httpx.post(
+            f"{server.url}/invocations", json=record, headers=headers_of(secured, "operator")
+        )
+        assert full.status_code == 404
+        assert "alpha, beta" in full.json()["error"]
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     ("header", "said"),
     [
