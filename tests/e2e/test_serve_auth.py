@@ -280,6 +280,19 @@ def test_invocations_without_a_default_list_only_the_models_the_token_sees(
         server.stop()
 
 
+def test_the_openapi_examples_use_only_models_the_token_sees(
+    secured: Secured, live: LiveServer
+) -> None:
+    scoped = httpx.get(f"{live.url}/openapi.json", headers=headers_of(secured, "elsewhere"))
+    assert scoped.status_code == 200
+    assert "alpha" not in scoped.text
+    ref = scoped.json()["paths"]["/models/{ref}"]["get"]["parameters"][0]
+    assert ref["schema"]["example"] == "beta"
+    full = httpx.get(f"{live.url}/openapi.json", headers=headers_of(secured, "viewer"))
+    ref = full.json()["paths"]["/models/{ref}"]["get"]["parameters"][0]
+    assert ref["schema"]["example"] in ("alpha", "beta")
+
+
 @pytest.mark.parametrize(
     ("header", "said"),
     [
