@@ -164,20 +164,27 @@ class Lifecycle:
 
     async def _refresh_tokens(self) -> None:
         """Re-read the tokens every interval, off the request path: a new or revoked token
-        reaches every worker within it. A store that cannot be read keeps the last tokens."""
+        reaches every worker within it. A refresh that fails, however, keeps the last tokens
+        and the loop going; each kind of failure is logged once until a refresh succeeds."""
         verifier = self.gate.verifier
         assert verifier is not None
-        failing = False
+        said: set[type[Exception]] = set()  # the kinds of failure logged since the last success
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
                 await asyncio.to_thread(verifier.refresh)
-            except FerrymanError as exc:
-                if not failing:
-                    log.warning("cannot re-read the API tokens (keeping the last ones): %s", exc)
-                failing = True
+            except Exception as exc:
+                if type(exc) not in said:
+                    said.add(type(exc))
+                    log.warning(
+                        "cannot re-read the API tokens (keeping the last ones): %s",
+                        exc,
+                        exc_info=None if isinstance(exc, FerrymanError) else exc,
+                    )
             else:
-                failing = False
+                if said:
+                    log.info("the API tokens are read again")
+                said.clear()
 
 
 def create_app(
