@@ -92,6 +92,14 @@ def check_open_routes(paths: Iterable[str]) -> frozenset[str]:
             f"{'is not a route' if len(unknown) == 1 else 'are not routes'} of the server; "
             f"routes: {', '.join(sorted(known))} (see docs/security.md)"
         )
+    for path in sorted(chosen):
+        role = max(r.role for r in ROLE_TABLE if r.path == path)
+        if role > Role.PREDICTOR:  # a route that changes what the server serves
+            raise ConfigError(
+                f"setting 'auth.open_routes': {path!r} needs the {role.name.lower()} role, and "
+                "such a route always needs a token; only routes of the viewer or predictor "
+                "role may be open (see docs/security.md)"
+            )
     return chosen
 
 

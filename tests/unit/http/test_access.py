@@ -104,6 +104,20 @@ def test_an_open_route_that_is_not_a_route_is_refused() -> None:
     assert check_open_routes([]) == frozenset()
 
 
+@pytest.mark.parametrize(
+    "path", ["/models/{name}/aliases/{alias}", "/models/{name}/aliases/{alias}/rollback"]
+)
+def test_a_route_above_predictor_cannot_be_open(path: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        check_open_routes(["/ping", path])
+    said = str(refused.value)
+    assert f"'{path}' needs the operator role" in said
+    assert "setting 'auth.open_routes'" in said
+    assert "viewer or predictor" in said
+    predictor_routes = [r.path for r in ROLE_TABLE if r.role is Role.PREDICTOR]
+    assert check_open_routes(predictor_routes) == frozenset(predictor_routes)
+
+
 def test_open_routes_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FERRYMAN_AUTH__OPEN_ROUTES", "/ping, /metrics")
     assert Settings.load().auth.open_routes == ["/ping", "/metrics"]
