@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ferryman.access import Caller, Role, TokenVerifier
-from ferryman.config import DEFAULT_OPEN_ROUTES
+from ferryman.config import DEFAULT_OPEN_ROUTES, AuthSettings
 from ferryman.errors import AuthenticationError, ConfigError, PermissionDeniedError
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import HttpError, error_response, v2_error_response
@@ -115,6 +115,11 @@ class FailureLimiter:
         self.max_clients = max_clients
         self._seen: OrderedDict[str, list[float]] = OrderedDict()  # address -> [start, count]
 
+    @classmethod
+    def of(cls, settings: AuthSettings) -> FailureLimiter:
+        """The limiter the settings ``auth.max_failures`` and ``auth.failure_seconds`` ask for."""
+        return cls(settings.max_failures, settings.failure_seconds)
+
     def retry_after(self, address: str) -> float | None:
         """Seconds until ``address`` may try again, or None when it may now."""
         entry = self._seen.get(address)
@@ -160,7 +165,7 @@ class Gate:
         self.verifier = verifier
         self.mode = mode
         self.open_routes = check_open_routes(open_routes)
-        self.limiter = limiter if limiter is not None else FailureLimiter(20, 60.0)
+        self.limiter = limiter if limiter is not None else FailureLimiter.of(AuthSettings())
         self.on_refusal = on_refusal
 
     @property

@@ -220,7 +220,7 @@ def create_app(
         None if mode == "off" else TokenBook(registry).verifier(),
         mode,
         auth.open_routes,
-        FailureLimiter(auth.max_failures, auth.failure_seconds),
+        FailureLimiter.of(auth),
         metrics.refused,
     )
     lifecycle = Lifecycle(pool, metrics, watch, gate, auth.refresh_seconds)

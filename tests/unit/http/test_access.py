@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from ferryman.access import Role, TokenBook
-from ferryman.config import DEFAULT_OPEN_ROUTES, Settings
+from ferryman.config import DEFAULT_OPEN_ROUTES, AuthSettings, Settings
 from ferryman.errors import AuthenticationError, ConfigError
 from ferryman.http import simple
 from ferryman.http.access import (
@@ -172,6 +173,19 @@ def test_the_limiter_keeps_a_bounded_number_of_addresses() -> None:
     assert len(limiter) == 100
     assert limiter.retry_after("10.0.3.231") is not None  # the most recent is kept
     assert limiter.retry_after("10.0.0.0") is None  # the oldest was dropped
+
+
+def test_the_limiter_follows_the_settings_and_their_defaults(home: Path) -> None:
+    defaults = AuthSettings()
+    limiter = Gate(None, "off").limiter
+    assert (limiter.max_failures, limiter.window) == (defaults.max_failures, 60.0)
+    settings = Settings.load(home=home, auth={"max_failures": 3, "failure_seconds": 7.5})
+    registry = Registry(settings)
+    try:
+        limiter = create_app(registry).state.gate.limiter
+    finally:
+        registry.close()
+    assert (limiter.max_failures, limiter.window) == (3, 7.5)
 
 
 def test_a_limiter_of_zero_failures_never_limits() -> None:
