@@ -293,6 +293,26 @@ def test_the_openapi_examples_use_only_models_the_token_sees(
     assert ref["schema"]["example"] in ("alpha", "beta")
 
 
+def test_the_docs_page_asks_for_a_token_when_its_document_needs_one(
+    secured: Secured, live: LiveServer
+) -> None:
+    page = httpx.get(f"{live.url}/docs")  # open: no token
+    assert page.status_code == 200
+    script = page.text
+    # the page fetches the document itself; on 401 or 403 it shows a token field, keeps the
+    # token in sessionStorage, and sends it with the document and every "Try it out" request
+    assert 'fetch("/openapi.json"' in script
+    assert "sessionStorage" in script
+    assert '<input id="secret" type="password"' in script
+    assert "requestInterceptor" in script
+    assert '"Bearer " + token' in script
+    assert httpx.get(f"{live.url}/openapi.json").status_code == 401  # what the page handles
+    token = headers_of(secured, "viewer")
+    assert httpx.get(f"{live.url}/openapi.json", headers=token).status_code == 200
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css"):
+        assert httpx.get(f"{live.url}{asset}").status_code == 200  # loads with no token
+
+
 @pytest.mark.parametrize(
     ("header", "said"),
     [

@@ -245,12 +245,52 @@ async def openapi_json(request: Request) -> Response:
     return json_response(document(state_of(request), caller_of(request), gate.open_routes))
 
 
+# The page fetches its document itself: when tokens are on, /openapi.json needs a viewer
+# token, so a 401 or 403 shows a token field; the token is kept in the tab's sessionStorage
+# and sent (by Swagger UI's requestInterceptor) with the document and every "Try it out".
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ferryman model server</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
-<body><div id="ui"></div>
+<body>
+<form id="token" hidden style="font-family: sans-serif; margin: 1em">
+<label>This server asks for an API token (a viewer's or higher) to show its API:
+<input id="secret" type="password" autocomplete="off" placeholder="fm_..." size="50"></label>
+<button>Show</button> <span id="said"></span></form>
+<div id="ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<script>
+const KEY = "ferryman-token";
+function authorization() {
+  const token = sessionStorage.getItem(KEY);
+  return token ? {Authorization: "Bearer " + token} : {};
+}
+async function show() {
+  const form = document.getElementById("token");
+  const answer = await fetch("/openapi.json", {headers: authorization()});
+  if (answer.status === 401 || answer.status === 403 || answer.status === 429) {
+    const tried = sessionStorage.getItem(KEY) !== null;
+    document.getElementById("said").textContent = tried
+      ? "refused (" + answer.status + "): " + (await answer.json()).error : "";
+    form.hidden = false;
+    return;
+  }
+  form.hidden = true;
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#ui",
+    requestInterceptor: (request) => {
+      Object.assign(request.headers, authorization());
+      return request;
+    },
+  });
+}
+document.getElementById("token").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, document.getElementById("secret").value.trim());
+  show();
+});
+show();
+</script>
 </body></html>"""
 
 
