@@ -243,6 +243,76 @@ def test_a_token_scoped_elsewhere_gets_the_answer_of_a_missing_model(
         assert client.get("/v2/models", headers=viewer).json() == {"models": ["alpha", "beta"]}
 
 
+def test_invocations_never_name_a_model_outside_the_token_scope(
+    secured: Secured, live: LiveServer
+) -> None:
+    record = {"records": [dict(zip(secured.features, secured.row, strict=True))]}
+    elsewhere = headers_of(secured, "elsewhere")
+    hidden = httpx.post(f"{live.url}/invocations", json=record, headers=elsewhere)  # alpha
+    assert hidden.status_code == 404
+    assert "alpha" not in hidden.text
+    assert "beta" in hidden.json()["error"]  # what the token may use instead
+    viewer = httpx.post(
+        f"{live.url}/invocations", json=record, headers=headers_of(secured, "predictor")
+    )
+    assert viewer.status_code == 200
+
+
+def test_invocations_without_a_default_list_only_the_models_the_token_sees(
+    secured: Secured,
+) -> None:
+    server = LiveServer(secured.home, env=NO_LIMIT).start()  # two models, no default
+    try:
+        record = {"records": [dict(zip(secured.features, secured.row, strict=True))]}
+        scoped = httpx.post(
+            f"{server.url}/invocations", json=record, headers=headers_of(secured, "elsewhere")
+        )
+        assert scoped.status_code == 404
+        assert "--sagemaker-model" in scoped.json()["error"]
+        assert "beta" in scoped.json()["error"]
+        assert "alpha" not in scoped.text
+        full = httpx.post(
+            f"{server.url}/invocations", json=record, headers=headers_of(secured, "operator")
+        )
+        assert full.status_code == 404
+        assert "alpha, beta" in full.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_the_openapi_examples_use_only_models_the_token_sees(
+    secured: Secured, live: LiveServer
+) -> None:
+    scoped = httpx.get(f"{live.url}/openapi.json", headers=headers_of(secured, "elsewhere"))
+    assert scoped.status_code == 200
+    assert "alpha" not in scoped.text
+    ref = scoped.json()["paths"]["/models/{ref}"]["get"]["parameters"][0]
+    assert ref["schema"]["example"] == "beta"
+    full = httpx.get(f"{live.url}/openapi.json", headers=headers_of(secured, "viewer"))
+    ref = full.json()["paths"]["/models/{ref}"]["get"]["parameters"][0]
+    assert ref["schema"]["example"] in ("alpha", "beta")
+
+
+def test_the_docs_page_asks_for_a_token_when_its_document_needs_one(
+    secured: Secured, live: LiveServer
+) -> None:
+    page = httpx.get(f"{live.url}/docs")  # open: no token
+    assert page.status_code == 200
+    script = page.text
+    # the page fetches the document itself; on 401 or 403 it shows a token field, keeps the
+    # token in sessionStorage, and sends it with the document and every "Try it out" request
+    assert 'fetch("/openapi.json"' in script
+    assert "sessionStorage" in script
+    assert '<input id="secret" type="password"' in script
+    assert "requestInterceptor" in script
+    assert '"Bearer " + token' in script
+    assert httpx.get(f"{live.url}/openapi.json").status_code == 401  # what the page handles
+    token = headers_of(secured, "viewer")
+    assert httpx.get(f"{live.url}/openapi.json", headers=token).status_code == 200
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css"):
+        assert httpx.get(f"{live.url}{asset}").status_code == 200  # loads with no token
+
+
 @pytest.mark.parametrize(
     ("header", "said"),
     [
@@ -462,6 +532,29 @@ def test_a_public_address_without_tokens_is_refused_unless_no_auth(
         assert "access control is off (--no-auth)" in server.log()
     finally:
         server.stop()
+
+
+def test_deleting_the_last_token_keeps_a_public_server_closed(
+    tmp_path: Path, cancer_frame: pd.DataFrame, cancer_model: Pipeline
+) -> None:
+    home = one_model_store(tmp_path, cancer_frame, cancer_model)
+    registry = Registry(Settings.load(home=home, actor="tester", record_git=False))
+    secret = TokenBook(registry).create("only", "viewer")[1]
+    auth = {"Authorization": f"Bearer {secret}"}
+    server = LiveServer(home, ("--host", "0.0.0.0")).start()  # reached through 127.0.0.1
+    try:
+        assert httpx.get(f"{server.url}/models", headers=auth).status_code == 200
+        assert httpx.get(f"{server.url}/models").status_code == 401
+        TokenBook(registry).delete("only")
+        time.sleep(2.5)  # the refresh interval (1 s) and then some
+        for _ in range(5):
+            assert httpx.get(f"{server.url}/models").status_code == 401
+            assert httpx.get(f"{server.url}/models", headers=auth).status_code == 401
+            assert httpx.post(f"{server.url}/models/alpha/predict", json={}).status_code == 401
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200  # open still
+    finally:
+        server.stop()
+        registry.close()
 
 
 def test_a_bad_open_route_setting_is_refused_before_serving(

@@ -84,7 +84,7 @@ def serve(
     # the server's stack (Starlette, uvicorn, monitoring's statistics) loads only for this
     # command, so every other command starts without it
     from ferryman.server.app import ServeOptions
-    from ferryman.server.run import address, check_access, listen, run
+    from ferryman.server.run import address, check_access, is_loopback, listen, run
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
@@ -136,6 +136,7 @@ def serve(
         max_body_size=int(max_body_size * MEGABYTE),
         sagemaker_model=sagemaker_model,
         no_auth=no_auth,
+        loopback=is_loopback(host),
         header_timeout=header_timeout,
         body_timeout=body_timeout,
         keep_alive_timeout=keep_alive_timeout,

@@ -133,7 +133,8 @@ def revoke(ctx: typer.Context, name: str, json_output: JsonOpt = False) -> None:
 def delete(ctx: typer.Context, name: str, json_output: JsonOpt = False) -> None:
     """Delete token NAME's record (its events stay); revoke it first to keep a trace of it.
 
-    A server with no token on record needs none on 127.0.0.1.
+    A server on 127.0.0.1 with no token on record needs none; one on another address keeps
+    asking for tokens.
     """
     _changed(_book(ctx).delete(name), "deleted", json_output)
 

@@ -12,6 +12,7 @@ address answer 429 for a while. The verified caller rides in the request's scope
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ferryman.access import Caller, Role, TokenVerifier
-from ferryman.config import DEFAULT_OPEN_ROUTES
+from ferryman.config import DEFAULT_OPEN_ROUTES, AuthSettings
 from ferryman.errors import AuthenticationError, ConfigError, PermissionDeniedError
 from ferryman.http.bodies import request_id
 from ferryman.http.errors import HttpError, error_response, v2_error_response
@@ -91,6 +92,14 @@ def check_open_routes(paths: Iterable[str]) -> frozenset[str]:
             f"{'is not a route' if len(unknown) == 1 else 'are not routes'} of the server; "
             f"routes: {', '.join(sorted(known))} (see docs/security.md)"
         )
+    for path in sorted(chosen):
+        role = max(r.role for r in ROLE_TABLE if r.path == path)
+        if role > Role.PREDICTOR:  # a route that changes what the server serves
+            raise ConfigError(
+                f"setting 'auth.open_routes': {path!r} needs the {role.name.lower()} role, and "
+                "such a route always needs a token; only routes of the viewer or predictor "
+                "role may be open (see docs/security.md)"
+            )
     return chosen
 
 
@@ -105,6 +114,11 @@ class FailureLimiter:
         self.window = window
         self.max_clients = max_clients
         self._seen: OrderedDict[str, list[float]] = OrderedDict()  # address -> [start, count]
+
+    @classmethod
+    def of(cls, settings: AuthSettings) -> FailureLimiter:
+        """The limiter the settings ``auth.max_failures`` and ``auth.failure_seconds`` ask for."""
+        return cls(settings.max_failures, settings.failure_seconds)
 
     def retry_after(self, address: str) -> float | None:
         """Seconds until ``address`` may try again, or None when it may now."""
@@ -151,7 +165,7 @@ class Gate:
         self.verifier = verifier
         self.mode = mode
         self.open_routes = check_open_routes(open_routes)
-        self.limiter = limiter if limiter is not None else FailureLimiter(20, 60.0)
+        self.limiter = limiter if limiter is not None else FailureLimiter.of(AuthSettings())
         self.on_refusal = on_refusal
 
     @property
@@ -244,10 +258,13 @@ def caller_of(request: Request) -> Caller | None:
 
 
 def guard(routes: Sequence[BaseRoute], gate: Gate) -> list[BaseRoute]:
-    """``routes`` with every route's app wrapped by ``gate`` per the role table; a route (or
-    one of its methods) without a row stops the app from being built."""
+    """Copies of ``routes``, each route's app wrapped by ``gate`` per the role table; a route
+    (or one of its methods) without a row stops the app from being built. The routes given
+    are left as they are: they are module-level objects that every app built in this process
+    shares, and each app has its own gate."""
     rules = {(r.path, r.method): r for r in ROLE_TABLE}
     missing: list[str] = []
+    guarded: list[BaseRoute] = []
     for route in routes:
         if isinstance(route, Route):
             methods = sorted((route.methods or {"GET"}) - {"HEAD"})
@@ -260,13 +277,15 @@ def guard(routes: Sequence[BaseRoute], gate: Gate) -> list[BaseRoute]:
         missing += [f"{m} {route.path}" for m, rule in table.items() if rule is None]
         if "GET" in table:
             table["HEAD"] = table["GET"]
-        route.app = _guarded(route.app, gate, {m: r for m, r in table.items() if r}, route.path)
+        wrapped = copy.copy(route)
+        wrapped.app = _guarded(route.app, gate, {m: r for m, r in table.items() if r}, route.path)
+        guarded.append(wrapped)
     if missing:
         raise RuntimeError(
             f"route(s) without a row in the role table (ferryman/http/access.py): "
             f"{', '.join(missing)}"
         )
-    return list(routes)
+    return guarded
 
 
 def _guarded(app: ASGIApp, gate: Gate, rules: dict[str, Rule], path: str) -> ASGIApp:
@@ -288,6 +307,7 @@ def _guarded(app: ASGIApp, gate: Gate, rules: dict[str, Rule], path: str) -> ASG
             return
         await app(scope, receive, send)
 
+    guarded.__wrapped__ = app  # type: ignore[attr-defined]  # what the gate lets through to
     return guarded
 
 

@@ -8,6 +8,7 @@ signatures.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
@@ -17,9 +18,12 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from ferryman._version import __version__
+from ferryman.access import Caller
+from ferryman.config import DEFAULT_OPEN_ROUTES
+from ferryman.http.access import Gate, caller_of
 from ferryman.http.errors import json_response
 from ferryman.http.openapi_paths import SECURITY_SCHEMES, paths
-from ferryman.http.server_state import ServerState
+from ferryman.http.server_state import ServerState, state_of
 from ferryman.serving.served import ServedVersion
 
 OBJECT: dict[str, Any] = {"type": "object"}
@@ -212,9 +216,17 @@ def _example(served: list[ServedVersion]) -> dict[str, Any] | None:
     return None
 
 
-def document(server: ServerState) -> dict[str, Any]:
-    """The OpenAPI 3.0 document: every route, every status it answers, the bodies."""
-    served = list(server.pool.current().values())
+def document(
+    server: ServerState,
+    caller: Caller | None = None,
+    open_routes: Collection[str] = DEFAULT_OPEN_ROUTES,
+) -> dict[str, Any]:
+    """The OpenAPI 3.0 document: every route, every status it answers, the bodies. Its
+    examples come from a model ``caller`` may see; the routes in ``open_routes`` need no
+    token."""
+    served = [
+        item for item in server.pool.current().values() if caller is None or caller.sees(item.name)
+    ]
     return {
         "openapi": "3.0.3",
         "info": {
@@ -223,21 +235,62 @@ def document(server: ServerState) -> dict[str, Any]:
             "description": "The simple JSON API, the Open Inference Protocol (V2) under /v2, "
             "SageMaker's contract at /ping and /invocations, feedback and monitoring.",
         },
-        "paths": paths(_example(served), served[0].name if served else None),
+        "paths": paths(_example(served), served[0].name if served else None, open_routes),
         "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
 async def openapi_json(request: Request) -> Response:
-    return json_response(document(request.app.state.ferryman))
+    gate: Gate = request.app.state.gate
+    return json_response(document(state_of(request), caller_of(request), gate.open_routes))
 
 
+# The page fetches its document itself: when tokens are on, /openapi.json needs a viewer
+# token, so a 401 or 403 shows a token field; the token is kept in the tab's sessionStorage
+# and sent (by Swagger UI's requestInterceptor) with the document and every "Try it out".
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ferryman model server</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
-<body><div id="ui"></div>
+<body>
+<form id="token" hidden style="font-family: sans-serif; margin: 1em">
+<label>This server asks for an API token (a viewer's or higher) to show its API:
+<input id="secret" type="password" autocomplete="off" placeholder="fm_..." size="50"></label>
+<button>Show</button> <span id="said"></span></form>
+<div id="ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<script>
+const KEY = "ferryman-token";
+function authorization() {
+  const token = sessionStorage.getItem(KEY);
+  return token ? {Authorization: "Bearer " + token} : {};
+}
+async function show() {
+  const form = document.getElementById("token");
+  const answer = await fetch("/openapi.json", {headers: authorization()});
+  if (answer.status === 401 || answer.status === 403 || answer.status === 429) {
+    const tried = sessionStorage.getItem(KEY) !== null;
+    document.getElementById("said").textContent = tried
+      ? "refused (" + answer.status + "): " + (await answer.json()).error : "";
+    form.hidden = false;
+    return;
+  }
+  form.hidden = true;
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#ui",
+    requestInterceptor: (request) => {
+      Object.assign(request.headers, authorization());
+      return request;
+    },
+  });
+}
+document.getElementById("token").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, document.getElementById("secret").value.trim());
+  show();
+});
+show();
+</script>
 </body></html>"""
 
 

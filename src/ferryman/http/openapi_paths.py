@@ -7,6 +7,7 @@ app without a row here fails ``tests/unit/http/test_openapi.py``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -385,18 +386,23 @@ OPERATIONS: tuple[Operation, ...] = (
 SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
 
 
-def _guarded(op: Operation) -> dict[str, dict[str, Any]]:
+def _guarded(op: Operation, open_routes: Collection[str]) -> dict[str, dict[str, Any]]:
     """What a route needing a token may answer besides its own statuses: 401, 403, 429."""
-    if op.path in DEFAULT_OPEN_ROUTES:
+    if op.path.removesuffix("/{path}") in open_routes:  # "/docs/static/{path}": the mount's
         return {}
     add = v2_errors if op.tag == "v2" else errors
     return add("401", "403", "429")
 
 
-def paths(predict_example: dict[str, Any] | None, model_name: str | None) -> dict[str, Any]:
+def paths(
+    predict_example: dict[str, Any] | None,
+    model_name: str | None,
+    open_routes: Collection[str] = DEFAULT_OPEN_ROUTES,
+) -> dict[str, Any]:
     """The document's ``paths``: every row of ``OPERATIONS``, with an example request body
     and model name from the served models when there are any. Routes that need a token when
-    tokens are on (all but the open ones) name the bearer scheme and the answers 401, 403, 429."""
+    tokens are on (all but ``open_routes``) name the bearer scheme and the answers 401, 403,
+    429."""
     out: dict[str, Any] = {}
     for op in OPERATIONS:
         params = []
@@ -415,7 +421,7 @@ def paths(predict_example: dict[str, Any] | None, model_name: str | None) -> dic
                 content[JSON]["example"] = predict_example
                 body = {**body, "content": content}
             item["requestBody"] = body
-        guarded = _guarded(op)
+        guarded = _guarded(op, open_routes)
         if guarded:
             item["security"] = [{"bearerAuth": []}]
         item["responses"] = {**op.responses, **guarded}

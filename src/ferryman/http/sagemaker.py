@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ferryman.access import Caller
 from ferryman.core.refs import ModelRef
 from ferryman.errors import ModelNotFoundError, RequestError, UnavailableError
 from ferryman.http.access import caller_of
@@ -29,18 +30,32 @@ from ferryman.serving.dataplane import Answer
 from ferryman.serving.served import ServedVersion
 
 
-def default_model(server: ServerState) -> str:
-    chosen = server.settings.sagemaker_model
-    if chosen is not None:
-        return chosen
+def default_model(server: ServerState, caller: Caller | None = None) -> str:
+    """The model ``/invocations`` answers for. A token scoped to some models is told only the
+    names it may see: a default outside its scopes is a 404 that does not name it."""
     names = sorted([*server.pool.names, *server.pool.unavailable])
-    if len(names) == 1:
-        return names[0]
+    chosen = server.settings.sagemaker_model
+    if chosen is None and len(names) == 1:
+        chosen = names[0]
+    scoped = caller if caller is not None and caller.scopes else None
+    visible = ", ".join(n for n in names if scoped is None or scoped.sees(n)) or "none"
+    if chosen is not None:
+        if scoped is not None and not scoped.sees(chosen):
+            raise ModelNotFoundError(
+                "/invocations answers for the server's default model, which this token may "
+                f"not use; models it may use: {visible} (POST /models/NAME/predict)"
+            )
+        return chosen
     if not server.pool.ready:
         raise UnavailableError("the server is still loading its models; retry shortly")
+    served = (
+        f"{len(names)} are served ({visible})"
+        if scoped is None
+        else f"the server serves several (this token may use: {visible})"
+    )
     raise ModelNotFoundError(
-        f"/invocations needs one default model but {len(names)} are served "
-        f"({', '.join(names) or 'none'}); start the server with --sagemaker-model NAME"
+        f"/invocations needs one default model but {served}; start the server with "
+        "--sagemaker-model NAME"
     )
 
 
@@ -62,8 +77,9 @@ async def invocations(request: Request) -> Response:
     server = state_of(request)
 
     async def answer(exchange: Exchange) -> Response:
-        name = default_model(server)
-        server.visible(caller_of(request), name)  # a scoped token: only its models
+        caller = caller_of(request)
+        name = default_model(server, caller)  # a scoped token: told only its models' names
+        server.visible(caller, name)
         exchange.model = name
         ref = ModelRef(name, alias=server.pool.settings.alias)
         result = await server.plane.predict(ref, _read_records, exchange)

@@ -61,6 +61,8 @@ class ServeOptions:
     max_body_size: int = DEFAULT_MAX_BODY
     sagemaker_model: str | None = None
     no_auth: bool = False  # ``--no-auth``: check no tokens at all
+    # served on a loopback address: only then may the last token's deletion open the routes
+    loopback: bool = True
     header_timeout: float = connections.HEADER_TIMEOUT
     body_timeout: float = connections.BODY_TIMEOUT
     keep_alive_timeout: float = connections.KEEP_ALIVE_TIMEOUT
@@ -162,20 +164,27 @@ class Lifecycle:
 
     async def _refresh_tokens(self) -> None:
         """Re-read the tokens every interval, off the request path: a new or revoked token
-        reaches every worker within it. A store that cannot be read keeps the last tokens."""
+        reaches every worker within it. A refresh that fails, however, keeps the last tokens
+        and the loop going; each kind of failure is logged once until a refresh succeeds."""
         verifier = self.gate.verifier
         assert verifier is not None
-        failing = False
+        said: set[type[Exception]] = set()  # the kinds of failure logged since the last success
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
                 await asyncio.to_thread(verifier.refresh)
-            except FerrymanError as exc:
-                if not failing:
-                    log.warning("cannot re-read the API tokens (keeping the last ones): %s", exc)
-                failing = True
+            except Exception as exc:
+                if type(exc) not in said:
+                    said.add(type(exc))
+                    log.warning(
+                        "cannot re-read the API tokens (keeping the last ones): %s",
+                        exc,
+                        exc_info=None if isinstance(exc, FerrymanError) else exc,
+                    )
             else:
-                failing = False
+                if said:
+                    log.info("the API tokens are read again")
+                said.clear()
 
 
 def create_app(
@@ -206,12 +215,12 @@ def create_app(
         HttpSettings(max_body_size=options.max_body_size, sagemaker_model=options.sagemaker_model),
     )
     auth = registry.settings.auth
-    mode: AuthMode = "off" if options.no_auth else "on" if auth.required else "auto"
+    mode: AuthMode = auth_mode(options, auth.required)
     gate = Gate(
         None if mode == "off" else TokenBook(registry).verifier(),
         mode,
         auth.open_routes,
-        FailureLimiter(auth.max_failures, auth.failure_seconds),
+        FailureLimiter.of(auth),
         metrics.refused,
     )
     lifecycle = Lifecycle(pool, metrics, watch, gate, auth.refresh_seconds)
@@ -236,6 +245,15 @@ def create_app(
     app = asgi_app(state, watch, lifespan, gate)
     app.state.lifecycle = lifecycle
     return app
+
+
+def auth_mode(options: ServeOptions, required: bool) -> AuthMode:
+    """``off`` with ``--no-auth``; ``on`` when the setting requires tokens or other machines
+    reach the server (deleting its last token must not open it); else ``auto``: tokens are
+    needed while one is on record."""
+    if options.no_auth:
+        return "off"
+    return "on" if required or not options.loopback else "auto"
 
 
 def settle_memory() -> None:

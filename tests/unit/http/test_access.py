@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.routing import Route
 
-from ferryman.access import Role
-from ferryman.config import DEFAULT_OPEN_ROUTES, Settings
+from ferryman.access import Role, TokenBook
+from ferryman.config import DEFAULT_OPEN_ROUTES, AuthSettings, Settings
 from ferryman.errors import AuthenticationError, ConfigError
+from ferryman.http import simple
 from ferryman.http.access import (
     MAX_HEADER,
     ROLE_TABLE,
@@ -20,7 +25,7 @@ from ferryman.http.access import (
     guard,
 )
 from ferryman.registry import Registry
-from ferryman.server.app import create_app
+from ferryman.server.app import ServeOptions, create_app
 
 
 def test_every_route_of_the_app_has_exactly_one_row(registry: Registry) -> None:
@@ -45,6 +50,38 @@ def test_a_route_without_a_row_stops_the_app_from_being_built() -> None:
         guard([Route("/new", endpoint, methods=["GET"])], gate)
 
 
+def statuses(app: Starlette, path: str) -> int:
+    async def get() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return (await client.get(path)).status_code
+
+    return asyncio.run(get())
+
+
+def test_apps_built_in_one_process_each_answer_by_their_own_gate(registry: Registry) -> None:
+    shared = [(route, route.app) for route in simple.routes]
+    TokenBook(registry).create("someone", "viewer")
+    closed = create_app(registry)
+    assert closed.state.gate.verifier is not None
+    closed.state.gate.verifier.refresh()  # what the lifespan does first: a token exists
+    opened = create_app(registry, ServeOptions(no_auth=True))
+    closed_again = create_app(registry)
+    closed_again.state.gate.verifier.refresh()
+    assert statuses(opened, "/models") == 200
+    assert statuses(closed, "/models") == 401
+    assert statuses(closed_again, "/models") == 401
+    assert [(route, route.app) for route in simple.routes] == shared
+
+
+def test_building_many_apps_wraps_each_route_once(registry: Registry) -> None:
+    for _ in range(5):
+        app = create_app(registry, ServeOptions(no_auth=True))
+    for route in app.routes:
+        inner = route.app.__wrapped__  # type: ignore[attr-defined]
+        assert not hasattr(inner, "__wrapped__"), f"{route!r} is wrapped more than once"
+
+
 def test_roles_in_the_table_follow_the_issue() -> None:
     role = {(r.path, r.method): r.role for r in ROLE_TABLE}
     assert role[("/models/{ref:path}/predict", "POST")] is Role.PREDICTOR
@@ -66,6 +103,20 @@ def test_an_open_route_that_is_not_a_route_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"'/health' is not a route.*see docs/security.md"):
         check_open_routes(["/ping", "/health"])
     assert check_open_routes([]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "path", ["/models/{name}/aliases/{alias}", "/models/{name}/aliases/{alias}/rollback"]
+)
+def test_a_route_above_predictor_cannot_be_open(path: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        check_open_routes(["/ping", path])
+    said = str(refused.value)
+    assert f"'{path}' needs the operator role" in said
+    assert "setting 'auth.open_routes'" in said
+    assert "viewer or predictor" in said
+    predictor_routes = [r.path for r in ROLE_TABLE if r.role is Role.PREDICTOR]
+    assert check_open_routes(predictor_routes) == frozenset(predictor_routes)
 
 
 def test_open_routes_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,6 +173,19 @@ def test_the_limiter_keeps_a_bounded_number_of_addresses() -> None:
     assert len(limiter) == 100
     assert limiter.retry_after("10.0.3.231") is not None  # the most recent is kept
     assert limiter.retry_after("10.0.0.0") is None  # the oldest was dropped
+
+
+def test_the_limiter_follows_the_settings_and_their_defaults(home: Path) -> None:
+    defaults = AuthSettings()
+    limiter = Gate(None, "off").limiter
+    assert (limiter.max_failures, limiter.window) == (defaults.max_failures, 60.0)
+    settings = Settings.load(home=home, auth={"max_failures": 3, "failure_seconds": 7.5})
+    registry = Registry(settings)
+    try:
+        limiter = create_app(registry).state.gate.limiter
+    finally:
+        registry.close()
+    assert (limiter.max_failures, limiter.window) == (3, 7.5)
 
 
 def test_a_limiter_of_zero_failures_never_limits() -> None:

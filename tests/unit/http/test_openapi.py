@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from ferryman.config import Settings
 from ferryman.http.openapi import document
 from ferryman.http.openapi_paths import OPERATIONS
 from ferryman.registry import Registry
@@ -61,3 +66,43 @@ def test_every_reference_resolves_and_the_document_is_json(app: Starlette) -> No
     assert refs
     assert refs <= set(spec["components"]["schemas"])
     assert spec["openapi"] == "3.0.3"
+
+
+def served_document(app: Starlette) -> dict[str, Any]:
+    async def get() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answer = await client.get("/openapi.json")
+            assert answer.status_code == 200
+            document: dict[str, Any] = answer.json()
+            return document
+
+    return asyncio.run(get())
+
+
+def test_the_document_marks_the_configured_open_routes_as_open(home: Path) -> None:
+    settings = Settings.load(
+        home=home,
+        actor="tester",
+        record_git=False,
+        auth={"open_routes": ["/ping", "/openapi.json"]},
+    )
+    registry = Registry(settings)
+    try:
+        spec = served_document(create_app(registry))
+    finally:
+        registry.close()
+    paths = spec["paths"]
+    assert "401" not in paths["/openapi.json"]["get"]["responses"]
+    assert "security" not in paths["/openapi.json"]["get"]
+    assert "401" not in paths["/ping"]["get"]["responses"]
+    for closed in ("/metrics", "/v2/health/live", "/docs"):  # open by default, not here
+        assert {"401", "403", "429"} <= set(paths[closed]["get"]["responses"]), closed
+        assert paths[closed]["get"]["security"] == [{"bearerAuth": []}]
+
+
+def test_the_default_open_routes_and_the_docs_files_need_no_token(app: Starlette) -> None:
+    paths = served_document(app)["paths"]
+    for path in ("/metrics", "/ping", "/v2/health/live", "/docs", "/docs/static/{path}"):
+        assert "401" not in paths[path]["get"]["responses"], path
+    assert "401" in paths["/openapi.json"]["get"]["responses"]

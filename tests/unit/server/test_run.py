@@ -12,6 +12,7 @@ from ferryman.access import TokenBook
 from ferryman.config import Settings
 from ferryman.errors import ConfigError
 from ferryman.registry import Registry
+from ferryman.server.app import ServeOptions, auth_mode
 from ferryman.server.run import address, check_access, is_loopback, listen
 
 
@@ -86,3 +87,20 @@ def test_no_auth_and_required_auth_contradict(home: Path) -> None:
         assert check_access("0.0.0.0", registry, no_auth=False) is None  # required: asks
     finally:
         registry.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "required", "mode"),
+    [
+        (ServeOptions(), False, "auto"),  # 127.0.0.1: tokens needed while one is on record
+        (ServeOptions(), True, "on"),
+        (ServeOptions(loopback=False), False, "on"),  # deleting the last token keeps it closed
+        (ServeOptions(loopback=False, no_auth=True), False, "off"),
+        (ServeOptions(no_auth=True), False, "off"),
+    ],
+)
+def test_the_auth_mode_follows_the_address_and_the_settings(
+    options: ServeOptions, required: bool, mode: str
+) -> None:
+    assert auth_mode(options, required) == mode
+    assert ServeOptions.from_json(options.to_json()) == options  # survives the trip to workers
