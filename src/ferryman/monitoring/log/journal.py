@@ -5,7 +5,9 @@ journal too, and the server calls ``sync`` (in a thread) before it sends the ans
 model call: it appends what is queued to a journal file, as Arrow tables, and fsyncs it, so
 the model calls made while one sync runs share the next. A journal is a sequence of frames
 (an 8-byte length, then an Arrow IPC stream of one table whose schema metadata says its
-partition); a frame cut short by a crash is ignored (its answers were never sent).
+partition); a frame cut short by a crash is ignored (its answers were never sent). A frame
+is written whole or not at all: a short write is continued, and a failed one is cut off the
+file again (``ftruncate``) before the sync reports it.
 
 The journal has generations: each flush closes the current file and starts the next, and a
 closed generation is deleted once every row of it is in segments. Segments written from a
@@ -60,6 +62,8 @@ class _Generation:
     path: Path
     fd: int  # open, holding the file's lock until the generation is deleted
     dirty: bool = False  # appended to since its last fsync
+    size: int = 0  # bytes of whole frames: where the next frame starts
+    torn: bool = False  # a failed frame could not be cut off: append nothing more
 
 
 class Journal:
@@ -190,14 +194,30 @@ def _tables(key: Hashable, batches: list[PendingBatch]) -> list[pa.Table]:
 
 
 def _append(generation: _Generation, folder: str, table: pa.Table) -> None:
-    """One frame: ``table`` (rows for the partition ``folder``) as an Arrow IPC stream."""
+    """One frame: ``table`` (rows for the partition ``folder``) as an Arrow IPC stream,
+    written whole; on failure it is cut off again and the OSError raised."""
+    if generation.torn:
+        raise OSError(f"the journal {generation.path} ends in a frame that could not be removed")
     table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as stream:
         stream.write_table(table)
     data = sink.getvalue().to_pybytes()
-    os.write(generation.fd, _LENGTH.pack(len(data)) + data)
+    frame = memoryview(_LENGTH.pack(len(data)) + data)
     generation.dirty = True
+    try:
+        while frame:
+            written = os.write(generation.fd, frame)
+            if written <= 0:
+                raise OSError(f"cannot append to the journal {generation.path}: nothing written")
+            frame = frame[written:]
+    except BaseException:
+        try:  # what was written of the frame would hide every later frame from the replay
+            os.ftruncate(generation.fd, generation.size)
+        except OSError:
+            generation.torn = True
+        raise
+    generation.size += len(data) + _LENGTH.size
 
 
 def replay(root: LogRoot) -> int:

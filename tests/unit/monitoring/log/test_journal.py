@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_writer import all_rows, binary
 
 from ferryman.config import Settings
 from ferryman.errors import ConfigError
 from ferryman.monitoring.log.journal import JOURNAL
+from ferryman.monitoring.log.scheme import PREDICTIONS
 from ferryman.monitoring.log.writer import PredictionLog
 
 
@@ -77,3 +82,47 @@ def test_durable_mode_needs_a_local_root() -> None:
     with pytest.raises(ConfigError, match="durable = true needs a local monitoring root"):
         Settings.load(monitoring={"durable": True, "root": "s3://bucket/log"})
     assert Settings.load(monitoring={"durable": True}).monitoring.durable
+
+
+def logged_ids(root: Path) -> list[str]:
+    """Every logged request id in the segments under ``root`` (each file read alone, so
+    segments of different layouts in one folder are all counted)."""
+    return [
+        rid
+        for path in sorted((root / PREDICTIONS).rglob("*.parquet"))
+        if not path.name.startswith(".")
+        for rid in pq.read_table(path, columns=["request_id"]).column(0).to_pylist()
+    ]
+
+
+def test_a_short_write_leaves_no_torn_frame_before_later_ones(tmp_path: Path) -> None:
+    # a real short write: the file size limit (RLIMIT_FSIZE) stops the kernel mid-frame
+    script = f"""
+import json, os, resource, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_writer import binary
+from ferryman.monitoring.log.writer import PredictionLog
+log = PredictionLog({str(tmp_path)!r}, durable=True, start=False)
+path = log._journal._current.path
+log.record(binary(0)); log.sync()
+before = path.stat().st_size
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, (before + 64, hard))
+log.record(binary(1)); log.sync()
+errors, after = log.stats.write_errors, path.stat().st_size
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+log.record(binary(2)); log.sync()
+print(json.dumps([before, errors, after]), flush=True)
+os._exit(0)  # killed: the journal stays
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    before, errors, after = json.loads(done.stdout)
+    assert errors == 1  # the failed sync is counted
+    assert after == before  # the 64 bytes written of the frame were cut off again
+    again = PredictionLog(str(tmp_path), durable=True, start=False)
+    assert again.stats.replayed == 2  # the frame after the failed one is read too
+    again.close()
+    assert sorted(logged_ids(tmp_path)) == ["r0", "r2"]
