@@ -5,23 +5,27 @@ journal too, and the server calls ``sync`` (in a thread) before it sends the ans
 model call: it appends what is queued to a journal file, as Arrow tables, and fsyncs it, so
 the model calls made while one sync runs share the next. A journal is a sequence of frames
 (an 8-byte length, then an Arrow IPC stream of one table whose schema metadata says its
-partition); a frame cut short by a crash is ignored (its answers were never sent). A frame
-is written whole or not at all: a short write is continued, and a failed one is cut off the
-file again (``ftruncate``) before the sync reports it.
+partition and its segment key); a frame cut short by a crash is ignored (its answers
+were never sent). A frame is written whole or not at all: a short write is continued, and a
+failed one is cut off the file again (``ftruncate``) before the sync reports it.
 
 The journal has generations: each flush closes the current file and starts the next, and a
 closed generation is deleted once every row of it is in segments. Segments written from a
-generation carry its tag in their name (``-<writer>-j<generation>-``), so on start a
-journal left by a process that died (its file lock is free) is replayed exactly once: the
-frames of each partition are written as segments unless a segment of that partition already
-carries the tag (written before the crash, perhaps merged since: compacted files list the
-names they replace), then the journal is deleted.
+generation carry its tag and their segment key in their name
+(``-<writer>-j<generation>-k<key>-``; the key, :func:`segment_key`, names the table layout:
+one partition can get several segments from one generation). Rows whose write fails keep
+their generation's tag when retried, so on start a journal left by a process that died (its
+file lock is free) is replayed exactly once: the frames of each partition and key are
+written as segments unless a segment of that partition already carries the tag and key
+(written before the crash, perhaps merged since: compacted files list the names they
+replace), then the journal is deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import struct
@@ -49,11 +53,26 @@ JOURNAL = "journal"  # the folder under the monitoring root
 SUFFIX = ".journal"
 _LENGTH = struct.Struct("<Q")
 _FOLDER_KEY = b"ferryman.folder"
+_SEGMENT_KEY = b"ferryman.segment"
 
 
 def generation_tag(writer: str, generation: int) -> str:
     """What the names of segments written from a generation carry (with ``-`` either side)."""
     return f"{writer}-j{generation:06d}"
+
+
+def segment_key(batch: PendingBatch) -> str:
+    """The same short text for every batch of one table layout (``layout_key``, by value:
+    it names segments, so it must be the same in the process that replays them)."""
+    layout = (
+        batch.model,
+        batch.version,
+        batch.columns,
+        batch.classes,
+        batch.probabilities is None,
+        type(batch.inputs).__name__,
+    )
+    return "k" + hashlib.blake2b(repr(layout).encode(), digest_size=5).hexdigest()
 
 
 @dataclass
@@ -112,8 +131,9 @@ class Journal:
                 generation = generations.get(number)
                 if generation is None:
                     continue  # released meanwhile: its rows are in segments
+                name = segment_key(batches[0])
                 for table in _tables(key, batches):
-                    _append(generation, folder, table)
+                    _append(generation, folder, name, table)
             for generation in generations.values():
                 if generation.dirty:
                     os.fsync(generation.fd)
@@ -193,12 +213,13 @@ def _tables(key: Hashable, batches: list[PendingBatch]) -> list[pa.Table]:
     return tables
 
 
-def _append(generation: _Generation, folder: str, table: pa.Table) -> None:
-    """One frame: ``table`` (rows for the partition ``folder``) as an Arrow IPC stream,
-    written whole; on failure it is cut off again and the OSError raised."""
+def _append(generation: _Generation, folder: str, key: str, table: pa.Table) -> None:
+    """One frame: ``table`` (rows for the partition ``folder``, segment ``key``) as an Arrow
+    IPC stream, written whole; on failure it is cut off again and the OSError raised."""
     if generation.torn:
         raise OSError(f"the journal {generation.path} ends in a frame that could not be removed")
-    table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
+    metadata = {_FOLDER_KEY: folder.encode(), _SEGMENT_KEY: key.encode()}
+    table = table.replace_schema_metadata(metadata)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as stream:
         stream.write_table(table)
@@ -248,18 +269,20 @@ def replay(root: LogRoot) -> int:
 
 def _replay_file(root: LogRoot, path: Path) -> int:
     tag = path.name.removesuffix(SUFFIX)
-    by_folder: dict[str, list[pa.Table]] = defaultdict(list)
+    by_segment: dict[tuple[str, str], list[pa.Table]] = defaultdict(list)
     for table in _frames(path):
         metadata = table.schema.metadata or {}
         target = metadata.get(_FOLDER_KEY, b"").decode()
-        if target:
-            by_folder[target].append(table.replace_schema_metadata(None))
+        key = metadata.get(_SEGMENT_KEY, b"").decode()
+        if target and key:
+            by_segment[(target, key)].append(table.replace_schema_metadata(None))
     rows = 0
-    for target, tables in by_folder.items():
-        if _holds_tag(root, target, tag):
+    for (target, key), tables in by_segment.items():
+        if _holds_tag(root, target, f"{tag}-{key}"):
             continue  # written before the process ended
         for i, table in enumerate(_group_by_schema(tables)):
-            name = f"{SEGMENT_PREFIX}{tag}-replay{i:03d}.parquet"  # the same name if replayed twice
+            # the same name if replayed twice
+            name = f"{SEGMENT_PREFIX}{tag}-{key}-replay{i:03d}.parquet"
             write_parquet(root, target, name, table, fresh=True)
             rows += table.num_rows
     if rows:

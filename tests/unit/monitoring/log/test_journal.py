@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from test_writer import all_rows, binary
+from test_writer import all_rows, binary, log_whose_first_write_fails
 
 from ferryman.config import Settings
+from ferryman.core.predictions import PredictionRecord
 from ferryman.errors import ConfigError
+from ferryman.monitoring.log import writer
 from ferryman.monitoring.log.journal import JOURNAL
 from ferryman.monitoring.log.scheme import PREDICTIONS
 from ferryman.monitoring.log.writer import PredictionLog
@@ -95,6 +99,12 @@ def logged_ids(root: Path) -> list[str]:
     ]
 
 
+def other_layout(i: int) -> PredictionRecord:
+    """A row of the same model, version and day as ``binary``'s, in another table layout."""
+    record = binary(i)
+    return dataclasses.replace(record, columns=("g0", "g1", "g2"), probabilities=None)
+
+
 def test_a_short_write_leaves_no_torn_frame_before_later_ones(tmp_path: Path) -> None:
     # a real short write: the file size limit (RLIMIT_FSIZE) stops the kernel mid-frame
     script = f"""
@@ -126,3 +136,47 @@ os._exit(0)  # killed: the journal stays
     assert again.stats.replayed == 2  # the frame after the failed one is read too
     again.close()
     assert sorted(logged_ids(tmp_path)) == ["r0", "r2"]
+
+
+def test_rows_retried_after_a_failed_write_keep_their_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = log_whose_first_write_fails(tmp_path, monkeypatch, OSError("no room"), 10, True)
+    assert log.flush().write_errors == 1  # generation 0's rows wait for the next flush
+    for i in range(10, 20):
+        log.record(binary(i))
+    assert log._journal is not None
+    log._journal.release = lambda: None  # type: ignore[method-assign]
+    log.flush()  # both generations' rows written; killed before the journal is deleted
+    die(log)
+    again = PredictionLog(str(tmp_path), durable=True, start=False)
+    assert again.stats.replayed == 0
+    again.close()
+    assert sorted(logged_ids(tmp_path)) == sorted(f"r{i}" for i in range(20))
+
+
+def test_a_partition_with_two_segments_of_one_generation_replays_the_missing_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = writer.write_parquet
+    calls = {"n": 0}
+
+    def second_fails(*args: Any, **kwargs: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("killed here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "write_parquet", second_fails)
+    log = PredictionLog(str(tmp_path), durable=True, start=False)
+    for i in range(10):
+        log.record(binary(i) if i % 2 else other_layout(i))
+    log.sync()
+    log.flush()  # one folder, two layouts: the first segment is written, then the kill
+    assert len({p.parent for p in (tmp_path / PREDICTIONS).rglob("*.parquet")}) == 1
+    assert len(logged_ids(tmp_path)) == 5
+    die(log)
+    again = PredictionLog(str(tmp_path), durable=True, start=False)
+    assert again.stats.replayed == 5
+    again.close()
+    assert sorted(logged_ids(tmp_path)) == sorted(f"r{i}" for i in range(10))
