@@ -140,13 +140,21 @@ class Journal:
                     generation.dirty = False
             self._synced = reached
 
-    def rotate(self) -> str:
-        """Close the current generation (kept until :meth:`release`), start the next; return
-        the closed one's tag. The caller holds the log's lock: the batches the log's flush
-        takes are those added to the closed generation."""
+    def open_next(self) -> _Generation:
+        """Create the next generation's file (open, lock, fsync of the folder): before the
+        log's lock is taken, so the request path never waits for it."""
+        return self._open(self._current.number + 1)
+
+    def rotate(self, following: _Generation) -> str:
+        """Close the current generation (kept until :meth:`release`), make ``following``
+        (from :meth:`open_next`) the current one; return the closed one's tag. The caller
+        holds the log's lock: the batches the log's flush takes are those added to the
+        closed generation. No file is touched here."""
         with self._state:
             closed = self._current
-            self._current = self._open(closed.number + 1)
+            if following.number != closed.number + 1:
+                raise ValueError(f"generation {following.number} does not follow {closed.number}")
+            self._current = following
             self._retired.append(closed)
         return generation_tag(self.writer, closed.number)
 

@@ -311,11 +311,20 @@ class PredictionLog:
             self._compact_own(min_files)
 
     def _write_pending(self) -> None:
+        journal = self._journal
+        following = None
+        if journal is not None:  # made before the lock: record() never waits for a file
+            try:
+                following = journal.open_next()
+            except OSError as exc:
+                self._journal_error(exc)
+                return  # without a new generation the rows taken could not be told apart
         with self._lock:
             batches, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
-            if self._journal is not None:  # the batches taken are those of the closed file
-                self._segment_tag = self._journal.rotate()
+            if journal is not None and following is not None:
+                # the batches taken are those of the closed generation
+                self._segment_tag = journal.rotate(following)
         # rows whose write failed go first (under the tag they had), in order, then those
         # that arrived since
         by_tag, self._failed = self._failed, {}
@@ -336,8 +345,8 @@ class PredictionLog:
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
-        if self._journal is not None and not self._failed:
-            self._journal.release()  # every journaled row is in segments now
+        if journal is not None and not self._failed:
+            journal.release()  # every journaled row is in segments now
 
     def _write_group(self, folder: str, pending: PendingRows, tag: str) -> list[PendingRows]:
         """Write one segment; return the rows to retry (a write failure)."""

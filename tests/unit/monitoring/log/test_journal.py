@@ -180,3 +180,19 @@ def test_a_partition_with_two_segments_of_one_generation_replays_the_missing_one
     assert again.stats.replayed == 5
     again.close()
     assert sorted(logged_ids(tmp_path)) == sorted(f"r{i}" for i in range(10))
+
+
+def test_the_next_generation_is_opened_without_the_logs_lock(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), durable=True, start=False)
+    journal = log._journal
+    assert journal is not None
+    with log._lock:  # what record() takes: held by a request meanwhile
+        following = journal.open_next()  # the file work: done without the lock
+    assert following.path.exists()
+    files = journals(tmp_path)
+    with log._lock:
+        journal.rotate(following)  # only swaps
+    assert journals(tmp_path) == files
+    log.record(binary(0))
+    log.close()
+    assert logged_ids(tmp_path) == ["r0"]
