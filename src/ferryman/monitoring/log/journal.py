@@ -31,7 +31,7 @@ import os
 import struct
 import threading
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,14 +285,17 @@ def _replay_file(root: LogRoot, path: Path) -> int:
         if target and key:
             by_segment[(target, key)].append(table.replace_schema_metadata(None))
     rows = 0
+    written: set[str] = set()
     for (target, key), tables in by_segment.items():
         if _holds_tag(root, target, f"{tag}-{key}"):
             continue  # written before the process ended
         for i, table in enumerate(_group_by_schema(tables)):
             # the same name if replayed twice
             name = f"{SEGMENT_PREFIX}{tag}-{key}-replay{i:03d}.parquet"
-            write_parquet(root, target, name, table, fresh=True)
+            write_parquet(root, target, name, table, fresh=True, sync=True)
+            written.add(target)
             rows += table.num_rows
+    sync_folders(root, written)  # on disk before the journal is deleted
     if rows:
         logger.warning("replayed %d logged rows from the journal %s", rows, path)
     return rows
@@ -332,6 +335,20 @@ def _delete(generation: _Generation) -> None:
     with contextlib.suppress(FileNotFoundError):
         generation.path.unlink()
     os.close(generation.fd)
+
+
+def sync_folders(root: LogRoot, folders: Iterable[str]) -> None:
+    """fsync each folder and those above it up to the root (new folders' entries too)."""
+    done: set[Path] = set()
+    base = Path(root.base)
+    for folder in folders:
+        path = Path(folder)
+        while path not in done:
+            done.add(path)
+            _sync_folder(path)
+            if path == base or base not in path.parents:
+                break
+            path = path.parent
 
 
 def _sync_folder(folder: Path) -> None:

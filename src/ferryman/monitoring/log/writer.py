@@ -31,7 +31,7 @@ from ferryman.core.predictions import (
 from ferryman.monitoring.log.arrow import predictions_table, rejections_table
 from ferryman.monitoring.log.compaction import compact_folder
 from ferryman.monitoring.log.files import SEGMENT_PREFIX, LogRoot, segment_name, write_parquet
-from ferryman.monitoring.log.journal import Journal, replay, segment_key
+from ferryman.monitoring.log.journal import Journal, replay, segment_key, sync_folders
 from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
@@ -332,6 +332,7 @@ class PredictionLog:
         for rows in PendingRows.group(batches) if batches else []:
             _queue_after(buffers, rows)
         # each buffer holds one table layout of one model version: a segment per day
+        written: set[str] = set()
         for tag, tagged in by_tag.items():
             for pending in tagged.values():
                 for day_rows in pending.by_day():
@@ -341,11 +342,18 @@ class PredictionLog:
                     failed = self._write_group(folder, day_rows, tag)
                     for rows in failed:  # they still count as pending
                         _queue_after(self._failed.setdefault(tag, {}), rows)
+                    if not failed:
+                        written.add(folder)
         failed_rejections = self._write_rejections(rejections)
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
         if journal is not None and not self._failed:
+            try:  # on disk (power cuts too) before the journal that holds them goes
+                sync_folders(self._root, written)
+            except OSError as exc:
+                self._journal_error(exc)
+                return  # the journal stays until a later flush has synced them
             journal.release()  # every journaled row is in segments now
 
     def _write_group(self, folder: str, pending: PendingRows, tag: str) -> list[PendingRows]:
@@ -359,10 +367,11 @@ class PredictionLog:
 
     def _write_segment(self, folder: str, table: pa.Table, what: str, tag: str) -> bool:
         """Write one fresh segment (named with ``tag``); a failure is logged and counted, and
-        False."""
+        False. Durable: the file is fsynced (its folder is, before the journal is released)."""
         try:
             name = segment_name(SEGMENT_PREFIX, tag)
-            write_parquet(self._root, folder, name, table, fresh=True)
+            durable = self._journal is not None
+            write_parquet(self._root, folder, name, table, fresh=True, sync=durable)
         except Exception as exc:
             with self._lock:
                 self._counts["write_errors"] += 1

@@ -196,3 +196,14 @@ def test_the_next_generation_is_opened_without_the_logs_lock(tmp_path: Path) -> 
     log.record(binary(0))
     log.close()
     assert logged_ids(tmp_path) == ["r0"]
+
+
+def test_durable_segments_name_their_generation_and_layout(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), durable=True, start=False)
+    log.record(binary(0))
+    log.flush()
+    (segment,) = list((tmp_path / PREDICTIONS).rglob("*.parquet"))
+    assert "-j000000-k" in segment.name  # the generation and the segment key
+    (journal,) = journals(tmp_path)  # generation 0 released once its rows are on disk
+    assert journal.name.endswith("-j000001.journal")
+    log.close()
