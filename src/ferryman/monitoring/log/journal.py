@@ -183,10 +183,20 @@ class Journal:
                 os.close(generation.fd)
 
     def _open(self, number: int) -> _Generation:
+        """The generation's file, locked before it gets its name: a replay (another worker
+        starting) must never find it unlocked, take it for a dead writer's and delete it."""
         path = self.folder / f"{generation_tag(self.writer, number)}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        _sync_folder(self.folder)
+        hidden = self.folder / f".{path.name}.new"  # not a journal to replay
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            hidden.rename(path)
+            _sync_folder(self.folder)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                hidden.unlink()
+            raise
         return _Generation(number, path, fd)
 
 

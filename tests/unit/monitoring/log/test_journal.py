@@ -6,6 +6,8 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ from ferryman.config import Settings
 from ferryman.core.predictions import PredictionRecord
 from ferryman.errors import ConfigError
 from ferryman.monitoring.log import writer
-from ferryman.monitoring.log.journal import JOURNAL
+from ferryman.monitoring.log.files import LogRoot
+from ferryman.monitoring.log.journal import JOURNAL, Journal, replay
 from ferryman.monitoring.log.scheme import PREDICTIONS
 from ferryman.monitoring.log.writer import PredictionLog
 
@@ -207,3 +210,31 @@ def test_durable_segments_name_their_generation_and_layout(tmp_path: Path) -> No
     (journal,) = journals(tmp_path)  # generation 0 released once its rows are on disk
     assert journal.name.endswith("-j000001.journal")
     log.close()
+
+
+def test_a_replay_never_takes_a_live_writers_new_generation(tmp_path: Path) -> None:
+    # another worker starting replays while this one rotates: a generation file seen before
+    # its lock was taken would be replayed (empty) and deleted under the live writer
+    root = LogRoot.resolve(str(tmp_path))
+    journal = Journal(root, "live")
+    stop = threading.Event()
+
+    def replay_until_stopped() -> None:
+        while not stop.is_set():
+            replay(root)
+
+    other = threading.Thread(target=replay_until_stopped)
+    other.start()
+    gone = 0
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            journal.rotate(journal.open_next())
+            journal.release()
+            gone += not journal._current.path.exists()
+    finally:
+        stop.set()
+        other.join()
+    assert gone == 0
+    assert [p.name for p in (tmp_path / JOURNAL).iterdir()] == [journal._current.path.name]
+    journal.close(written=True)
