@@ -170,7 +170,7 @@ def write_parquet(
         if root.is_local:  # Arrow's own file I/O, without a Python file object in between
             pq.write_table(table, tmp, **options)
             if sync:
-                _sync_file(tmp)
+                fsync_path(tmp)
         else:
             with root.fs.open(tmp, "wb") as fh:
                 pq.write_table(table, fh, **options)
@@ -182,7 +182,8 @@ def write_parquet(
     return final
 
 
-def _sync_file(path: str) -> None:
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a local file or folder (a folder: the names in it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

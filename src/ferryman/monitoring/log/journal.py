@@ -41,6 +41,7 @@ from ferryman.monitoring.log.arrow import predictions_table
 from ferryman.monitoring.log.files import (
     SEGMENT_PREFIX,
     LogRoot,
+    fsync_path,
     replaced_names,
     write_parquet,
 )
@@ -191,7 +192,7 @@ class Journal:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             hidden.rename(path)
-            _sync_folder(self.folder)
+            fsync_path(self.folder)
         except BaseException:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -281,7 +282,7 @@ def replay(root: LogRoot) -> int:
             path.unlink()
         finally:
             os.close(fd)
-    _sync_folder(folder)
+    fsync_path(folder)
     return rows
 
 
@@ -355,15 +356,7 @@ def sync_folders(root: LogRoot, folders: Iterable[str]) -> None:
         path = Path(folder)
         while path not in done:
             done.add(path)
-            _sync_folder(path)
+            fsync_path(path)
             if path == base or base not in path.parents:
                 break
             path = path.parent
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
