@@ -30,6 +30,7 @@ import logging
 import os
 import struct
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ SUFFIX = ".journal"
 _LENGTH = struct.Struct("<Q")
 _FOLDER_KEY = b"ferryman.folder"
 _SEGMENT_KEY = b"ferryman.segment"
+_UNNAMED_SECONDS = 60.0  # a generation file older than this without its name is a dead one's
 
 
 def generation_tag(writer: str, generation: int) -> str:
@@ -187,7 +189,7 @@ class Journal:
         """The generation's file, locked before it gets its name: a replay (another worker
         starting) must never find it unlocked, take it for a dead writer's and delete it."""
         path = self.folder / f"{generation_tag(self.writer, number)}{SUFFIX}"
-        hidden = self.folder / f".{path.name}.new"  # not a journal to replay
+        hidden = self.folder / f".{path.name}.new"  # not a journal to replay (see replay)
         fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -282,6 +284,10 @@ def replay(root: LogRoot) -> int:
             path.unlink()
         finally:
             os.close(fd)
+    for path in folder.glob(f".*{SUFFIX}.new"):  # a writer died before naming it: empty
+        with contextlib.suppress(OSError):  # a writer names its own within microseconds
+            if time.time() - path.stat().st_mtime > _UNNAMED_SECONDS:
+                path.unlink()
     fsync_path(folder)
     return rows
 

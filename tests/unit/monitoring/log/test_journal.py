@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -238,3 +239,16 @@ def test_a_replay_never_takes_a_live_writers_new_generation(tmp_path: Path) -> N
     assert gone == 0
     assert [p.name for p in (tmp_path / JOURNAL).iterdir()] == [journal._current.path.name]
     journal.close(written=True)
+
+
+def test_a_replay_removes_a_generation_file_its_writer_died_before_naming(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / JOURNAL
+    folder.mkdir()
+    dead, fresh = folder / ".dead-j000003.journal.new", folder / ".live-j000001.journal.new"
+    dead.touch()
+    os.utime(dead, (time.time() - 600, time.time() - 600))
+    fresh.touch()  # a live writer's, about to be named
+    assert replay(LogRoot.resolve(str(tmp_path))) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name]
