@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import posixpath
 import uuid
 from collections.abc import Iterable
@@ -147,11 +148,14 @@ def write_parquet(
     replaces: Iterable[str] = (),
     *,
     fresh: bool = False,
+    sync: bool = False,
 ) -> str:
     """Write ``table`` under a temporary name, then rename it into place; return its path.
 
     The encoding is chosen for what the log holds (see :func:`encoding`): ``fresh`` segments,
     written every flush and soon merged away, are not compressed at all; merged files are.
+    With ``sync`` (a local root) the file is fsynced before the rename; the caller fsyncs
+    the folder (``journal.sync_folders``) before it relies on the name.
     """
     replaced = list(replaces)
     if replaced:
@@ -165,6 +169,8 @@ def write_parquet(
     try:
         if root.is_local:  # Arrow's own file I/O, without a Python file object in between
             pq.write_table(table, tmp, **options)
+            if sync:
+                fsync_path(tmp)
         else:
             with root.fs.open(tmp, "wb") as fh:
                 pq.write_table(table, fh, **options)
@@ -174,3 +180,12 @@ def write_parquet(
             root.fs.rm(tmp)
         raise
     return final
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a local file or folder (a folder: the names in it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -5,27 +5,34 @@ journal too, and the server calls ``sync`` (in a thread) before it sends the ans
 model call: it appends what is queued to a journal file, as Arrow tables, and fsyncs it, so
 the model calls made while one sync runs share the next. A journal is a sequence of frames
 (an 8-byte length, then an Arrow IPC stream of one table whose schema metadata says its
-partition); a frame cut short by a crash is ignored (its answers were never sent).
+partition and its segment key); a frame cut short by a crash is ignored (its answers
+were never sent). A frame is written whole or not at all: a short write is continued, and a
+failed one is cut off the file again (``ftruncate``) before the sync reports it.
 
 The journal has generations: each flush closes the current file and starts the next, and a
 closed generation is deleted once every row of it is in segments. Segments written from a
-generation carry its tag in their name (``-<writer>-j<generation>-``), so on start a
-journal left by a process that died (its file lock is free) is replayed exactly once: the
-frames of each partition are written as segments unless a segment of that partition already
-carries the tag (written before the crash, perhaps merged since: compacted files list the
-names they replace), then the journal is deleted.
+generation carry its tag and their segment key in their name
+(``-<writer>-j<generation>-k<key>-``; the key, :func:`segment_key`, names the table layout:
+one partition can get several segments from one generation). Rows whose write fails keep
+their generation's tag when retried, so on start a journal left by a process that died (its
+file lock is free) is replayed exactly once: the frames of each partition and key are
+written as segments unless a segment of that partition already carries the tag and key
+(written before the crash, perhaps merged since: compacted files list the names they
+replace), then the journal is deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import struct
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +42,7 @@ from ferryman.monitoring.log.arrow import predictions_table
 from ferryman.monitoring.log.files import (
     SEGMENT_PREFIX,
     LogRoot,
+    fsync_path,
     replaced_names,
     write_parquet,
 )
@@ -47,11 +55,27 @@ JOURNAL = "journal"  # the folder under the monitoring root
 SUFFIX = ".journal"
 _LENGTH = struct.Struct("<Q")
 _FOLDER_KEY = b"ferryman.folder"
+_SEGMENT_KEY = b"ferryman.segment"
+_UNNAMED_SECONDS = 60.0  # a generation file older than this without its name is a dead one's
 
 
 def generation_tag(writer: str, generation: int) -> str:
     """What the names of segments written from a generation carry (with ``-`` either side)."""
     return f"{writer}-j{generation:06d}"
+
+
+def segment_key(batch: PendingBatch) -> str:
+    """The same short text for every batch of one table layout (``layout_key``, by value:
+    it names segments, so it must be the same in the process that replays them)."""
+    layout = (
+        batch.model,
+        batch.version,
+        batch.columns,
+        batch.classes,
+        batch.probabilities is None,
+        type(batch.inputs).__name__,
+    )
+    return "k" + hashlib.blake2b(repr(layout).encode(), digest_size=5).hexdigest()
 
 
 @dataclass
@@ -60,6 +84,8 @@ class _Generation:
     path: Path
     fd: int  # open, holding the file's lock until the generation is deleted
     dirty: bool = False  # appended to since its last fsync
+    size: int = 0  # bytes of whole frames: where the next frame starts
+    torn: bool = False  # a failed frame could not be cut off: append nothing more
 
 
 class Journal:
@@ -108,21 +134,30 @@ class Journal:
                 generation = generations.get(number)
                 if generation is None:
                     continue  # released meanwhile: its rows are in segments
+                name = segment_key(batches[0])
                 for table in _tables(key, batches):
-                    _append(generation, folder, table)
+                    _append(generation, folder, name, table)
             for generation in generations.values():
                 if generation.dirty:
                     os.fsync(generation.fd)
                     generation.dirty = False
             self._synced = reached
 
-    def rotate(self) -> str:
-        """Close the current generation (kept until :meth:`release`), start the next; return
-        the closed one's tag. The caller holds the log's lock: the batches the log's flush
-        takes are those added to the closed generation."""
+    def open_next(self) -> _Generation:
+        """Create the next generation's file (open, lock, fsync of the folder): before the
+        log's lock is taken, so the request path never waits for it."""
+        return self._open(self._current.number + 1)
+
+    def rotate(self, following: _Generation) -> str:
+        """Close the current generation (kept until :meth:`release`), make ``following``
+        (from :meth:`open_next`) the current one; return the closed one's tag. The caller
+        holds the log's lock: the batches the log's flush takes are those added to the
+        closed generation. No file is touched here."""
         with self._state:
             closed = self._current
-            self._current = self._open(closed.number + 1)
+            if following.number != closed.number + 1:
+                raise ValueError(f"generation {following.number} does not follow {closed.number}")
+            self._current = following
             self._retired.append(closed)
         return generation_tag(self.writer, closed.number)
 
@@ -151,10 +186,20 @@ class Journal:
                 os.close(generation.fd)
 
     def _open(self, number: int) -> _Generation:
+        """The generation's file, locked before it gets its name: a replay (another worker
+        starting) must never find it unlocked, take it for a dead writer's and delete it."""
         path = self.folder / f"{generation_tag(self.writer, number)}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        _sync_folder(self.folder)
+        hidden = self.folder / f".{path.name}.new"  # not a journal to replay (see replay)
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            hidden.rename(path)
+            fsync_path(self.folder)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                hidden.unlink()
+            raise
         return _Generation(number, path, fd)
 
 
@@ -189,15 +234,32 @@ def _tables(key: Hashable, batches: list[PendingBatch]) -> list[pa.Table]:
     return tables
 
 
-def _append(generation: _Generation, folder: str, table: pa.Table) -> None:
-    """One frame: ``table`` (rows for the partition ``folder``) as an Arrow IPC stream."""
-    table = table.replace_schema_metadata({_FOLDER_KEY: folder.encode()})
+def _append(generation: _Generation, folder: str, key: str, table: pa.Table) -> None:
+    """One frame: ``table`` (rows for the partition ``folder``, segment ``key``) as an Arrow
+    IPC stream, written whole; on failure it is cut off again and the OSError raised."""
+    if generation.torn:
+        raise OSError(f"the journal {generation.path} ends in a frame that could not be removed")
+    metadata = {_FOLDER_KEY: folder.encode(), _SEGMENT_KEY: key.encode()}
+    table = table.replace_schema_metadata(metadata)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as stream:
         stream.write_table(table)
     data = sink.getvalue().to_pybytes()
-    os.write(generation.fd, _LENGTH.pack(len(data)) + data)
+    frame = memoryview(_LENGTH.pack(len(data)) + data)
     generation.dirty = True
+    try:
+        while frame:
+            written = os.write(generation.fd, frame)
+            if written <= 0:
+                raise OSError(f"cannot append to the journal {generation.path}: nothing written")
+            frame = frame[written:]
+    except BaseException:
+        try:  # what was written of the frame would hide every later frame from the replay
+            os.ftruncate(generation.fd, generation.size)
+        except OSError:
+            generation.torn = True
+        raise
+    generation.size += len(data) + _LENGTH.size
 
 
 def replay(root: LogRoot) -> int:
@@ -222,26 +284,35 @@ def replay(root: LogRoot) -> int:
             path.unlink()
         finally:
             os.close(fd)
-    _sync_folder(folder)
+    for path in folder.glob(f".*{SUFFIX}.new"):  # a writer died before naming it: empty
+        with contextlib.suppress(OSError):  # a writer names its own within microseconds
+            if time.time() - path.stat().st_mtime > _UNNAMED_SECONDS:
+                path.unlink()
+    fsync_path(folder)
     return rows
 
 
 def _replay_file(root: LogRoot, path: Path) -> int:
     tag = path.name.removesuffix(SUFFIX)
-    by_folder: dict[str, list[pa.Table]] = defaultdict(list)
+    by_segment: dict[tuple[str, str], list[pa.Table]] = defaultdict(list)
     for table in _frames(path):
         metadata = table.schema.metadata or {}
         target = metadata.get(_FOLDER_KEY, b"").decode()
-        if target:
-            by_folder[target].append(table.replace_schema_metadata(None))
+        key = metadata.get(_SEGMENT_KEY, b"").decode()
+        if target and key:
+            by_segment[(target, key)].append(table.replace_schema_metadata(None))
     rows = 0
-    for target, tables in by_folder.items():
-        if _holds_tag(root, target, tag):
+    written: set[str] = set()
+    for (target, key), tables in by_segment.items():
+        if _holds_tag(root, target, f"{tag}-{key}"):
             continue  # written before the process ended
         for i, table in enumerate(_group_by_schema(tables)):
-            name = f"{SEGMENT_PREFIX}{tag}-replay{i:03d}.parquet"  # the same name if replayed twice
-            write_parquet(root, target, name, table, fresh=True)
+            # the same name if replayed twice
+            name = f"{SEGMENT_PREFIX}{tag}-{key}-replay{i:03d}.parquet"
+            write_parquet(root, target, name, table, fresh=True, sync=True)
+            written.add(target)
             rows += table.num_rows
+    sync_folders(root, written)  # on disk before the journal is deleted
     if rows:
         logger.warning("replayed %d logged rows from the journal %s", rows, path)
     return rows
@@ -283,9 +354,15 @@ def _delete(generation: _Generation) -> None:
     os.close(generation.fd)
 
 
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def sync_folders(root: LogRoot, folders: Iterable[str]) -> None:
+    """fsync each folder and those above it up to the root (new folders' entries too)."""
+    done: set[Path] = set()
+    base = Path(root.base)
+    for folder in folders:
+        path = Path(folder)
+        while path not in done:
+            done.add(path)
+            fsync_path(path)
+            if path == base or base not in path.parents:
+                break
+            path = path.parent

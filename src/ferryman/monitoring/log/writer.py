@@ -31,7 +31,7 @@ from ferryman.core.predictions import (
 from ferryman.monitoring.log.arrow import predictions_table, rejections_table
 from ferryman.monitoring.log.compaction import compact_folder
 from ferryman.monitoring.log.files import SEGMENT_PREFIX, LogRoot, segment_name, write_parquet
-from ferryman.monitoring.log.journal import Journal, replay
+from ferryman.monitoring.log.journal import Journal, replay, segment_key, sync_folders
 from ferryman.monitoring.log.pending import (
     PREDICTIONS_AT,
     SIZES_AT,
@@ -131,7 +131,9 @@ class PredictionLog:
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: list[Batch] = []  # batches' fields (see ``pending``)
-        self._failed: dict[Hashable, PendingRows] = {}  # written first next time (writer's)
+        # rows whose write failed, written first next time, by the tag they were first
+        # written under (durable: their journal generation's, so a replay never repeats them)
+        self._failed: dict[str, dict[Hashable, PendingRows]] = {}
         self._pending_rejections: list[RejectionRecord] = []
         self._pending_rows = 0
         self._logged = 0
@@ -309,46 +311,67 @@ class PredictionLog:
             self._compact_own(min_files)
 
     def _write_pending(self) -> None:
+        journal = self._journal
+        following = None
+        if journal is not None:  # made before the lock: record() never waits for a file
+            try:
+                following = journal.open_next()
+            except OSError as exc:
+                self._journal_error(exc)
+                return  # without a new generation the rows taken could not be told apart
         with self._lock:
             batches, self._pending = self._pending, []
             rejections, self._pending_rejections = self._pending_rejections, []
-            if self._journal is not None:  # the batches taken are those of the closed file
-                self._segment_tag = self._journal.rotate()
-        # rows whose write failed go first, in order, then those that arrived since
-        buffers, self._failed = self._failed, {}
+            if journal is not None and following is not None:
+                # the batches taken are those of the closed generation
+                self._segment_tag = journal.rotate(following)
+        # rows whose write failed go first (under the tag they had), in order, then those
+        # that arrived since
+        by_tag, self._failed = self._failed, {}
+        buffers = by_tag.setdefault(self._segment_tag, {})
         for rows in PendingRows.group(batches) if batches else []:
             _queue_after(buffers, rows)
         # each buffer holds one table layout of one model version: a segment per day
-        failed: list[PendingRows] = []
-        for pending in buffers.values():
-            for day_rows in pending.by_day():
-                model, version = f"model={day_rows.model}", f"version={day_rows.version}"
-                folder = self._root.path(PREDICTIONS, model, version)
-                folder = posixpath.join(folder, f"day={day_of(day_rows.first_at)}")
-                failed.extend(self._write_group(folder, day_rows))
+        written: set[str] = set()
+        for tag, tagged in by_tag.items():
+            for pending in tagged.values():
+                for day_rows in pending.by_day():
+                    model, version = f"model={day_rows.model}", f"version={day_rows.version}"
+                    folder = self._root.path(PREDICTIONS, model, version)
+                    folder = posixpath.join(folder, f"day={day_of(day_rows.first_at)}")
+                    failed = self._write_group(folder, day_rows, tag)
+                    for rows in failed:  # they still count as pending
+                        _queue_after(self._failed.setdefault(tag, {}), rows)
+                    if not failed:
+                        written.add(folder)
         failed_rejections = self._write_rejections(rejections)
-        for rows in failed:  # they still count as pending
-            _queue_after(self._failed, rows)
         if failed_rejections:
             with self._lock:  # back to the front, in order
                 self._pending_rejections[:0] = failed_rejections
-        if self._journal is not None and not self._failed:
-            self._journal.release()  # every journaled row is in segments now
+        if journal is not None and not self._failed:
+            try:  # on disk (power cuts too) before the journal that holds them goes
+                sync_folders(self._root, written)
+            except OSError as exc:
+                self._journal_error(exc)
+                return  # the journal stays until a later flush has synced them
+            journal.release()  # every journaled row is in segments now
 
-    def _write_group(self, folder: str, pending: PendingRows) -> list[PendingRows]:
+    def _write_group(self, folder: str, pending: PendingRows, tag: str) -> list[PendingRows]:
         """Write one segment; return the rows to retry (a write failure)."""
         try:
             table = predictions_table(pending)
         except Exception:
             logger.exception("cannot convert %d logged rows to a table", len(pending))
-            return self._write_convertible(folder, pending)
-        return self._write_table(folder, pending, table)
+            return self._write_convertible(folder, pending, tag)
+        return self._write_table(folder, pending, table, tag)
 
-    def _write_segment(self, folder: str, table: pa.Table, what: str) -> bool:
-        """Write one fresh segment; a failure is logged and counted, and False."""
+    def _write_segment(self, folder: str, table: pa.Table, what: str, tag: str) -> bool:
+        """Write one fresh segment (named with ``tag``); a failure is logged and counted, and
+        False. Durable: the file is fsynced (its folder is, before the journal is released)."""
         try:
-            name = segment_name(SEGMENT_PREFIX, self._segment_tag)
-            write_parquet(self._root, folder, name, table, fresh=True)
+            name = segment_name(SEGMENT_PREFIX, tag)
+            durable = self._journal is not None
+            write_parquet(self._root, folder, name, table, fresh=True, sync=durable)
         except Exception as exc:
             with self._lock:
                 self._counts["write_errors"] += 1
@@ -372,8 +395,13 @@ class PredictionLog:
             logger.warning("the prediction log is written again under %s", folder)
         return True
 
-    def _write_table(self, folder: str, pending: PendingRows, table: pa.Table) -> list[PendingRows]:
-        if not self._write_segment(folder, table, "prediction-log"):
+    def _write_table(
+        self, folder: str, pending: PendingRows, table: pa.Table, tag: str
+    ) -> list[PendingRows]:
+        name = tag
+        if self._journal is not None:  # which of the generation's segments (see ``journal``)
+            name = f"{tag}-{segment_key(pending.chunks[0])}"
+        if not self._write_segment(folder, table, "prediction-log", name):
             return [pending]
         with self._lock:
             self._pending_rows -= table.num_rows
@@ -382,7 +410,7 @@ class PredictionLog:
         self._own_segments[folder] += 1
         return []
 
-    def _write_convertible(self, folder: str, pending: PendingRows) -> list[PendingRows]:
+    def _write_convertible(self, folder: str, pending: PendingRows, tag: str) -> list[PendingRows]:
         """After a failed conversion: keep the batches that convert alone, discard the rest."""
         good, tables, bad_rows = _convert_each(pending.key, pending.chunks)
         with self._lock:
@@ -398,9 +426,9 @@ class PredictionLog:
             return [
                 r
                 for chunk, one in zip(good, tables, strict=True)
-                for r in self._write_table(folder, PendingRows(pending.key, [chunk]), one)
+                for r in self._write_table(folder, PendingRows(pending.key, [chunk]), one, tag)
             ]
-        return self._write_table(folder, PendingRows(pending.key, good), table)
+        return self._write_table(folder, PendingRows(pending.key, good), table, tag)
 
     def _write_rejections(self, records: list[RejectionRecord]) -> list[RejectionRecord]:
         by_partition: dict[tuple[str, str], list[RejectionRecord]] = defaultdict(list)
@@ -415,7 +443,9 @@ class PredictionLog:
             except Exception:
                 logger.exception("cannot convert %d refused requests to a table", len(group))
                 table = None
-            if table is None or not self._write_segment(folder, table, "rejections"):
+            if table is None or not self._write_segment(
+                folder, table, "rejections", self._segment_tag
+            ):
                 failed.extend(group)
                 continue
             with self._lock:

@@ -54,7 +54,11 @@ def parquet_files(root: Path) -> list[Path]:
 
 
 def log_whose_first_write_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, requests: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: OSError,
+    requests: int,
+    durable: bool = False,
 ) -> PredictionLog:
     """A log (no writer thread) holding ``requests`` records, whose next segment write raises
     ``error``; later ones write for real."""
@@ -68,7 +72,7 @@ def log_whose_first_write_fails(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(writer, "write_parquet", flaky)
-    log = PredictionLog(str(tmp_path), start=False)
+    log = PredictionLog(str(tmp_path), durable=durable, start=False)
     for i in range(requests):
         log.record(binary(i))
     return log
